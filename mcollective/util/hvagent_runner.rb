@@ -1,0 +1,198 @@
+# Runs hvagent's external program for one SimpleRPC action.
+#
+# It speaks the same protocol as RPC::Agent#implemented_by: `<command> <request_file>
+# <reply_file>`, a flat JSON object in the reply file, exit code 1..5 = RPC statuscode with
+# the message on stderr. It does not use MCollective::Shell, for two reasons:
+#   * on Ruby >= 3.0 (Debian 12's stock MCollective 2.12.5) Shell fails every call: systemu
+#     cannot attach its thread to the frozen Process::Status, so Shell#runcommand raises
+#     NoMethodError `thread' after the program has run (and its reply is lost);
+#   * Shell never kills a hung program: MCollective's own agent timeout only drops the reply.
+#
+# Usage, in a generated agent stub:
+#   require 'mcollective/util/hvagent_runner'
+#   action "info" do
+#     MCollective::Util::HvagentRunner.run(self, File.join(File.dirname(__FILE__), "hvagent", "hvagent"))
+#   end
+#
+# Stdlib only; works on Ruby 2.x and 3.x.
+require 'json'
+require 'tempfile'
+require 'tmpdir'
+
+module MCollective
+  module Util
+    module HvagentRunner
+      # Highest exit code that is passed through as an RPC statuscode; 1..5 are
+      # aborted, unknown action, missing data, invalid data, unknown error.
+      MAX_STATUSCODE = 5
+      # Only this much of the program's stdout/stderr is logged (a runaway program
+      # must not flood the daemon log or its memory).
+      MAX_OUTPUT = 256 * 1024
+      # Used when neither the agent nor its DDL gives a timeout (same default as RPC::Agent).
+      DEFAULT_TIMEOUT = 10
+
+      def self.run(agent, command)
+        Invocation.new(agent, command).run
+      end
+
+      # One run of the program for one request; fills in agent.reply.
+      class Invocation
+        def initialize(agent, command)
+          @request = agent.request
+          @reply = agent.reply
+          @command = command
+          @label = "%s#%s command: %s" % [@request.agent, @request.action, command]
+          timeout = agent_timeout(agent)
+          # MCollective abandons the request (no reply at all) when the agent timeout expires,
+          # so our deadline must leave room for the TERM->KILL grace and for sending the reply:
+          # reserve min(2 s, 20 %) of it, half of that for the grace.
+          margin = [2.0, timeout * 0.2].min
+          @grace = margin / 2
+          @deadline = timeout - margin
+        end
+
+        def run
+          unless File.file?(@command) && File.executable?(@command)
+            return cannot_execute("not an executable file")
+          end
+
+          files = {}
+          files[:request] = request_file
+          files[:reply] = empty_tempfile("mcollective_reply")
+          files[:stdout] = empty_tempfile("hvagent_stdout")
+          files[:stderr] = empty_tempfile("hvagent_stderr")
+
+          begin
+            status = execute(files)
+          rescue SystemCallError => e # ENOENT/EACCES/ENOEXEC from exec itself
+            return cannot_execute(e.message)
+          end
+          log_output(files[:stdout].path, files[:stderr].path)
+          return timed_out unless status
+
+          merge_reply_data(files[:reply].path)
+          apply_exit_status(status, first_line(files[:stderr].path))
+        ensure
+          files.each_value(&:close!) if files
+        end
+
+        private
+
+        def agent_timeout(agent)
+          timeout = agent.timeout if agent.respond_to?(:timeout)
+          timeout ||= agent.meta[:timeout] if agent.respond_to?(:meta) && agent.meta
+          (timeout || DEFAULT_TIMEOUT).to_f
+        end
+
+        # Same content as Request#to_json, except that callerid carries the real caller
+        # (MCollective serialises the never-set @callerid, i.e. always null).
+        def request_file
+          body = {
+            "agent" => @request.agent,
+            "action" => @request.action,
+            "data" => @request.data,
+            "sender" => @request.sender,
+            "callerid" => @request.caller,
+            "uniqid" => @request.uniqid
+          }
+          file = Tempfile.new("mcollective_request", Dir.tmpdir) # mode 0600
+          file.puts(JSON.generate(body)) # puts: trailing "\n", as ActionRunner writes it
+          file.close
+          file
+        end
+
+        def empty_tempfile(prefix)
+          file = Tempfile.new(prefix, Dir.tmpdir)
+          file.close
+          file
+        end
+
+        # Returns the Process::Status, or nil if the deadline passed and the program was killed.
+        def execute(files)
+          env = {
+            "LC_ALL" => "C",
+            "MCOLLECTIVE_REQUEST_FILE" => files[:request].path,
+            "MCOLLECTIVE_REPLY_FILE" => files[:reply].path
+          }
+          # argv array: no shell, paths with spaces are safe. Own process group so that a
+          # timeout can kill everything the program started.
+          pid = Process.spawn(env, @command, files[:request].path, files[:reply].path,
+                              :in => File::NULL,
+                              :out => [files[:stdout].path, "w"],
+                              :err => [files[:stderr].path, "w"],
+                              :chdir => Dir.tmpdir,
+                              :pgroup => true)
+          waiter = Process.detach(pid)
+          finished = waiter.join(@deadline)
+          return waiter.value if finished
+
+          Log.error("#{@label}: still running after #{seconds(@deadline)}s, killing its process group")
+          kill_group(pid, "TERM")
+          waiter.join(@grace)
+          nil
+        ensure
+          # Also reached when MCollective's own Timeout::Error interrupts the wait: never leave
+          # the program's process group running. KILL what TERM did not stop, grandchildren too.
+          kill_group(pid, "KILL") if waiter && !finished
+        end
+
+        def kill_group(pid, signal)
+          Process.kill(signal, -pid)
+        rescue Errno::ESRCH, Errno::EPERM
+          nil # already gone
+        end
+
+        def log_output(stdout_path, stderr_path)
+          read_output(stderr_path).each_line { |l| Log.error("#{@label}: #{l.chomp}") }
+          read_output(stdout_path).each_line { |l| Log.info("#{@label}: #{l.chomp}") }
+        end
+
+        def read_output(path)
+          text = File.read(path, MAX_OUTPUT) || ""
+          text.force_encoding(Encoding::UTF_8).scrub
+        end
+
+        # hvagent prints exactly one line on stderr when it fails; that line is the statusmsg.
+        def first_line(path)
+          line = read_output(path).each_line.map(&:strip).find { |l| !l.empty? }
+          line && line[0, 1024]
+        end
+
+        # Like ActionRunner#load_results: top-level keys, symbolised, merged over the DDL output
+        # defaults; anything that is not a JSON object leaves the defaults alone. JSON.parse
+        # rather than JSON.load, which could instantiate arbitrary classes (json_class).
+        def merge_reply_data(path)
+          data = JSON.parse(File.read(path))
+          return unless data.is_a?(Hash)
+
+          data.each_pair { |key, value| @reply.data[key.to_sym] = value }
+        rescue JSON::ParserError, SystemCallError, EncodingError
+          nil
+        end
+
+        def apply_exit_status(status, stderr_line)
+          if status.signaled?
+            @reply.fail("#{@label} was killed by signal SIG#{Signal.signame(status.termsig)}", MAX_STATUSCODE)
+          elsif status.exitstatus > MAX_STATUSCODE
+            @reply.fail("#{@label} exited with code #{status.exitstatus}: #{stderr_line}".chomp(": "), MAX_STATUSCODE)
+          elsif status.exitstatus > 0
+            @reply.fail(stderr_line || "#{@label} exited with code #{status.exitstatus}", status.exitstatus)
+          end
+        end
+
+        def timed_out
+          @reply.fail("#{@label} did not finish within #{seconds(@deadline)}s and was killed", 1)
+        end
+
+        def seconds(value)
+          format("%g", value)
+        end
+
+        def cannot_execute(reason)
+          Log.error("Cannot execute #{@label}: #{reason}")
+          @reply.fail("Cannot execute #{@label}: #{reason}", 1)
+        end
+      end
+    end
+  end
+end
