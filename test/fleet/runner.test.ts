@@ -95,6 +95,12 @@ test.each([1, 2, 3, 4, 5])('exit code %i becomes the same statuscode, with the s
   expect(reply.data.identity).toBe('hv1'); // the reply file is merged even on failure
 });
 
+test.each(['badjson', 'array', 'empty'])('reply file mode %s leaves the DDL output defaults, as implemented_by does', async (mode) => {
+  const reply = await shoutOnHv1(`reply=${mode}`);
+  expect(reply.statuscode).toBe(0);
+  expect(reply.data).toEqual({ identity: null, message: null, request: null, process: null });
+});
+
 test('an exit code above 5 becomes statuscode 5 and says so', async () => {
   const reply = await shoutOnHv1('exitcode=6');
   expect(reply.statuscode).toBe(5);
