@@ -56,7 +56,7 @@ module MCollective
             return cannot_execute("not an executable file")
           end
 
-          files = {}
+          files = {} # filled one by one, so that ensure removes whatever was created
           files[:request] = request_file
           files[:reply] = empty_tempfile("mcollective_reply")
           files[:stdout] = empty_tempfile("hvagent_stdout")
