@@ -1,0 +1,24 @@
+// Two projects: `unit` needs nothing but Node; `integration` drives the built agent
+// (dist/hvagent.cjs), real libvirtd, qemu-img and a real MCollective fleet.
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+  testEnvironment: 'node',
+};
+
+export default {
+  testTimeout: 240_000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: [
+        '<rootDir>/test/integration/**/*.test.ts',
+        '<rootDir>/test/libvirt/**/*.test.ts',
+        '<rootDir>/test/fleet/**/*.test.ts',
+      ],
+    },
+  ],
+};

@@ -1,0 +1,29 @@
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { findAgent } from '../ddl/registry.js';
+
+/**
+ * An agent is offered on a host that has the hypervisor tools and has not disabled it.
+ * Cheap on purpose: Choria allows 2 s and must not wait on libvirtd here.
+ */
+export async function isActivated(agent: string, env = process.env): Promise<boolean> {
+  if (!findAgent(agent)) return false;
+  if (!onPath('virsh', env.PATH ?? '')) return false;
+  try {
+    return !(await loadConfig(env)).agents.disabled.includes(agent);
+  } catch {
+    return false;
+  }
+}
+
+function onPath(command: string, path: string): boolean {
+  return path.split(delimiter).some((directory) => {
+    try {
+      accessSync(join(directory || '.', command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,59 @@
+import { createInterface } from 'node:readline';
+import { handleRequestText } from '../core/dispatch.js';
+import type { Reply } from '../core/reply.js';
+
+// `hvagent rpc`: one request on stdin, one reply on stdout.
+// `hvagent rpc --stream`: one request per NDJSON line, replies in the same order; a bad
+// line gets an error reply and the stream goes on. Requests run concurrently (bounded)
+// so that a slow hypervisor call does not stall validation-only requests behind it.
+
+const MAX_IN_FLIGHT = 64;
+
+export async function runStdioOnce(): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  process.stdout.write(`${serialize(text, await handleRequestText(text, 'stdio'))}\n`);
+  return 0;
+}
+
+export async function runStdioStream(): Promise<number> {
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let written = Promise.resolve();
+  let inFlight = 0;
+  let buffered = '';
+  let flushScheduled = false;
+  // Replies finished in the same turn of the event loop go out in one write: one
+  // write per reply would cap throughput, and waiting longer would stall a person typing.
+  const flush = () => {
+    flushScheduled = false;
+    process.stdout.write(buffered);
+    buffered = '';
+  };
+  const emit = (line: string) => {
+    buffered += `${line}\n`;
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+  };
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    const reply = handleRequestText(line, 'stdio');
+    inFlight += 1;
+    written = written.then(async () => {
+      emit(serialize(line, await reply));
+      inFlight -= 1;
+    });
+    if (inFlight >= MAX_IN_FLIGHT) await written;
+  }
+  await written;
+  if (buffered) flush();
+  return 0;
+}
+
+/** Echoes the caller's requestid, when it sent one, so streamed replies can be matched. */
+function serialize(requestText: string, reply: Reply): string {
+  const requestid = /"requestid"\s*:\s*"([^"\\]{1,256})"/.exec(requestText)?.[1];
+  return JSON.stringify(requestid ? { requestid, ...reply } : reply);
+}

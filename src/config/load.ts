@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { HvError } from '../core/errors.js';
+import { validateConfig } from '../ddl/registry.js';
+import { LIBVIRT_URI_PATTERN, type HvConfig } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
+export const DEFAULT_URI = 'qemu:///system';
+const DEFAULT_LXC_URI = 'lxc:///system';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads the config file (HVAGENT_CONFIG, else /etc/hvagent/hvagent.yaml; a missing
+ * default file means defaults), then applies overrides: Choria's per-agent plugin
+ * config (`uri = …`, since Choria clears our environment) and HVAGENT_URI.
+ */
+export async function loadConfig(env: Env = process.env): Promise<HvConfig> {
+  const choria = readChoriaPluginConfig(env.CHORIA_EXTERNAL_CONFIG);
+  const file = env.HVAGENT_CONFIG ?? choria.config ?? DEFAULT_CONFIG_FILE;
+  const explicit = env.HVAGENT_CONFIG !== undefined || choria.config !== undefined;
+  const raw = await readYamlFile(file, explicit);
+
+  if (!validateConfig(raw ?? {})) {
+    const error = validateConfig.errors?.[0];
+    const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'top level';
+    throw new HvError('CONFIG_INVALID', `Configuration ${file}: ${where} ${error?.message ?? 'is invalid'}`);
+  }
+  const parsed = (raw ?? {}) as Partial<HvConfig>;
+  const config: HvConfig = {
+    libvirt: { uri: parsed.libvirt?.uri ?? DEFAULT_URI, lxc_uri: parsed.libvirt?.lxc_uri ?? DEFAULT_LXC_URI },
+    authorization: {
+      read_only: parsed.authorization?.read_only ?? false,
+      rules: parsed.authorization?.rules ?? [],
+    },
+    agents: { disabled: parsed.agents?.disabled ?? [] },
+    source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
+  };
+  if (choria.uri !== undefined) overrideUri(config, choria.uri, 'choria plugin config');
+  if (env.HVAGENT_URI !== undefined) overrideUri(config, env.HVAGENT_URI, 'HVAGENT_URI');
+  return config;
+}
+
+function overrideUri(config: HvConfig, uri: string, from: HvConfig['source']['uri_from']): void {
+  if (uri.length > 1024 || !new RegExp(LIBVIRT_URI_PATTERN).test(uri)) {
+    throw new HvError('CONFIG_INVALID', `${from}: "${uri.slice(0, 80)}" is not a libvirt URI hvagent accepts`);
+  }
+  config.libvirt.uri = uri;
+  config.source.uri_from = from;
+}
+
+async function readYamlFile(file: string, mustExist: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new HvError('CONFIG_INVALID', `Cannot read configuration ${file}: ${(error as Error).message}`);
+  }
+  // Loaded here, not at start-up: most requests never read the configuration.
+  const { parse } = await import('yaml');
+  try {
+    return parse(text) ?? {};
+  } catch (error) {
+    throw new HvError('CONFIG_INVALID', `Configuration ${file} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+/** Choria's plugin config: `key = value` lines, `#` comments (protocols.md §3.3). */
+function readChoriaPluginConfig(file: string | undefined): { uri?: string; config?: string } {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  const settings: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([a-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match && !line.trimStart().startsWith('#')) settings[match[1]!] = match[2]!;
+  }
+  return { ...(settings.uri && { uri: settings.uri }), ...(settings.config && { config: settings.config }) };
+}

@@ -1,0 +1,16 @@
+import type { HvConfig } from '../config/schema.js';
+import type { Inputs } from '../ddl/validate.js';
+import type { ReplyData } from './reply.js';
+import type { RpcRequest } from './request.js';
+
+export interface ActionContext {
+  request: RpcRequest;
+  inputs: Inputs;
+  config: HvConfig;
+  /** Aborted at the agent's own deadline. */
+  signal: AbortSignal;
+  /** Epoch milliseconds at which the request is given up. */
+  deadline: number;
+}
+
+export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;

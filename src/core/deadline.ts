@@ -1,0 +1,14 @@
+// hvagent gives up before the transport does: Choria SIGKILLs at the DDL timeout and
+// MCollective sends no reply after it (protocols.md §1.9, §3.8), so the agent keeps a
+// deadline a safety margin earlier and answers with an error of its own.
+
+export const MIN_MARGIN_MS = 2000;
+
+export function deadlineFor(timeoutSeconds: number, env: Record<string, string | undefined> = process.env) {
+  const timeoutMs = timeoutSeconds * 1000;
+  let ms = timeoutMs - Math.max(MIN_MARGIN_MS, timeoutMs / 10);
+  // Operators and tests may shorten the deadline, never lengthen it.
+  const override = Number(env.HVAGENT_DEADLINE_MS);
+  if (Number.isInteger(override) && override > 0 && override < ms) ms = override;
+  return { ms, at: Date.now() + ms };
+}

@@ -1,0 +1,88 @@
+import { ACTION_HANDLERS } from '../agents/index.js';
+import { loadConfig } from '../config/load.js';
+import { findAction, findAgent } from '../ddl/registry.js';
+import type { ActionDdl, AgentDdl } from '../ddl/types.js';
+import { validateInputs } from '../ddl/validate.js';
+import { authorize } from './authorize.js';
+import { deadlineFor } from './deadline.js';
+import { HvError, toHvError } from './errors.js';
+import { errorReply, okReply, type Reply, type ReplyData } from './reply.js';
+import { parseRequestText, type Protocol, type RpcRequest } from './request.js';
+import { RequestScope, runInScope } from './scope.js';
+
+/** request → validate → authorize → dispatch → reply. Never throws: every failure is a reply. */
+export async function handleRequestText(text: string, protocol: Protocol): Promise<Reply> {
+  let request: RpcRequest;
+  try {
+    request = parseRequestText(text, protocol);
+  } catch (error) {
+    return errorReply(toHvError(error));
+  }
+  return handleRequest(request);
+}
+
+export async function handleRequest(request: RpcRequest): Promise<Reply> {
+  let outputs: string[] = [];
+  try {
+    const { agent, action } = resolve(request);
+    outputs = Object.keys(action.output);
+    const inputs = validateInputs(agent, action, request.data);
+    const config = await loadConfig();
+    authorize(request, action, config);
+    const handler = await loadHandler(request);
+    const deadline = deadlineFor(agent.metadata.timeout);
+    const data = await runWithDeadline(deadline, (signal) =>
+      handler({ request, inputs, config, signal, deadline: deadline.at }),
+    );
+    return okReply(withEveryOutput(data, outputs));
+  } catch (error) {
+    return errorReply(toHvError(error), outputs);
+  }
+}
+
+function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
+  const agent = findAgent(request.agent);
+  if (!agent) throw new HvError('AGENT_UNKNOWN', `Unknown agent '${request.agent}'`);
+  const action = findAction(agent, request.action);
+  if (!action) {
+    const known = agent.actions.map((candidate) => candidate.action).join(', ');
+    throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${known}`);
+  }
+  return { agent, action };
+}
+
+async function loadHandler(request: RpcRequest) {
+  const load = ACTION_HANDLERS[request.agent]?.[request.action];
+  if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
+  return load();
+}
+
+async function runWithDeadline(
+  deadline: { at: number; ms: number },
+  work: (signal: AbortSignal) => Promise<ReplyData>,
+): Promise<ReplyData> {
+  const scope = new RequestScope();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, {
+        deadline_ms: deadline.ms,
+      });
+      scope.cancel(error);
+      reject(error);
+    }, Math.max(0, deadline.at - Date.now()));
+  });
+  try {
+    return await Promise.race([runInScope(scope, () => work(scope.signal)), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every declared output is present, null when unknown (protocols.md checklist 16). */
+function withEveryOutput(data: ReplyData, outputs: readonly string[]): ReplyData {
+  const complete: ReplyData = {};
+  for (const name of outputs) complete[name] = data[name] ?? null;
+  for (const [name, value] of Object.entries(data)) if (!(name in complete)) complete[name] = value;
+  return complete;
+}

@@ -1,0 +1,44 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ChildProcess } from 'node:child_process';
+
+// A request scope follows one request through every await, so that the command
+// runner can find the request's cancellation signal and register the children it
+// starts without each layer passing them along. At the deadline the scope kills
+// those children at once (protocols.md checklist 19: Choria only kills us, not them).
+
+export class RequestScope {
+  readonly #controller = new AbortController();
+  readonly #children = new Set<ChildProcess>();
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  track(child: ChildProcess): void {
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+  }
+
+  get liveChildren(): number {
+    return this.#children.size;
+  }
+
+  /** Aborts pending work and SIGKILLs every child still running. */
+  cancel(reason: Error): void {
+    this.#controller.abort(reason);
+    for (const child of this.#children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    this.#children.clear();
+  }
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function runInScope<T>(scope: RequestScope, fn: () => Promise<T>): Promise<T> {
+  return storage.run(scope, fn);
+}
+
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore();
+}

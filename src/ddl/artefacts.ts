@@ -1,0 +1,25 @@
+import { choriaJsonDdl } from './generate/choria-json.js';
+import { markdownReference } from './generate/markdown.js';
+import { mcollectiveDdl } from './generate/mcollective-ddl.js';
+import { mcollectiveStub } from './generate/mcollective-stub.js';
+import type { AgentDdl } from './types.js';
+
+export interface Artefact {
+  /** Relative to the repository root. */
+  path: string;
+  content: string;
+}
+
+/** Everything generated from ddl/: committed, and checked for staleness by the tests. */
+export function generatedArtefacts(ddls: readonly AgentDdl[]): Artefact[] {
+  return ddls.flatMap((ddl) => {
+    const name = ddl.metadata.name;
+    const source = `ddl/${name}.yaml`;
+    return [
+      { path: `agent/${name}.json`, content: choriaJsonDdl(ddl) },
+      { path: `mcollective/agent/${name}.ddl`, content: mcollectiveDdl(ddl, source) },
+      { path: `mcollective/agent/${name}.rb`, content: mcollectiveStub(ddl, source) },
+      { path: `docs/agents/${name}.md`, content: markdownReference(ddl, source) },
+    ];
+  });
+}

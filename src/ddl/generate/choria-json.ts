@@ -1,0 +1,30 @@
+import type { ActionDdl, AgentDdl, InputItem } from '../types.js';
+
+export const CHORIA_DDL_SCHEMA = 'https://choria.io/schemas/mcorpc/ddl/v1/agent.json';
+
+/** `agent/<agent>.json`: Choria's JSON DDL for an external agent (protocols.md §3.10). */
+export function choriaJsonDdl(ddl: AgentDdl): string {
+  const document = {
+    $schema: CHORIA_DDL_SCHEMA,
+    metadata: { ...ddl.metadata },
+    actions: ddl.actions.map(choriaAction),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+function choriaAction(action: ActionDdl) {
+  return {
+    action: action.action,
+    description: action.description,
+    display: action.display,
+    input: Object.fromEntries(Object.entries(action.input).map(([name, input]) => [name, choriaInput(input)])),
+    output: action.output,
+    ...(action.aggregate && { aggregate: action.aggregate }),
+  };
+}
+
+/** hvagent-only keys (numeric bounds) stay out: Choria does not know them. */
+function choriaInput(input: InputItem) {
+  const { minimum: _minimum, maximum: _maximum, ...choria } = input;
+  return choria;
+}

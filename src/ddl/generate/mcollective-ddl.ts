@@ -1,0 +1,63 @@
+import { NAMED_VALIDATORS, type ActionDdl, type AgentDdl, type InputItem, type OutputItem } from '../types.js';
+import { rubyOptions, rubyString, rubyValue } from './ruby.js';
+
+/** `mcollective/agent/<agent>.ddl`: loads in MCollective 2.12 and renders with `mco plugin doc`. */
+export function mcollectiveDdl(ddl: AgentDdl, source: string): string {
+  const meta = ddl.metadata;
+  const metadata = rubyOptions(
+    [
+      ['name', rubyString(meta.name)],
+      ['description', rubyString(meta.description)],
+      ['author', rubyString(meta.author)],
+      ['license', rubyString(meta.license)],
+      ['version', rubyString(meta.version)],
+      ['url', rubyString(meta.url)],
+      ['timeout', String(meta.timeout)],
+      ['provider', rubyString(meta.provider)],
+    ],
+    '         ',
+  );
+  const actions = ddl.actions.map(rubyAction).join('\n');
+  return `# Generated from ${source} by hvagent. Do not edit: change the YAML and run npm run generate.\nmetadata ${metadata}\n\n${actions}`;
+}
+
+function rubyAction(action: ActionDdl): string {
+  const lines = [`action ${rubyString(action.action)}, :description => ${rubyString(action.description)} do`, `  display :${action.display}`];
+  for (const [name, input] of Object.entries(action.input)) lines.push('', `  input :${name},\n        ${rubyOptions(inputPairs(input), '        ')}`);
+  for (const [name, output] of Object.entries(action.output)) lines.push('', `  output :${name},\n         ${rubyOptions(outputPairs(output), '         ')}`);
+  if (action.aggregate?.length) {
+    lines.push('', '  summarize do');
+    for (const aggregate of action.aggregate) lines.push(`    aggregate ${aggregate.function}(:${aggregate.args[0]})`);
+    lines.push('  end');
+  }
+  lines.push('end', '');
+  return lines.join('\n');
+}
+
+function inputPairs(input: InputItem): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [
+    ['prompt', rubyString(input.prompt)],
+    ['description', rubyString(input.description)],
+    ['type', `:${input.type}`],
+  ];
+  if (input.type === 'string') {
+    // Named validators must be Symbols: the String 'shellsafe' is a regex matching that word.
+    const named = (NAMED_VALIDATORS as readonly string[]).includes(input.validation ?? '');
+    pairs.push(['validation', named ? `:${input.validation}` : rubyString(input.validation ?? '')]);
+    pairs.push(['maxlength', String(input.maxlength)]);
+  }
+  if (input.type === 'list') pairs.push(['list', `[${(input.list ?? []).map(rubyString).join(', ')}]`]);
+  pairs.push(['optional', String(input.optional)]);
+  if (input.default !== undefined) pairs.push(['default', rubyValue(input.default)]);
+  return pairs;
+}
+
+function outputPairs(output: OutputItem): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [
+    ['description', rubyString(output.description)],
+    ['display_as', rubyString(output.display_as)],
+  ];
+  if (output.type) pairs.push(['type', rubyString(output.type)]);
+  pairs.push(['default', rubyValue(output.default ?? null)]);
+  return pairs;
+}

@@ -1,0 +1,71 @@
+// The agent DDL in Choria's shape (protocols.md §3.10), restricted to what both
+// MCollective 2.12 and Choria accept (checklist items 22-27; enforced by lint.ts).
+
+export const INPUT_TYPES = ['string', 'list', 'boolean', 'integer', 'float', 'number'] as const;
+export type InputType = (typeof INPUT_TYPES)[number];
+
+export const OUTPUT_TYPES = ['string', 'list', 'boolean', 'integer', 'float', 'number', 'hash', 'array'] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
+export const NAMED_VALIDATORS = ['shellsafe', 'ipv4address', 'ipv6address'] as const;
+export type NamedValidator = (typeof NAMED_VALIDATORS)[number];
+
+export type Scalar = string | number | boolean;
+
+export interface InputItem {
+  prompt: string;
+  description: string;
+  type: InputType;
+  optional: boolean;
+  default?: Scalar;
+  /** string: a named validator or a regex written `\A…\z` */
+  validation?: string;
+  /** string: maximum length, never 0 (Choria skips validation at 0) */
+  maxlength?: number;
+  /** list: the allowed values */
+  list?: string[];
+  /** integer/float/number: inclusive bounds, enforced by hvagent only */
+  minimum?: number;
+  maximum?: number;
+}
+
+export interface OutputItem {
+  description: string;
+  display_as: string;
+  type?: OutputType;
+  default?: unknown;
+}
+
+export interface AggregateItem {
+  function: 'summary' | 'average';
+  args: [string] | [string, { format: string }];
+}
+
+export type Display = 'ok' | 'failed' | 'always';
+
+export interface ActionDdl {
+  action: string;
+  description: string;
+  display: Display;
+  input: Record<string, InputItem>;
+  output: Record<string, OutputItem>;
+  aggregate?: AggregateItem[];
+  /** Mutating actions take the per-object lock and report `changed`. */
+  mutating?: boolean;
+}
+
+export interface AgentMetadata {
+  name: string;
+  description: string;
+  author: string;
+  license: string;
+  version: string;
+  url: string;
+  timeout: number;
+  provider: 'external';
+}
+
+export interface AgentDdl {
+  metadata: AgentMetadata;
+  actions: ActionDdl[];
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { lintAgentDdl } from '../../src/ddl/lint.js';
+import { loadDdlDirectory } from '../../src/ddl/load.js';
+import type { AgentDdl, InputItem } from '../../src/ddl/types.js';
+import { REPO } from '../helpers/agent.js';
+import { sampleDdl } from './fixtures/sample-ddl.js';
+
+function lintWith(change: (ddl: AgentDdl) => void): string[] {
+  const ddl = sampleDdl();
+  change(ddl);
+  return lintAgentDdl(ddl);
+}
+
+const firstAction = (ddl: AgentDdl) => ddl.actions[0]!;
+const input = (ddl: AgentDdl, name: string) => firstAction(ddl).input[name] as InputItem;
+
+describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
+  test('the repository DDLs and the sample pass', () => {
+    expect(() => loadDdlDirectory(join(REPO, 'ddl'))).not.toThrow();
+    expect(lintAgentDdl(sampleDdl())).toEqual([]);
+  });
+
+  test.each([
+    ['display', 'collides with a method'],
+    ['reset', 'collides with a method'],
+    ['sleep', 'collides with a method'],
+    ['send', 'collides with a method'],
+    ['Start', 'must match'],
+  ])('action name %s is refused (%s)', (name, why) => {
+    expect(lintWith((ddl) => (firstAction(ddl).action = name)).join('\n')).toContain(why);
+  });
+
+  test.each<[string, (ddl: AgentDdl) => void, string]>([
+    ['hash inputs (broken in MC 2.12)', (ddl) => (input(ddl, 'name').type = 'hash' as never), 'type must be one of'],
+    ['a string without maxlength', (ddl) => delete input(ddl, 'name').maxlength, 'maxlength of at least 1'],
+    ['maxlength 0 (Choria skips validation)', (ddl) => (input(ddl, 'name').maxlength = 0), 'maxlength of at least 1'],
+    ['a string without validation', (ddl) => delete input(ddl, 'name').validation, 'needs a validation'],
+    ['an unanchored regex', (ddl) => (input(ddl, 'name').validation = '^[a-z]+$'), 'anchored'],
+    ['a lookahead (RE2 lacks it)', (ddl) => (input(ddl, 'name').validation = '\\A(?!x)[a-z]+\\z'), 'lookaround'],
+    ['the ipaddress validator (MC 2.12 lacks it)', (ddl) => (input(ddl, 'label').validation = 'ipaddress'), 'anchored'],
+    ['an empty list', (ddl) => (input(ddl, 'mode').list = []), 'non-empty list'],
+    ['a default outside the list', (ddl) => (input(ddl, 'mode').default = 'medium'), 'not one of the listed'],
+    ['a default failing its validation', (ddl) => (input(ddl, 'name').default = 'UPPER'), 'does not pass its own validation'],
+    ['a non-integer integer default', (ddl) => (input(ddl, 'count').default = 1.5), 'is not an integer'],
+    ['process_results as an input', (ddl) => (firstAction(ddl).input.process_results = input(ddl, 'force')), 'reserved by MCollective'],
+    ['error_code as an output', (ddl) => (firstAction(ddl).output.error_code = { description: 'x', display_as: 'x' }), 'reserved by hvagent'],
+    ['the sum aggregate (Choria ignores it)', (ddl) => (firstAction(ddl).aggregate = [{ function: 'sum' as never, args: ['result'] }]), 'use summary or average'],
+    ['an aggregate of an unknown output', (ddl) => (firstAction(ddl).aggregate = [{ function: 'summary', args: ['nope'] }]), 'declared output'],
+    ['a missing provider', (ddl) => (ddl.metadata.provider = undefined as never), 'provider must be "external"'],
+    ['a timeout under 5 s', (ddl) => (ddl.metadata.timeout = 2), 'timeout must be'],
+    ['a non-semver version', (ddl) => (ddl.metadata.version = '1.0'), 'MAJOR.MINOR.PATCH'],
+    ['a duplicate action', (ddl) => ddl.actions.push(firstAction(ddl)), 'declared twice'],
+  ])('refuses %s', (_, change, why) => {
+    expect(lintWith(change).join('\n')).toContain(why);
+  });
+});

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv04 from 'ajv-draft-04';
+import { generatedArtefacts } from '../../src/ddl/artefacts.js';
+import { choriaJsonDdl } from '../../src/ddl/generate/choria-json.js';
+import { mcollectiveDdl } from '../../src/ddl/generate/mcollective-ddl.js';
+import { mcollectiveStub } from '../../src/ddl/generate/mcollective-stub.js';
+import { rubyString } from '../../src/ddl/generate/ruby.js';
+import { loadDdlDirectory } from '../../src/ddl/load.js';
+import { REPO } from '../helpers/agent.js';
+import { sampleDdl } from './fixtures/sample-ddl.js';
+
+const ddls = loadDdlDirectory(join(REPO, 'ddl'));
+// Choria's schema writes its input-name pattern with Ruby/RE2 anchors (\A…\Z), which
+// JavaScript regexes lack; translate them so the pattern is really applied.
+const choriaSchema = JSON.parse(
+  readFileSync(join(REPO, 'test/fixtures/choria-agent-ddl-v1.json'), 'utf8').replace('\\\\A[a-z0-9_]*\\\\Z', '^[a-z0-9_]*$'),
+);
+const validateChoriaDdl = new Ajv04.default({ strict: false }).compile(choriaSchema);
+
+describe('artefacts generated from ddl/', () => {
+  test.each(generatedArtefacts(ddls).map((artefact) => [artefact.path, artefact]))(
+    '%s is up to date (npm run generate)',
+    (path, artefact) => {
+      expect(readFileSync(join(REPO, path), 'utf8')).toBe(artefact.content);
+    },
+  );
+
+  test.each([...ddls, sampleDdl()].map((ddl) => [ddl.metadata.name, ddl]))(
+    'the Choria JSON DDL of %s is valid against Choria’s agent DDL schema',
+    (_, ddl) => {
+      const document = JSON.parse(choriaJsonDdl(ddl));
+      expect(validateChoriaDdl(document) ? [] : validateChoriaDdl.errors).toEqual([]);
+      expect(document.metadata.provider).toBe('external');
+      expect(document.$schema).toBe('https://choria.io/schemas/mcorpc/ddl/v1/agent.json');
+    },
+  );
+
+  test('hvagent-only keys stay out of the Choria DDL', () => {
+    const configure = JSON.parse(choriaJsonDdl(sampleDdl())).actions[0];
+    expect(configure.input.count).not.toHaveProperty('minimum');
+    expect(configure).not.toHaveProperty('mutating');
+  });
+
+  test('the Ruby DDL writes named validators as Symbols and regexes as single-quoted Strings', () => {
+    const ruby = mcollectiveDdl(sampleDdl(), 'test');
+    expect(ruby).toContain(':validation  => :shellsafe');
+    expect(ruby).toContain(":validation  => '\\\\A[a-z][a-z0-9-]{0,31}\\\\z'");
+    expect(ruby).toContain(":description => 'It\\'s free text'");
+    expect(ruby).toContain(':default     => false');
+    expect(ruby).toContain('aggregate summary(:result)');
+  });
+
+  test('Ruby strings cannot interpolate or break out', () => {
+    expect(rubyString(`#{system("id")}' + \\`)).toBe(`'#{system("id")}\\' + \\\\'`);
+  });
+
+  test('the stub runs every action through the runner, not implemented_by', () => {
+    const stub = mcollectiveStub(sampleDdl(), 'test');
+    expect(stub).toContain('class Sample < RPC::Agent');
+    expect(stub).toContain("action 'configure' do\n        Util::HvagentRunner.run(self, HVAGENT)");
+    expect(stub).not.toContain('implemented_by');
+  });
+});
