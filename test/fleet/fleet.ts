@@ -93,6 +93,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         stdin: 'ignore',
         reject: false,
         env: { RUBYOPT: '-W0', MCOLLECTIVE_EXTRA_OPTS: '' },
+        timeout: 120_000, // a stuck client must not outlive the test run
+
       });
       const out: McoResult = {
         stdout: result.stdout,
