@@ -1,0 +1,98 @@
+/**
+ * Stable codes callers can branch on; the human message may change between libvirt versions.
+ *
+ * - HYPERVISOR_UNREACHABLE: virsh could not connect to (or lost) the libvirt connection.
+ * - HYPERVISOR_ERROR: connected, but the command failed (or virsh rejected its syntax).
+ * - HYPERVISOR_TIMEOUT: virsh did not finish within `timeoutMs` and was killed.
+ * - CANCELLED: the caller's AbortSignal fired and virsh was killed.
+ * - VIRSH_MISSING: the virsh binary could not be started (not installed / not on PATH).
+ * - INVALID_ARGUMENT: refused before running anything (e.g. an argument containing NUL).
+ */
+export type VirshErrorCode =
+  | 'HYPERVISOR_UNREACHABLE'
+  | 'HYPERVISOR_ERROR'
+  | 'HYPERVISOR_TIMEOUT'
+  | 'CANCELLED'
+  | 'VIRSH_MISSING'
+  | 'INVALID_ARGUMENT';
+
+export interface VirshErrorDetails {
+  readonly code: VirshErrorCode;
+  /** Full argv as executed, starting with "virsh". */
+  readonly argv: readonly string[];
+  /** The libvirt command that failed, when it is one command of a batch. */
+  readonly command?: readonly string[];
+  readonly uri: string;
+  readonly exitCode?: number;
+  readonly stderr?: string;
+  readonly timedOut?: boolean;
+  readonly cancelled?: boolean;
+  /** What went wrong, without the command; defaults to the meaningful stderr lines. */
+  readonly reason?: string;
+  readonly cause?: unknown;
+}
+
+// libvirt reports a lost or refused connection with these phrases, whatever the driver.
+const UNREACHABLE_PATTERNS = [
+  /failed to connect to the hypervisor/i,
+  /no valid connection/i,
+  /End of file while reading data/i,
+  /Cannot recv data/i,
+];
+
+export class VirshError extends Error {
+  readonly code: VirshErrorCode;
+  readonly argv: readonly string[];
+  readonly command: readonly string[] | undefined;
+  readonly uri: string;
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  /** The libvirt explanation alone, e.g. "Domain not found: no domain with matching name 'x'". */
+  readonly reason: string;
+
+  constructor(details: VirshErrorDetails) {
+    const stderr = (details.stderr ?? '').trim();
+    const reason = details.reason ?? (meaningfulErrorText(stderr) || `exit code ${details.exitCode ?? 'unknown'}`);
+    const what = (details.command ?? details.argv.slice(1)).join(' ');
+    super(`virsh -c ${details.uri} ${describeCommand(what)}: ${reason}`, { cause: details.cause });
+    this.name = 'VirshError';
+    this.code = details.code;
+    this.argv = details.argv;
+    this.command = details.command;
+    this.uri = details.uri;
+    this.exitCode = details.exitCode;
+    this.stderr = stderr;
+    this.timedOut = details.timedOut ?? false;
+    this.cancelled = details.cancelled ?? false;
+    this.reason = reason;
+  }
+}
+
+function describeCommand(what: string): string {
+  const oneLine = what.replace(/\s+/g, ' ');
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
+}
+
+/**
+ * libvirt prints a generic line then the cause ("failed to get domain 'x'" /
+ * "Domain not found: ..."); both matter, so they are joined.
+ */
+export function meaningfulErrorText(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('error:'))
+    .map((line) => line.slice('error:'.length).trim())
+    .filter((line) => line.length > 0);
+  const text = [...new Set(lines)].join(': ');
+  if (text) return text;
+  return stderr.split('\n').find((line) => line.trim().length > 0)?.trim() ?? '';
+}
+
+export function classifyStderr(stderr: string): 'HYPERVISOR_UNREACHABLE' | 'HYPERVISOR_ERROR' {
+  return UNREACHABLE_PATTERNS.some((pattern) => pattern.test(stderr))
+    ? 'HYPERVISOR_UNREACHABLE'
+    : 'HYPERVISOR_ERROR';
+}
