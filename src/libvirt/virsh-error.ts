@@ -20,8 +20,10 @@ export interface VirshErrorDetails {
   readonly code: VirshErrorCode;
   /** Full argv as executed, starting with "virsh". */
   readonly argv: readonly string[];
-  /** The libvirt command that failed, when it is one command of a batch. */
+  /** The libvirt command that failed; absent when a batch failed as a whole. */
   readonly command?: readonly string[];
+  /** Names what ran in the message when there is no single command (a whole batch). */
+  readonly summary?: string;
   readonly uri: string;
   readonly exitCode?: number;
   readonly stderr?: string;
@@ -55,7 +57,7 @@ export class VirshError extends Error {
   constructor(details: VirshErrorDetails) {
     const stderr = (details.stderr ?? '').trim();
     const reason = details.reason ?? (meaningfulErrorText(stderr) || `exit code ${details.exitCode ?? 'unknown'}`);
-    const what = (details.command ?? details.argv.slice(1)).join(' ');
+    const what = details.command?.join(' ') ?? details.summary ?? details.argv.slice(3).join(' ');
     super(`virsh -c ${details.uri} ${describeCommand(what)}: ${reason}`, { cause: details.cause });
     this.name = 'VirshError';
     this.code = details.code;

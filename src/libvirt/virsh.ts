@@ -31,12 +31,13 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export async function runVirsh(command: VirshCommand, opts: VirshOptions): Promise<string> {
   // With exactly one trailing argument virsh parses it as a command STRING (';' etc.
   // become syntax), so a lone word is quoted for that parser; argv form needs no quoting.
-  const tail = command.length === 1 ? [formatVirshCommand(command)] : [...command];
-  const result = await execVirsh(tail, command, opts);
+  const tail = refuseUnpassable({ command }, opts, () => (command.length === 1 ? [formatVirshCommand(command)] : [...command]));
+  const result = await execVirsh(tail, { command }, opts);
   if (result.exitCode !== 0) {
     throw new VirshError({
       code: classifyStderr(result.stderr),
       argv: result.argv,
+      command,
       uri: opts.uri,
       exitCode: result.exitCode,
       stderr: result.stderr,
@@ -57,12 +58,14 @@ export async function runVirshBatch(
   if (commands.length === 0) return [];
   const nonce = randomBytes(8).toString('hex');
   const markers = [...commands.map((_, i) => `hvagent-section-${nonce}-${i}`), `hvagent-end-${nonce}`];
-  const script = [
-    ...commands.flatMap((command, i) => [...markerCommands(markers[i]!), formatVirshCommand(command)]),
-    ...markerCommands(markers[commands.length]!),
-  ].join('; ');
-
-  const result = await execVirsh([script], commands.length === 1 ? commands[0]! : ['batch'], opts);
+  const described: Described = commands.length === 1 ? { command: commands[0]! } : { summary: batchSummary(commands) };
+  const script = refuseUnpassable(described, opts, () =>
+    [
+      ...commands.flatMap((command, i) => [...markerCommands(markers[i]!), formatVirshCommand(command)]),
+      ...markerCommands(markers[commands.length]!),
+    ].join('; '),
+  );
+  const result = await execVirsh([script], described, opts);
   const split = splitBatchOutput(result.stdout, result.stderr, markers);
   if (!split.complete) {
     const stderr = result.stderr
@@ -71,6 +74,7 @@ export async function runVirshBatch(
       .join('\n');
     const stoppedEarly = split.sections.length > 0;
     throw new VirshError({
+      ...described,
       code: classifyStderr(stderr),
       argv: result.argv,
       uri: opts.uri,
@@ -101,6 +105,13 @@ export function stdoutOrThrow(result: VirshCommandResult): string {
   return result.stdout;
 }
 
+/** What a failure message names: one command, or a summary of a whole batch. */
+type Described = { readonly command: VirshCommand } | { readonly summary: string };
+
+function batchSummary(commands: readonly VirshCommand[]): string {
+  return `batch (${commands.map((command) => command.join(' ')).join('; ')})`;
+}
+
 function markerCommands(marker: string): string[] {
   return [`echo -- ${marker}`, `echo --err -- ${marker}`];
 }
@@ -112,17 +123,28 @@ interface RawResult {
   readonly stderr: string;
 }
 
-async function execVirsh(tail: readonly string[], described: VirshCommand, opts: VirshOptions): Promise<RawResult> {
+/** Runs `build`, turning argument problems into a VirshError before anything is spawned. */
+function refuseUnpassable<T>(described: Described, opts: VirshOptions, build: () => T): T {
+  try {
+    if (!opts.uri) throw new VirshArgumentError('no connection URI given');
+    assertPassableArgument(opts.uri);
+    return build();
+  } catch (error) {
+    if (!(error instanceof VirshArgumentError)) throw error;
+    throw new VirshError({
+      ...described,
+      code: 'INVALID_ARGUMENT',
+      argv: ['virsh', '-c', opts.uri, ...('command' in described ? described.command : [])],
+      uri: opts.uri,
+      reason: error.message,
+    });
+  }
+}
+
+async function execVirsh(tail: readonly string[], described: Described, opts: VirshOptions): Promise<RawResult> {
   const args = ['-c', opts.uri, ...tail];
   const argv = ['virsh', ...args];
-  const refuse = (reason: string): VirshError =>
-    new VirshError({ code: 'INVALID_ARGUMENT', argv, command: described, uri: opts.uri, reason });
-  try {
-    args.forEach(assertPassableArgument);
-  } catch (error) {
-    throw refuse(error instanceof VirshArgumentError ? error.message : String(error));
-  }
-  if (!opts.uri) throw refuse('no connection URI given');
+  refuseUnpassable(described, opts, () => args.forEach(assertPassableArgument));
 
   const result = await execa('virsh', args, {
     // The agent may run with an empty environment; virsh output must not depend on
@@ -140,9 +162,9 @@ async function execVirsh(tail: readonly string[], described: VirshCommand, opts:
   const failure = abnormalEnd(result);
   if (failure) {
     throw new VirshError({
+      ...described,
       code: failure.code,
       argv,
-      command: described,
       uri: opts.uri,
       exitCode: result.exitCode,
       stderr: String(result.stderr ?? ''),
