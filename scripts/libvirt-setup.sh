@@ -90,9 +90,18 @@ do_install() {
   log "install: missing: $(echo $missing)"
   apt_lists_present || apt-get -o DPkg::Lock::Timeout=600 update -q \
     || die "apt-get update failed"
+  # Keep maintainer scripts from starting libvirtd through /etc/init.d: it would run
+  # without the LXC workaround below, and `start` would then find it "already running".
+  local policy_added=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  local rc=0
   # shellcheck disable=SC2086 # word splitting of the package list is intended
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing \
-    || die "apt-get install failed for: $(echo $missing)"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing || rc=$?
+  [ -z "$policy_added" ] || rm -f /usr/sbin/policy-rc.d
+  [ "$rc" = 0 ] || die "apt-get install failed (exit $rc) for: $(echo $missing)"
   missing=$(missing_packages)
   [ -z "$missing" ] || die "still not installed after apt-get: $(echo $missing)"
   log "install: done ($(elapsed "$t"))"
@@ -132,6 +141,11 @@ do_start() {
   fix_kvm_device_permissions
   if alive /run/libvirtd.pid; then
     log "libvirtd already running (pid $(cat /run/libvirtd.pid))"
+    if mountpoint -q /sys/fs/cgroup/unified \
+       && grep -q ' /sys/fs/cgroup/unified ' "/proc/$(cat /run/libvirtd.pid)/mountinfo"; then
+      log "WARNING: this libvirtd sees /sys/fs/cgroup/unified, so lxc:/// guests will not start;" \
+          "run '$0 stop start' to restart it with the workaround"
+    fi
   elif mountpoint -q /sys/fs/cgroup/unified; then
     # On the hybrid cgroup v1+v2 layout the LXC driver fails with "Unable to create
     # directory /sys/fs/cgroup/unified". Hiding the cgroup2 mount in libvirtd's own mount
