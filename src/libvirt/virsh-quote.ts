@@ -34,8 +34,19 @@ export function quoteVirshArgument(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A command name must be a plain virsh command word. In argv form a leading '-' would
+ * otherwise be read as a global virsh option, e.g. a second `-c URI`.
+ */
+export function assertCommandName(argv: readonly string[]): void {
+  if (argv.length === 0) throw new VirshArgumentError('empty virsh command');
+  if (!/^[a-z][a-z0-9-]*$/.test(argv[0]!)) {
+    throw new VirshArgumentError(`not a virsh command name: ${JSON.stringify(argv[0])}`);
+  }
+}
+
 /** One command (name and arguments) as a single token sequence for virsh's parser. */
 export function formatVirshCommand(argv: readonly string[]): string {
-  if (argv.length === 0) throw new VirshArgumentError('empty virsh command');
+  assertCommandName(argv);
   return argv.map(quoteVirshArgument).join(' ');
 }

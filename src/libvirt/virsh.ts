@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { splitBatchOutput } from './batch-sections.js';
 import { classifyStderr, VirshError, type VirshErrorCode } from './virsh-error.js';
-import { assertPassableArgument, formatVirshCommand, VirshArgumentError } from './virsh-quote.js';
+import { assertCommandName, assertPassableArgument, formatVirshCommand, VirshArgumentError } from './virsh-quote.js';
 
 export interface VirshOptions {
   /** libvirt connection URI, always passed explicitly: never LIBVIRT_DEFAULT_URI. */
@@ -31,7 +31,10 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export async function runVirsh(command: VirshCommand, opts: VirshOptions): Promise<string> {
   // With exactly one trailing argument virsh parses it as a command STRING (';' etc.
   // become syntax), so a lone word is quoted for that parser; argv form needs no quoting.
-  const tail = refuseUnpassable({ command }, opts, () => (command.length === 1 ? [formatVirshCommand(command)] : [...command]));
+  const tail = refuseUnpassable({ command }, opts, () => {
+    assertCommandName(command);
+    return command.length === 1 ? [formatVirshCommand(command)] : [...command];
+  });
   const result = await execVirsh(tail, { command }, opts);
   if (result.exitCode !== 0) {
     throw new VirshError({

@@ -50,8 +50,10 @@ describe('quoteVirshArgument', () => {
     expect(() => formatVirshCommand(['echo', 'x\0'])).toThrow(/NUL/);
   });
 
-  it('refuses an empty command', () => {
+  it('refuses an empty command and command names that are not plain words', () => {
     expect(() => formatVirshCommand([])).toThrow(VirshArgumentError);
+    expect(() => formatVirshCommand(['-c', 'qemu:///system', 'destroy'])).toThrow(/not a virsh command name/);
+    expect(() => formatVirshCommand(['uri; destroy x'])).toThrow(/not a virsh command name/);
   });
 });
 
@@ -83,11 +85,18 @@ describe('hostile arguments through the real virsh parser', () => {
     expect(stdoutOrThrow(state!).trim()).toBe('running');
   });
 
-  it('a single-word command string cannot smuggle a second command', async () => {
-    // virsh parses a lone trailing argument as a command string, so runVirsh quotes it.
-    const error = await runVirsh(['uri; echo pwned'], { uri }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(VirshError);
-    expect((error as VirshError).reason).toMatch(/unknown command: 'uri; echo pwned'/);
+  it('a command name cannot smuggle a second command or a global virsh option', async () => {
+    // virsh parses a lone trailing argument as a command string; in argv form a leading
+    // '-' would be a global option such as a second -c.
+    for (const command of [['uri; echo pwned'], ['-c', 'test:///default', 'uri'], ['-h']]) {
+      const error = await runVirsh(command, { uri }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(VirshError);
+      expect((error as VirshError).code).toBe('INVALID_ARGUMENT');
+    }
+  });
+
+  it('quotes a lone command word for virsh\'s string parser', async () => {
+    expect((await runVirsh(['uri'], { uri })).trim()).toBe(uri);
   });
 
   it('refuses NUL before starting virsh', async () => {
