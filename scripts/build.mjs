@@ -2,12 +2,14 @@
 // Builds the agent in two stages:
 //  1. build tools (DDL compiler, artefact generator) bundled and run: ddl/*.yaml →
 //     build/generated.cjs (DDLs + ajv standalone validators);
-//  2. the agent itself → dist/hvagent.cjs, ONE minified CommonJS file with everything
-//     it needs, because it is started once per request on every host (start-up matters,
-//     and `hvagent install` copies just this file).
+//  2. the agent itself → build/bundle.cjs, ONE minified CommonJS file with everything
+//     it needs, because it is started once per request on every host (start-up matters);
+//  3. dist/hvagent.cjs, the executable that loads dist/hvagent.bundle.js through V8's
+//     code cache (dist/hvagent.cache). `hvagent install` copies these three files.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,7 +39,7 @@ runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'))
 
 await build({
   entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(root, 'dist/hvagent.cjs'),
+  outfile: join(root, 'build/bundle.cjs'),
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -46,9 +48,16 @@ await build({
   legalComments: 'none',
   loader: { '.rb': 'text' },
   define: { HVAGENT_VERSION: JSON.stringify(version) },
-  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
+
+// 3. the executable: scripts/loader.cjs, which compiles the bundle through V8's code
+//    cache, and the cache for this Node, both tagged with the bundle's build id.
+const body = readFileSync(join(root, 'build/bundle.cjs'), 'utf8');
+const buildId = createHash('sha256').update(body).digest('hex');
+writeFileSync(join(root, 'dist/hvagent.bundle.js'), `// hvagent-build ${buildId}\n${body}`);
+copyFileSync(join(root, 'scripts/loader.cjs'), join(root, 'dist/hvagent.cjs'));
 chmodSync(join(root, 'dist/hvagent.cjs'), 0o755);
+execFileSync(process.execPath, [join(root, 'dist/hvagent.cjs')], { env: { ...process.env, HVAGENT_WRITE_CODE_CACHE: '1' } });
 
 if (generate) runTool(join(root, 'build/generate.mjs'), root);

@@ -20,11 +20,15 @@ async function main(): Promise<number> {
   return runCli(args);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const failure = toHvError(error);
-    process.stderr.write(`hvagent: ${failure.message}\n`);
-    process.exit(failure.statuscode || 1);
-  },
-);
+/** Exits as soon as the replies are out: a pipe may still hold unwritten output. */
+function exitWhenFlushed(code: number): void {
+  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
+  if (pending.length === 0) process.exit(code);
+  Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
+}
+
+main().then(exitWhenFlushed, (error: unknown) => {
+  const failure = toHvError(error);
+  process.stderr.write(`hvagent: ${failure.message}\n`);
+  exitWhenFlushed(failure.statuscode || 1);
+});

@@ -9,6 +9,10 @@ module MCollective
       action 'info' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'agent_info' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

@@ -10,7 +10,7 @@ export function formatReply(action: ActionDdl, reply: Reply): string {
   const lines: string[] = [];
   for (const [label, value] of entries) {
     const rendered = render(value, width + 3);
-    lines.push(`${label.padStart(width)}: ${rendered}`);
+    lines.push(`${label.padStart(width)}:${rendered.startsWith("\n") ? "" : " "}${rendered}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { handleRequest } from '../core/dispatch.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
+import { VERSION } from '../version.js';
 import { formatReply } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
 
@@ -9,14 +10,12 @@ import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
 // Values are typed by the DDL, as `mco rpc` does; anything that does not parse is
 // passed on as text, so the validator (not the CLI) says what is wrong with it.
 
-declare const HVAGENT_VERSION: string;
-
 export async function runCli(args: readonly string[]): Promise<number> {
   const flags = new Set(args.filter((arg) => arg.startsWith('--')));
   const words = args.filter((arg) => !arg.startsWith('--'));
   const [agentName, actionName, ...pairs] = words;
 
-  if (flags.has('--version')) return print(`hvagent ${typeof HVAGENT_VERSION === 'string' ? HVAGENT_VERSION : 'dev'}\n`);
+  if (flags.has('--version')) return print(`hvagent ${VERSION}\n`);
   if (!agentName || agentName === 'help') return print(generalHelp());
   if (agentName === 'rpc') {
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import runnerSource from '../../mcollective/util/hvagent_runner.rb';
@@ -9,7 +10,8 @@ import { AGENT_DDLS } from '../ddl/registry.js';
 
 // Both layouts share one tree (protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
-//   DIR/mcollective/agent/hvagent/hvagent   the self-contained executable
+//   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with
+//                 hvagent.bundle.js, the whole agent, and hvagent.cache, its V8 code cache
 //   DIR/mcollective/agent/<agent>.json      Choria DDL; DIR/mcollective/agent/<agent> is the
 //                                           executable Choria runs (a hard link: Choria wants a file)
 //   DIR/mcollective/agent/<agent>.{rb,ddl}  MCollective stub and DDL
@@ -17,7 +19,7 @@ import { AGENT_DDLS } from '../ddl/registry.js';
 
 export type InstallTarget = 'choria' | 'mcollective';
 
-export function install(target: InstallTarget, directory: string, executable = bundlePath()): string[] {
+export function install(target: InstallTarget, directory: string, files = runningFiles()): string[] {
   if (!isAbsolute(directory)) directory = resolve(directory);
   const agentDir = join(directory, 'mcollective', 'agent');
   const written: string[] = [];
@@ -26,8 +28,9 @@ export function install(target: InstallTarget, directory: string, executable = b
     written.push(path);
   };
   const shared = join(agentDir, 'hvagent', 'hvagent');
-  copyAtomically(executable, shared);
-  written.push(shared);
+  copyAtomically(files.bundle, join(agentDir, 'hvagent', 'hvagent.bundle.js'), 0o644);
+  copyAtomically(files.executable, shared, 0o755);
+  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), writeCodeCache(shared));
 
   for (const ddl of AGENT_DDLS) {
     const name = ddl.metadata.name;
@@ -39,7 +42,7 @@ export function install(target: InstallTarget, directory: string, executable = b
       try {
         linkSync(shared, agentExecutable);
       } catch {
-        copyAtomically(shared, agentExecutable);
+        copyAtomically(shared, agentExecutable, 0o755);
       }
       written.push(agentExecutable);
     } else {
@@ -51,13 +54,27 @@ export function install(target: InstallTarget, directory: string, executable = b
   return written;
 }
 
-/** The running bundle is self-contained: installing it means copying this one file. */
-function bundlePath(): string {
-  const path = typeof __filename === 'string' ? __filename : undefined;
-  if (!path || !path.endsWith('.cjs')) {
+/** The files of the running agent, as scripts/loader.cjs found them. */
+function runningFiles(): { executable: string; bundle: string } {
+  const files = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.files')] as
+    | { executable: string; bundle: string }
+    | undefined;
+  if (!files) {
     throw new HvError('UNSUPPORTED', 'install runs from the built executable (npm run build, then agent/hvagent install)');
   }
-  return path;
+  return files;
+}
+
+/** The code cache is made for the Node that will run the agent: this one. */
+function writeCodeCache(executable: string): string {
+  const result = spawnSync(process.execPath, [executable], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HVAGENT_WRITE_CODE_CACHE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (result.status !== 0) {
+    throw new HvError('INTERNAL', `Could not write the code cache: ${String(result.stderr).trim()}`);
+  }
+  return join(dirname(executable), 'hvagent.cache');
 }
 
 function writeAtomically(path: string, content: string, mode: number): void {
@@ -68,10 +85,10 @@ function writeAtomically(path: string, content: string, mode: number): void {
   renameSync(temporary, path);
 }
 
-function copyAtomically(from: string, to: string): void {
+function copyAtomically(from: string, to: string, mode: number): void {
   mkdirSync(dirname(to), { recursive: true });
   const temporary = `${to}.tmp-${process.pid}`;
   copyFileSync(from, temporary);
-  chmodSync(temporary, 0o755);
+  chmodSync(temporary, mode);
   renameSync(temporary, to);
 }

@@ -25,9 +25,11 @@ export async function runStdioStream(): Promise<number> {
   let flushScheduled = false;
   // Replies finished in the same turn of the event loop go out in one write: one
   // write per reply would cap throughput, and waiting longer would stall a person typing.
+  let drained: Promise<unknown> = Promise.resolve();
   const flush = () => {
     flushScheduled = false;
-    process.stdout.write(buffered);
+    // A slow reader must slow us down, not make us buffer without bound.
+    if (!process.stdout.write(buffered)) drained = new Promise((resolve) => process.stdout.once('drain', resolve));
     buffered = '';
   };
   const emit = (line: string) => {
@@ -45,7 +47,7 @@ export async function runStdioStream(): Promise<number> {
       emit(serialize(line, await reply));
       inFlight -= 1;
     });
-    if (inFlight >= MAX_IN_FLIGHT) await written;
+    if (inFlight >= MAX_IN_FLIGHT) await Promise.all([written, drained]);
   }
   await written;
   if (buffered) flush();

@@ -4,5 +4,6 @@ import type { ActionHandler } from '../core/action.js';
 export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<ActionHandler>>> = {
   host: {
     info: async () => (await import('./host/info.js')).info,
+    agent_info: async () => (await import('./host/agent-info.js')).agentInfo,
   },
 };

@@ -14,7 +14,15 @@ type Env = Record<string, string | undefined>;
  * default file means defaults), then applies overrides: Choria's per-agent plugin
  * config (`uri = …`, since Choria clears our environment) and HVAGENT_URI.
  */
-export async function loadConfig(env: Env = process.env): Promise<HvConfig> {
+export function loadConfig(env: Env = process.env): Promise<HvConfig> {
+  // Read once per process: a stream of requests must not re-read and re-parse it each time.
+  if (env === process.env) return (cached ??= readConfig(env));
+  return readConfig(env);
+}
+
+let cached: Promise<HvConfig> | undefined;
+
+async function readConfig(env: Env): Promise<HvConfig> {
   const choria = readChoriaPluginConfig(env.CHORIA_EXTERNAL_CONFIG);
   const file = env.HVAGENT_CONFIG ?? choria.config ?? DEFAULT_CONFIG_FILE;
   const explicit = env.HVAGENT_CONFIG !== undefined || choria.config !== undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { currentScope } from '../core/scope.js';
 import { execa } from 'execa';
 import { splitBatchOutput } from './batch-sections.js';
 import { classifyStderr, VirshError, type VirshErrorCode } from './virsh-error.js';
@@ -149,7 +150,7 @@ async function execVirsh(tail: readonly string[], described: Described, opts: Vi
   const argv = ['virsh', ...args];
   refuseUnpassable(described, opts, () => args.forEach(assertPassableArgument));
 
-  const result = await execa('virsh', args, {
+  const subprocess = execa('virsh', args, {
     // The agent may run with an empty environment; virsh output must not depend on
     // the caller's locale, HOME or LIBVIRT_DEFAULT_URI.
     env: { LC_ALL: 'C', PATH: process.env.PATH || FALLBACK_PATH },
@@ -161,6 +162,10 @@ async function execVirsh(tail: readonly string[], described: Described, opts: Vi
     cancelSignal: opts.signal,
     forceKillAfterDelay: KILL_GRACE_MS,
   });
+  // At the request's deadline the scope SIGKILLs it at once: the agent exits right after
+  // replying, before a SIGTERM-then-SIGKILL grace could run out.
+  currentScope()?.track(subprocess);
+  const result = await subprocess;
 
   const failure = abnormalEnd(result);
   if (failure) {

@@ -25,7 +25,7 @@ export interface Ran {
 
 /** Environment for the agent in tests: the real hypervisor unless a test says otherwise. */
 export function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HVAGENT_CONFIG: '/nonexistent/hvagent.yaml', ...extra };
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...extra };
 }
 
 export async function cli(args: string[], env: Record<string, string> = {}, input?: string): Promise<Ran> {
@@ -82,6 +82,7 @@ export async function mcollectiveCall(
     extendEnv: false,
     reject: false,
     input: '',
+    stripFinalNewline: false,
   });
   const replyText = readFileSync(replyFile, 'utf8');
   let reply: Record<string, unknown> | undefined;

@@ -21,6 +21,8 @@ export interface ChoriaOptions {
   /** Lines of the per-agent plugin config (CHORIA_EXTERNAL_CONFIG). */
   pluginConfig?: string;
   facts?: Record<string, unknown>;
+  /** Choria's own PATH (default: this process's). */
+  path?: string;
 }
 
 export interface ChoriaOutcome {
@@ -43,7 +45,8 @@ function createTemp(prefix: string): string {
   return path;
 }
 
-async function execute(options: ChoriaOptions, protocol: string, request: string, agent: string, timeoutMs: number) {
+/** One invocation with the request file holding exactly `request`. */
+export async function choriaRaw(options: ChoriaOptions, protocol: string, request: string, agent: string, timeoutMs: number) {
   const requestFile = createTemp('request');
   const replyFile = createTemp('reply');
   const factsFile = createTemp('facts');
@@ -63,7 +66,7 @@ async function execute(options: ChoriaOptions, protocol: string, request: string
       CHORIA_EXTERNAL_PROTOCOL: protocol,
       CHORIA_EXTERNAL_CONFIG: pluginConfig,
       CHORIA_EXTERNAL_FACTS: factsFile,
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      PATH: options.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
     };
     const argv = [requestFile, replyFile, RPC_PROTOCOL];
     const result = await execa(options.executable, argv, {
@@ -97,7 +100,7 @@ export async function choriaActivation(options: ChoriaOptions, agent: string) {
     protocol: ACTIVATION_PROTOCOL,
     agent,
   });
-  const ran = await execute(options, ACTIVATION_PROTOCOL, request, agent, 2000);
+  const ran = await choriaRaw(options, ACTIVATION_PROTOCOL, request, agent, 2000);
   let activate = false;
   if (ran.exitCode === 0 && !ran.timedOut) {
     try {
@@ -129,7 +132,7 @@ export async function choriaRpc(
     data,
   });
   const timeoutSeconds = options.timeoutSeconds ?? 20;
-  const ran = await execute(options, RPC_PROTOCOL, request, agent, timeoutSeconds * 1000);
+  const ran = await choriaRaw(options, RPC_PROTOCOL, request, agent, timeoutSeconds * 1000);
   const abort = (statusmsg: string) => ({ statuscode: 1, statusmsg, data: {} });
   let published: ChoriaOutcome['published'];
   if (ran.timedOut) published = abort(`agent dispatcher exiting on ${timeoutSeconds}s timeout`);

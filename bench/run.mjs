@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Runs every benchmark in turn; figures go to docs/PERFORMANCE.md by hand, with the
+// command that produced them.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bench = (name, ...args) => {
+  console.log(`## ${name}`);
+  execFileSync(process.execPath, [fileURLToPath(new URL(name, import.meta.url)), ...args], { stdio: 'inherit' });
+};
+bench('startup.mjs');
+bench('stream.mjs');

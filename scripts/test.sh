@@ -1,0 +1,10 @@
+#!/bin/bash
+# The whole test suite: type-check, build, make sure libvirtd runs, then jest (unit and
+# integration: real libvirtd, qemu-img, MCollective fleet). Extra arguments go to jest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc --noEmit -p .
+node scripts/build.mjs
+node build/generate.mjs . --check
+scripts/libvirt-setup.sh start >/dev/null
+exec node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"

@@ -1,0 +1,66 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from '../helpers/agent.js';
+import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
+import { startFleet, type Fleet } from './fleet.js';
+
+// `mco rpc host info` through a real MCollective 2.12 fleet (ActiveMQ + stock
+// mcollectived on Ruby 3.1), with the plugin tree written by `hvagent install mcollective`.
+
+let fleet: Fleet;
+
+beforeAll(async () => {
+  const pluginDir = mkdtempSync(join(tmpdir(), 'hv-plugin-'));
+  const installed = await cli(['install', 'mcollective', pluginDir]);
+  expect(installed.exitCode).toBe(0);
+  fleet = await startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'] });
+});
+
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+describe('host info through the MCollective fleet', () => {
+  test('every identity answers with statuscode 0 and the real host data', async () => {
+    const result = await fleet.mco(['rpc', 'host', 'info', '--nodes', fleet.nodesFile, '--json']);
+    expect(result.exitCode).toBe(0);
+    expect(result.json?.map((reply) => reply.sender)).toEqual(['hv1', 'hv2']);
+    const truth = await hostTruth();
+    for (const reply of result.json ?? []) {
+      expect(reply.statuscode).toBe(0);
+      expectRealHostInfo(reply.data, truth);
+    }
+  });
+
+  test('the text output shows display_as labels and the VM class summary', async () => {
+    const result = await fleet.mco(['rpc', 'host', 'info', '--nodes', fleet.nodesFile]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/VM classes: \[.*"qemu"/);
+    expect(result.stdout).toContain('Summary of VM classes:');
+    expect(result.stdout).toMatch(/qemu = 2/);
+  });
+
+  test('a request failing validation shows statuscode 4 and its message from every identity', async () => {
+    const result = await fleet.mco(['rpc', 'host', 'info', 'bogus=1', '--nodes', fleet.nodesFile, '--json']);
+    expect(result.exitCode).toBe(2);
+    expect(result.json?.map((reply) => [reply.sender, reply.statuscode, reply.statusmsg])).toEqual([
+      ['hv1', 4, "Input 'bogus' is not declared for host#info; it takes no inputs"],
+      ['hv2', 4, "Input 'bogus' is not declared for host#info; it takes no inputs"],
+    ]);
+    expect(result.json?.[0]?.data.error_code).toBe('INPUT_UNDECLARED');
+  });
+
+  test('an action the DDL does not declare is refused by the client before anything is sent', async () => {
+    const result = await fleet.mco(['rpc', 'host', 'reboot', '--nodes', fleet.nodesFile]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr + result.stdout).toContain("Attempted to call action reboot for host but it's not declared in the DDL");
+  });
+
+  test('mco plugin doc renders the installed DDL', async () => {
+    const result = await fleet.mco(['plugin', 'doc', 'agent/host']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('info action:');
+    expect(result.stdout).toContain('Display As: VM classes');
+  });
+});

@@ -1,0 +1,59 @@
+import { cli } from '../helpers/agent.js';
+import { hostTruth } from '../helpers/host-truth.js';
+
+describe('command-line tool', () => {
+  test('help lists agents and actions from the DDL', async () => {
+    const ran = await cli(['--help']);
+    expect(ran.exitCode).toBe(0);
+    expect(ran.stdout).toContain('Usage:');
+    expect(ran.stdout).toMatch(/host\s+Hypervisor host facts and resources/);
+    expect(ran.stdout).toMatch(/info\s+Describe the host/);
+  });
+
+  test('action help shows inputs and outputs from the DDL', async () => {
+    const ran = await cli(['host', 'info', '--help']);
+    expect(ran.exitCode).toBe(0);
+    expect(ran.stdout).toContain('Inputs: none');
+    expect(ran.stdout).toMatch(/vm_classes\s+VM classes this host can run/);
+  });
+
+  test('readable output with display_as labels', async () => {
+    const ran = await cli(['host', 'info']);
+    expect(ran.exitCode).toBe(0);
+    const truth = await hostTruth();
+    expect(ran.stdout).toMatch(new RegExp(`^\\s*Hostname: ${truth.hostname}$`, 'm'));
+    expect(ran.stdout).toMatch(/^\s*VM classes: .*qemu/m);
+    expect(ran.stdout).toMatch(/^\s+total_cpus: \d+$/m);
+  });
+
+  test('--json prints the reply', async () => {
+    const ran = await cli(['host', 'info', '--json']);
+    expect(ran.exitCode).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ statuscode: 0, statusmsg: 'OK' });
+  });
+
+  test('a bad input exits with its statuscode and says why on stderr', async () => {
+    const ran = await cli(['host', 'info', 'colour=red']);
+    expect(ran.exitCode).toBe(4);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toBe("hvagent: host info failed [INPUT_UNDECLARED]: Input 'colour' is not declared for host#info; it takes no inputs");
+  });
+
+  test('unknown agent, action and option are usage errors', async () => {
+    expect((await cli(['nosuch', 'info'])).stderr).toContain("unknown agent 'nosuch'");
+    expect((await cli(['host', 'nosuch'])).stderr).toContain("unknown action 'nosuch' for agent 'host'");
+    expect((await cli(['host', 'info', '--frobnicate'])).stderr).toContain('unknown option --frobnicate');
+  });
+
+  test('HVAGENT_URI chooses the connection; a bad one is refused before anything runs', async () => {
+    const bad = await cli(['host', 'info'], { HVAGENT_URI: 'qemu:///system; reboot' });
+    expect(bad.exitCode).toBe(5);
+    expect(bad.stderr).toContain('[CONFIG_INVALID]: HVAGENT_URI: "qemu:///system; reboot" is not a libvirt URI');
+  });
+
+  test('an explicitly named configuration file must exist', async () => {
+    const ran = await cli(['host', 'agent_info'], { HVAGENT_CONFIG: '/nonexistent/hvagent.yaml' });
+    expect(ran.exitCode).toBe(5);
+    expect(ran.stderr).toContain('[CONFIG_INVALID]: Cannot read configuration /nonexistent/hvagent.yaml: ENOENT');
+  });
+});

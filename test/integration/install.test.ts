@@ -1,0 +1,49 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cli, REPO } from '../helpers/agent.js';
+import { choriaActivation, choriaRpc } from '../helpers/choria.js';
+
+describe('hvagent install', () => {
+  test('choria: JSON DDL plus an executable where go-choria looks (DIR/mcollective/agent/<agent>)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    const ran = await cli(['install', 'choria', dir]);
+    expect(ran.exitCode).toBe(0);
+    const agentDir = join(dir, 'mcollective', 'agent');
+    expect(readFileSync(join(agentDir, 'host.json'), 'utf8')).toBe(readFileSync(join(REPO, 'agent', 'host.json'), 'utf8'));
+    const executable = statSync(join(agentDir, 'host'));
+    expect(executable.isFile()).toBe(true);
+    expect(executable.mode & 0o111).toBe(0o111);
+
+    // The installed copy is self-contained: it runs with nothing of the checkout beside it.
+    expect((await choriaActivation({ executable: join(agentDir, 'host') }, 'host')).activate).toBe(true);
+    const outcome = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
+    expect(outcome.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+  });
+
+  test('mcollective: stub, Ruby DDL, runner and executable; reinstalling replaces them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-mco-'));
+    expect((await cli(['install', 'mcollective', dir])).exitCode).toBe(0);
+    expect((await cli(['install', 'mcollective', dir])).exitCode).toBe(0);
+    const agentDir = join(dir, 'mcollective', 'agent');
+    for (const file of ['host.rb', 'host.ddl']) {
+      expect(readFileSync(join(agentDir, file), 'utf8')).toBe(readFileSync(join(REPO, 'mcollective', 'agent', file), 'utf8'));
+    }
+    expect(readFileSync(join(dir, 'mcollective', 'util', 'hvagent_runner.rb'), 'utf8')).toBe(
+      readFileSync(join(REPO, 'mcollective', 'util', 'hvagent_runner.rb'), 'utf8'),
+    );
+    expect(statSync(join(agentDir, 'hvagent', 'hvagent')).mode & 0o111).toBe(0o111);
+    expect(existsSync(join(agentDir, 'host.json'))).toBe(false);
+    const ruby = await execa('ruby', ['-c', join(agentDir, 'host.rb')], { reject: false });
+    expect(String(ruby.stdout)).toBe('Syntax OK');
+  });
+
+  test('usage errors change nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-none-'));
+    const ran = await cli(['install', 'puppet', dir]);
+    expect(ran.exitCode).toBe(2);
+    expect(ran.stderr).toContain('usage: hvagent install choria|mcollective DIR');
+    expect(existsSync(join(dir, 'mcollective'))).toBe(false);
+  });
+});
