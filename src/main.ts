@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { runCli } from './adapter/cli.js';
 import { toHvError } from './core/errors.js';
 
@@ -6,29 +7,31 @@ import { toHvError } from './core/errors.js';
 //   MCOLLECTIVE_REQUEST_FILE set  → MCollective 2.12 external script (via our Ruby runner)
 //   otherwise                     → command line (including `rpc` for stdio JSON)
 
-async function main(): Promise<number> {
+// The server protocols never touch process.stdout/stderr (their lazy getters load Node's
+// whole stream stack, a few ms of start-up on every request), so they exit at once.
+async function main(): Promise<void> {
   const env = process.env;
   const args = process.argv.slice(2);
   if (env.CHORIA_EXTERNAL_PROTOCOL) {
     const { runChoria } = await import('./adapter/choria.js');
-    return runChoria(env);
+    process.exit(await runChoria(env));
   }
   if (env.MCOLLECTIVE_REQUEST_FILE) {
     const { runMcollective } = await import('./adapter/mcollective.js');
-    return runMcollective(env, args);
+    process.exit(await runMcollective(env, args));
   }
-  return runCli(args);
+  exitWhenFlushed(await runCli(args));
 }
 
-/** Exits as soon as the replies are out: a pipe may still hold unwritten output. */
+/** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
 function exitWhenFlushed(code: number): void {
   const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
   if (pending.length === 0) process.exit(code);
   Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
-main().then(exitWhenFlushed, (error: unknown) => {
+main().catch((error: unknown) => {
   const failure = toHvError(error);
-  process.stderr.write(`hvagent: ${failure.message}\n`);
-  exitWhenFlushed(failure.statuscode || 1);
+  writeSync(2, `hvagent: ${failure.message}\n`);
+  process.exit(failure.statuscode || 1);
 });

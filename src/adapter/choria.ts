@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { handleRequestText } from '../core/dispatch.js';
 import { isActivated } from './activation.js';
 
@@ -16,7 +16,7 @@ export async function runChoria(env: Env): Promise<number> {
   const requestFile = env.CHORIA_EXTERNAL_REQUEST;
   const replyFile = env.CHORIA_EXTERNAL_REPLY;
   if (!requestFile || !replyFile) {
-    process.stderr.write('hvagent: CHORIA_EXTERNAL_REQUEST and CHORIA_EXTERNAL_REPLY must be set\n');
+    writeSync(2, 'hvagent: CHORIA_EXTERNAL_REQUEST and CHORIA_EXTERNAL_REPLY must be set\n');
     return 1;
   }
   switch (env.CHORIA_EXTERNAL_PROTOCOL) {
@@ -30,7 +30,7 @@ export async function runChoria(env: Env): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`hvagent: unsupported CHORIA_EXTERNAL_PROTOCOL ${env.CHORIA_EXTERNAL_PROTOCOL}\n`);
+      writeSync(2, `hvagent: unsupported CHORIA_EXTERNAL_PROTOCOL ${env.CHORIA_EXTERNAL_PROTOCOL}\n`);
       return 1;
   }
 }

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { handleRequest } from '../core/dispatch.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
@@ -38,7 +37,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
     agent: agentName,
     action: actionName,
     data,
-    callerid: `user=${userInfo().username}`,
+    callerid: `uid=${process.getuid?.() ?? 'unknown'}`,
     protocol: 'cli',
   });
   if (flags.has('--json')) {

@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { handleRequestText } from '../core/dispatch.js';
 
 // MCollective 2.12 "actions in external scripts" (protocols.md §1): `<cmd> <request> <reply>`
 // with MCOLLECTIVE_REQUEST_FILE/MCOLLECTIVE_REPLY_FILE. The reply file is the flat data
 // object; a failure is exit code 1..5 with ONE line on stderr, which becomes statusmsg.
+// stderr is written synchronously: the process.stderr stream costs start-up time.
 
 type Env = Record<string, string | undefined>;
 
@@ -11,20 +12,20 @@ export async function runMcollective(env: Env, args: readonly string[]): Promise
   const requestFile = env.MCOLLECTIVE_REQUEST_FILE ?? args[0];
   const replyFile = env.MCOLLECTIVE_REPLY_FILE ?? args[1];
   if (!requestFile || !replyFile) {
-    process.stderr.write('hvagent: MCOLLECTIVE_REQUEST_FILE and MCOLLECTIVE_REPLY_FILE must be set\n');
+    writeSync(2, 'hvagent: MCOLLECTIVE_REQUEST_FILE and MCOLLECTIVE_REPLY_FILE must be set\n');
     return 1;
   }
   let text: string;
   try {
     text = readFileSync(requestFile, 'utf8');
   } catch (error) {
-    process.stderr.write(`Cannot read request file: ${(error as Error).message}\n`);
+    writeSync(2, `Cannot read request file: ${(error as Error).message}\n`);
     return 1;
   }
   const reply = await handleRequestText(text, 'mcollective');
   writeFileSync(replyFile, JSON.stringify(reply.data));
   if (reply.statuscode === 0) return 0;
-  process.stderr.write(`${oneLine(reply.statusmsg)}\n`);
+  writeSync(2, `${oneLine(reply.statusmsg)}\n`);
   return reply.statuscode;
 }
 
