@@ -9,7 +9,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,6 +55,7 @@ await build({
 //    cache, and the cache for this Node, both tagged with the bundle's build id.
 const body = readFileSync(join(root, 'build/bundle.cjs'), 'utf8');
 const buildId = createHash('sha256').update(body).digest('hex');
+mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist/hvagent.bundle.js'), `// hvagent-build ${buildId}\n${body}`);
 copyFileSync(join(root, 'scripts/loader.cjs'), join(root, 'dist/hvagent.cjs'));
 chmodSync(join(root, 'dist/hvagent.cjs'), 0o755);
