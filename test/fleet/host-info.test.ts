@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AGENT_DDLS } from '../../src/ddl/registry.js';
 import { cli } from '../helpers/agent.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
 import { startFleet, type Fleet } from './fleet.js';
@@ -55,6 +56,27 @@ describe('host info through the MCollective fleet', () => {
     const result = await fleet.mco(['rpc', 'host', 'reboot', '--nodes', fleet.nodesFile]);
     expect(result.exitCode).toBe(1);
     expect(result.stderr + result.stdout).toContain("Attempted to call action reboot for host but it's not declared in the DDL");
+  });
+
+  test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
+    for (const ddl of AGENT_DDLS) {
+      for (const action of ddl.actions) {
+        const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, '-I', 'hv1', '--json']);
+        expect([action.action, result.stderr]).toEqual([action.action, '']);
+        const [reply] = result.json ?? [];
+        expect(reply?.action).toBe(action.action);
+        // Either it ran, or hvagent itself refused it (e.g. a required input is missing).
+        expect(reply?.statuscode === 0 || typeof reply?.data.error_code === 'string').toBe(true);
+      }
+    }
+  });
+
+  test('agent_info reports that the request came through MCollective', async () => {
+    const result = await fleet.mco(['rpc', 'host', 'agent_info', '--nodes', fleet.nodesFile, '--json']);
+    expect(result.json?.map((reply) => [reply.sender, reply.statuscode, reply.data.protocol])).toEqual([
+      ['hv1', 0, 'mcollective'],
+      ['hv2', 0, 'mcollective'],
+    ]);
   });
 
   test('mco plugin doc renders the installed DDL', async () => {
