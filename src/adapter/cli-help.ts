@@ -29,7 +29,8 @@ export function actionHelp(agent: AgentDdl, action: ActionDdl): string {
 }
 
 function actionList(ddl: AgentDdl, indent: string): string {
-  return ddl.actions.map((action) => `${indent}${action.action.padEnd(12)} ${action.description}\n`).join('');
+  const width = Math.max(...ddl.actions.map((action) => action.action.length));
+  return ddl.actions.map((action) => `${indent}${action.action.padEnd(width)}  ${action.description}\n`).join('');
 }
 
 function inputSummary(input: InputItem): string {

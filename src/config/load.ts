@@ -6,6 +6,7 @@ import { LIBVIRT_URI_PATTERN, type HvConfig } from './schema.js';
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
 const DEFAULT_LXC_URI = 'lxc:///system';
+const DEFAULT_IMAGE_DIRECTORIES = ['/var/lib/hvagent', '/var/lib/libvirt/images'];
 
 type Env = Record<string, string | undefined>;
 
@@ -41,6 +42,11 @@ async function readConfig(env: Env): Promise<HvConfig> {
       rules: parsed.authorization?.rules ?? [],
     },
     agents: { disabled: parsed.agents?.disabled ?? [] },
+    paths: {
+      images: parsed.paths?.images ?? DEFAULT_IMAGE_DIRECTORIES,
+      lock_dir: parsed.paths?.lock_dir ?? '/run/hvagent/locks',
+      console_log_dir: parsed.paths?.console_log_dir ?? '/var/log/hvagent/console',
+    },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
   if (choria.uri !== undefined) overrideUri(config, choria.uri, 'choria plugin config');

@@ -3,6 +3,7 @@
 export const LIBVIRT_URI_PATTERN =
   '^(qemu|lxc|test)(\\+(unix|tcp|tls|ssh))?://[A-Za-z0-9.:\\[\\]-]*/[A-Za-z0-9_./-]*(\\?[A-Za-z0-9_=/.&%:-]*)?$';
 
+const absolutePath = { type: 'string', maxLength: 4096, pattern: '^/[A-Za-z0-9._+/-]*$' };
 const glob = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.=@*:-]+$' };
 
 export const configSchema = {
@@ -35,6 +36,15 @@ export const configSchema = {
         },
       },
     },
+    paths: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        images: { type: 'array', maxItems: 64, items: absolutePath },
+        lock_dir: absolutePath,
+        console_log_dir: absolutePath,
+      },
+    },
     agents: {
       type: 'object',
       additionalProperties: false,
@@ -56,6 +66,14 @@ export interface HvConfig {
   libvirt: { uri: string; lxc_uri: string };
   authorization: { read_only: boolean; rules: AuthorizationRule[] };
   agents: { disabled: string[] };
+  paths: {
+    /** Directories whose files and subdirectories requests may name (kernels, disks, root directories). */
+    images: string[];
+    /** Per-VM and per-volume locks (tmpfs: emptied at boot). */
+    lock_dir: string;
+    /** Serial console logs of QEMU guests. */
+    console_log_dir: string;
+  };
   /** Where the values came from, for error messages and `host info`. */
   source: { file: string | null; uri_from: 'default' | 'file' | 'HVAGENT_URI' | 'choria plugin config' };
 }

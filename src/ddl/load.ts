@@ -10,7 +10,8 @@ export function loadDdlDirectory(directory: string): AgentDdl[] {
   const problems: string[] = [];
   const ddls: AgentDdl[] = [];
   for (const file of files) {
-    const ddl = parse(readFileSync(join(directory, file), 'utf8')) as AgentDdl;
+    // merge: YAML merge keys (<<) let one DDL reuse an input or output block.
+    const ddl = parse(readFileSync(join(directory, file), 'utf8'), { merge: true }) as AgentDdl;
     const expectedName = file.replace(/\.ya?ml$/, '');
     if (ddl?.metadata?.name !== expectedName) problems.push(`${file}: metadata.name must be "${expectedName}"`);
     problems.push(...lintAgentDdl(ddl, file));

@@ -1,0 +1,26 @@
+import type { ActionContext } from '../../core/action.js';
+import type { ReplyData } from '../../core/reply.js';
+import { VM_CLASSES, type VmClassName } from '../../vm/classes.js';
+import { mustLocate, type Located } from '../../vm/hypervisor.js';
+import { withLock } from '../../vm/lock.js';
+
+export function vmName(context: ActionContext): string {
+  return String(context.inputs.name);
+}
+
+/** Runs a mutating action under the VM's lock, on the VM as it is once the lock is held. */
+export function underVmLock<T>(context: ActionContext, work: () => Promise<T>): Promise<T> {
+  return withLock(`vm-${vmName(context)}`, { directory: context.config.paths.lock_dir, deadline: context.deadline }, work);
+}
+
+export async function lockedVm<T>(context: ActionContext, work: (vm: Located) => Promise<T>): Promise<T> {
+  return underVmLock(context, async () => work(await mustLocate(context.config, vmName(context), context.signal)));
+}
+
+export function changeReply(vm: { name: string; vmClass: string }, changed: boolean, state: string, extra: ReplyData = {}): ReplyData {
+  return { name: vm.name, changed, state, vm_class: vm.vmClass, ...extra };
+}
+
+export function classNamed(name: string) {
+  return VM_CLASSES[name as VmClassName];
+}

@@ -1,0 +1,81 @@
+import type { ActionHandler } from '../../core/action.js';
+import { runVirsh, runVirshBatch, VirshError } from '../../libvirt/index.js';
+import { stateOf, uriFor, type Driver, type VmState } from '../../vm/hypervisor.js';
+
+// One virsh process per driver, whatever the number of VMs: `domstats` for QEMU; the
+// LXC driver has no domstats, so its (few) containers are listed then described in one
+// batch.
+
+interface ListedVm {
+  name: string;
+  driver: Driver;
+  state: VmState;
+  vcpus: number;
+  memory_mb: number;
+}
+
+const DOMSTATS_STATE: Record<string, VmState> = { '1': 'running', '2': 'running', '3': 'paused', '5': 'shutoff' };
+
+export function parseDomstats(text: string): ListedVm[] {
+  const vms: ListedVm[] = [];
+  let stats: Record<string, string> | undefined;
+  let name = '';
+  const flush = () => {
+    if (!stats) return;
+    const memoryKib = Number(stats['balloon.current'] ?? stats['balloon.maximum'] ?? 0);
+    vms.push({
+      name,
+      driver: 'qemu',
+      state: DOMSTATS_STATE[stats['state.state'] ?? ''] ?? 'other',
+      vcpus: Number(stats['vcpu.current'] ?? 0),
+      memory_mb: Math.floor(memoryKib / 1024),
+    });
+  };
+  for (const line of text.split('\n')) {
+    const domain = /^Domain: '(.*)'$/.exec(line);
+    if (domain) {
+      flush();
+      name = domain[1]!;
+      stats = {};
+      continue;
+    }
+    const pair = /^\s+([a-z0-9_.]+)=(.*)$/.exec(line);
+    if (pair && stats) stats[pair[1]!] = pair[2]!;
+  }
+  flush();
+  return vms;
+}
+
+export function parseDominfo(name: string, text: string): ListedVm {
+  const field = (label: string) => new RegExp(`^${label}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
+  // For a container "Used memory" is what it uses now; the assigned amount is "Max memory".
+  const memoryKib = Number(/^(\d+)/.exec(field('Max memory'))?.[1] ?? 0);
+  return { name, driver: 'lxc', state: stateOf(field('State')), vcpus: Number(field('CPU\\(s\\)')) || 0, memory_mb: Math.floor(memoryKib / 1024) };
+}
+
+async function listLxc(uri: string, signal: AbortSignal): Promise<ListedVm[]> {
+  let names: string[];
+  try {
+    names = (await runVirsh(['list', '--all', '--name'], { uri, signal })).split('\n').map((line) => line.trim()).filter(Boolean);
+  } catch (error) {
+    // A host without a working LXC driver simply has no containers.
+    if (error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return [];
+    throw error;
+  }
+  const results = await runVirshBatch(names.map((name) => ['dominfo', name]), { uri, signal });
+  // A container undefined between the two calls is simply no longer listed.
+  return results.flatMap((result, i) => (result.error ? [] : [parseDominfo(names[i]!, result.stdout)]));
+}
+
+export const list: ActionHandler = async ({ inputs, config, signal }) => {
+  const wantDriver = String(inputs.driver);
+  const wantState = String(inputs.state);
+  const [qemu, lxc] = await Promise.all([
+    wantDriver === 'lxc' ? [] : runVirsh(['domstats', '--raw', '--state', '--balloon', '--vcpu'], { uri: uriFor(config, 'qemu'), signal }).then(parseDomstats),
+    wantDriver === 'qemu' ? [] : listLxc(uriFor(config, 'lxc'), signal),
+  ]);
+  const vms = [...qemu, ...lxc]
+    .filter((vm) => wantState === 'any' || vm.state === wantState)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return { vms, count: vms.length };
+};

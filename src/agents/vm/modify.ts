@@ -1,0 +1,63 @@
+import type { ActionHandler } from '../../core/action.js';
+import { HvError } from '../../core/errors.js';
+import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
+import { VM_CLASSES } from '../../vm/classes.js';
+import { parseDomainXml } from '../../vm/domain-parse.js';
+import { virsh, type Located } from '../../vm/hypervisor.js';
+import { changeReply, lockedVm } from './common.js';
+
+type Applied = 'live' | 'next_boot';
+
+// A change is made live (now, and kept in the definition) when the VM runs and its class
+// can take it; otherwise it is written to the definition and takes effect at next boot.
+
+export const modify: ActionHandler = (context) =>
+  lockedVm(context, async (vm) => {
+    const { inputs, signal } = context;
+    if (inputs.memory_mb === undefined && inputs.vcpus === undefined && inputs.autostart === undefined) {
+      throw new HvError('INPUT_REQUIRED', 'Give at least one of memory_mb, vcpus or autostart', { input: 'memory_mb' });
+    }
+    const [xml, dominfo] = await runVirshBatch([['dumpxml', '--inactive', vm.name], ['dominfo', vm.name]], { uri: vm.uri, signal });
+    const defined = parseDomainXml(stdoutOrThrow(xml!));
+    const autostart = /^Autostart:\s*enable/m.test(stdoutOrThrow(dominfo!));
+    const live = vm.state === 'running' || vm.state === 'paused';
+    const can = VM_CLASSES[vm.vmClass].live;
+    const applied: Record<string, Applied> = {};
+
+    if (inputs.memory_mb !== undefined && Number(inputs.memory_mb) !== defined.memory_mb) {
+      applied.memory_mb = await setMemory(vm, Number(inputs.memory_mb), defined.max_memory_mb, live && can.memory, signal);
+    }
+    if (inputs.vcpus !== undefined && Number(inputs.vcpus) !== defined.vcpus) {
+      applied.vcpus = await setVcpus(vm, Number(inputs.vcpus), defined.max_vcpus, live && can.vcpus, signal);
+    }
+    if (inputs.autostart !== undefined && inputs.autostart !== autostart) {
+      await virsh(vm.uri, ['autostart', vm.name, ...(inputs.autostart ? [] : ['--disable'])], signal);
+      applied.autostart = 'live';
+    }
+    return changeReply(vm, Object.keys(applied).length > 0, vm.state, { applied });
+  });
+
+async function setMemory(vm: Located, mb: number, maxMb: number, live: boolean, signal: AbortSignal): Promise<Applied> {
+  const kib = String(mb * 1024);
+  if (live && mb <= maxMb) {
+    await virsh(vm.uri, ['setmem', vm.name, kib, '--live', '--config'], signal);
+    return 'live';
+  }
+  if (mb > maxMb) await virsh(vm.uri, ['setmaxmem', vm.name, kib, '--config'], signal);
+  await virsh(vm.uri, ['setmem', vm.name, kib, '--config'], signal);
+  return 'next_boot';
+}
+
+async function setVcpus(vm: Located, count: number, max: number, live: boolean, signal: AbortSignal): Promise<Applied> {
+  if (live && count <= max) {
+    try {
+      await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--live', '--config'], signal);
+      return 'live';
+    } catch {
+      // Not every guest takes CPU hot(un)plug; the definition still changes below.
+    }
+  }
+  if (count > max) await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--maximum', '--config'], signal);
+  await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--config'], signal);
+  return 'next_boot';
+}

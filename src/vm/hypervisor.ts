@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HvConfig } from '../config/schema.js';
+import { HvError } from '../core/errors.js';
+import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
+import { classOfDomainType, type VmClassName } from './classes.js';
+
+// The vm agent's view of libvirt: two connections (the QEMU one for classes qemu and kvm,
+// the LXC one for containers), a VM found by name on either, and libvirt's states folded
+// into the four a fleet tool needs.
+
+export type Driver = 'qemu' | 'lxc';
+export type VmState = 'running' | 'paused' | 'shutoff' | 'other';
+
+export interface Located {
+  name: string;
+  driver: Driver;
+  uri: string;
+  state: VmState;
+  vmClass: VmClassName;
+}
+
+export function uriFor(config: HvConfig, driver: Driver): string {
+  return driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
+}
+
+export function stateOf(domstate: string): VmState {
+  const state = domstate.trim().split('\n')[0]?.trim();
+  if (state === 'running') return 'running';
+  if (state === 'paused') return 'paused';
+  if (state === 'shut off') return 'shutoff';
+  return 'other';
+}
+
+export function isMissingDomain(error: unknown): boolean {
+  return error instanceof VirshError && /failed to get domain|Domain not found|no domain with matching/i.test(error.stderr);
+}
+
+export async function virsh(uri: string, command: readonly string[], signal?: AbortSignal): Promise<string> {
+  return runVirsh(command, { uri, ...(signal && { signal }) });
+}
+
+/**
+ * Finds a VM on either connection (asked in parallel). An unreachable LXC connection is
+ * not an error here: a host may run QEMU guests only.
+ */
+export async function locate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located | undefined> {
+  const ask = async (driver: Driver): Promise<Located | undefined> => {
+    const uri = uriFor(config, driver);
+    try {
+      const [domstate, type] = await runVirshBatch([['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]], {
+        uri,
+        ...(signal && { signal }),
+      });
+      const state = await reconciledState(uri, name, stateOf(stdoutOrThrow(domstate!)), signal);
+      const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
+      return { name, driver, uri, state, vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
+    } catch (error) {
+      if (isMissingDomain(error)) return undefined;
+      if (driver === 'lxc' && error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return undefined;
+      throw error;
+    }
+  };
+  const [qemu, lxc] = await Promise.all([ask('qemu'), ask('lxc')]);
+  return qemu ?? lxc;
+}
+
+export async function mustLocate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located> {
+  const found = await locate(config, name, signal);
+  if (!found) throw new HvError('NOT_FOUND', `No VM named '${name}' on this host`, { name });
+  return found;
+}
+
+/**
+ * With qemu:///embed nothing watches QEMU between connections, so a guest that powered
+ * itself off still reads "running" (backends.md, addendum). If its QEMU process is gone,
+ * tell libvirt (destroy) before reporting, so that "shut off" is the truth we return.
+ */
+async function reconciledState(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
+  const embedRoot = /^qemu:\/\/\/embed\?root=([^&]+)/.exec(uri)?.[1];
+  if (!embedRoot || (state !== 'running' && state !== 'paused')) return state;
+  const pidFile = join(decodeURIComponent(embedRoot), 'run', 'qemu', `${name}.pid`);
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return state;
+  await virsh(uri, ['destroy', name], signal).catch(() => undefined);
+  return stateOf(await virsh(uri, ['domstate', name], signal));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

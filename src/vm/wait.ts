@@ -1,0 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stateOf, virsh, type Located, type VmState } from './hypervisor.js';
+
+const POLL_MS = 250;
+
+/** Polls the VM's state until it is `wanted` or `timeoutMs` has passed; returns the last state seen. */
+export async function waitForState(vm: Located, wanted: VmState, timeoutMs: number, signal?: AbortSignal): Promise<VmState> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const state = stateOf(await virsh(vm.uri, ['domstate', vm.name], signal));
+    if (state === wanted || Date.now() >= until) return state;
+    await sleep(Math.min(POLL_MS, Math.max(0, until - Date.now())), undefined, signal ? { signal } : undefined);
+  }
+}
