@@ -18,6 +18,7 @@ export default {
         '<rootDir>/test/integration/**/*.test.ts',
         '<rootDir>/test/libvirt/**/*.test.ts',
         '<rootDir>/test/fleet/**/*.test.ts',
+        '<rootDir>/test/vm/**/*.test.ts',
       ],
     },
   ],
