@@ -1,0 +1,61 @@
+import { VM_CLASSES } from '../../../src/vm/classes.js';
+import { parseDomainXml } from '../../../src/vm/domain-parse.js';
+import { buildDomainXml, HV_NAMESPACE, type DomainSpec } from '../../../src/vm/domain-xml.js';
+
+function spec(overrides: Partial<DomainSpec> = {}): DomainSpec {
+  return {
+    name: 'web01',
+    vmClass: VM_CLASSES.qemu,
+    memoryMb: 192,
+    maxMemoryMb: 256,
+    vcpus: 1,
+    maxVcpus: 2,
+    kernel: { path: '/var/lib/hvagent/k', initrd: '/var/lib/hvagent/i', cmdline: `console=ttyS0 x="a'<b>&c"` },
+    network: 'default',
+    consoleLog: '/var/log/hvagent/console/web01.log',
+    metadata: { vm_class: 'qemu', created_at: '2026-11-21T00:00:00.000Z', created_by: 'uid=0', request_id: '</hv:vm><evil/>' },
+    ...overrides,
+  };
+}
+
+describe('domain XML', () => {
+  test('every user value is escaped and survives the round trip', () => {
+    const xml = buildDomainXml(spec());
+    expect(xml).not.toContain('<evil/>');
+    expect(xml).toContain('x=&quot;a&apos;&lt;b&gt;&amp;c&quot;');
+    const parsed = parseDomainXml(xml);
+    expect(parsed.metadata).toEqual({ vm_class: 'qemu', created_at: '2026-11-21T00:00:00.000Z', created_by: 'uid=0', request_id: '</hv:vm><evil/>' });
+    expect(parsed).toMatchObject({ name: 'web01', vm_class: 'qemu', vcpus: 1, max_vcpus: 2, memory_mb: 192, max_memory_mb: 256 });
+    expect(parsed.console_log).toBe('/var/log/hvagent/console/web01.log');
+    expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio' }]);
+  });
+
+  test('a QEMU guest gets q35 with spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
+    const xml = buildDomainXml(spec());
+    expect(xml).toContain('<domain type="qemu">');
+    expect(xml.match(/model="pcie-root-port"/g)).toHaveLength(6);
+    expect(xml).toContain('<acpi');
+    expect(xml).toContain('append="on"');
+  });
+
+  test('a disk boot has no kernel and boots from the disk', () => {
+    const parsed = parseDomainXml(buildDomainXml(spec({ kernel: undefined, disk: { path: '/var/lib/hvagent/d.qcow2', format: 'qcow2' } })));
+    expect(parsed.disks).toEqual([{ target: 'vda', source: '/var/lib/hvagent/d.qcow2', format: 'qcow2', device: 'disk' }]);
+  });
+
+  test('a container mounts its root directory and runs /sbin/init', () => {
+    const xml = buildDomainXml(spec({ vmClass: VM_CLASSES.lxc, kernel: undefined, consoleLog: undefined, rootfs: '/var/lib/hvagent/ct', metadata: { vm_class: 'lxc', created_at: 'now' } }));
+    expect(xml).toContain('<domain type="lxc">');
+    expect(xml).toContain('<init>/sbin/init</init>');
+    expect(parseDomainXml(xml).filesystems).toEqual([{ source: '/var/lib/hvagent/ct', target: '/' }]);
+  });
+
+  test('metadata is found whatever prefix its namespace got, and foreign metadata is ignored', () => {
+    const xml = `<domain type='kvm'><name>x</name><metadata><other:x xmlns:other="urn:other"><other:vm_class>lxc</other:vm_class></other:x><h:vm xmlns:h="${HV_NAMESPACE}"><h:template>image:debian12</h:template></h:vm></metadata><memory>1048576</memory><vcpu>2</vcpu></domain>`;
+    const parsed = parseDomainXml(xml);
+    expect(parsed.metadata).toEqual({ template: 'image:debian12' });
+    expect(parsed.vm_class).toBe('kvm');
+    expect(parsed.max_memory_mb).toBe(1024);
+    expect(parsed.vcpus).toBe(2);
+  });
+});

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { withLock } from '../../../src/vm/lock.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'hv-locks-'));
+const options = () => ({ directory, deadline: Date.now() + 30_000 });
+
+function deferred() {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  return { promise, release };
+}
+
+describe('per-object locks (kernel flock held by a child that dies with us)', () => {
+  test('two holders of one key run one after the other', async () => {
+    const events: string[] = [];
+    const firstInside = deferred();
+    const letFirstGo = deferred();
+    const first = withLock('vm-a', options(), async () => {
+      events.push('first in');
+      firstInside.release();
+      await letFirstGo.promise;
+      events.push('first out');
+    });
+    await firstInside.promise;
+    const second = withLock('vm-a', options(), async () => {
+      events.push('second in');
+    });
+    // The second request is waiting in the kernel while the first holds the lock.
+    const probe = await execa('flock', ['--nonblock', join(directory, 'vm-a.lock'), 'true'], { reject: false });
+    expect(probe.exitCode).toBe(1);
+    letFirstGo.release();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  test('different keys are held at the same time', async () => {
+    const bothInside = deferred();
+    let inside = 0;
+    const hold = (key: string) =>
+      withLock(key, options(), async () => {
+        inside += 1;
+        if (inside === 2) bothInside.release();
+        await bothInside.promise;
+      });
+    await Promise.all([hold('vm-b'), hold('vm-c')]);
+    expect(inside).toBe(2);
+  });
+
+  test('a holder killed with SIGKILL leaves no stale lock', async () => {
+    const lockFile = join(directory, 'vm-d.lock');
+    // A stand-in for an agent process holding the lock exactly as withLock does.
+    const script = `const c=require('child_process').spawn('flock',['--exclusive',${JSON.stringify(lockFile)},'cat'],{stdio:['pipe','pipe','ignore']});c.stdout.once('data',()=>console.log('held'));c.stdin.write('\\n');setInterval(()=>{},1000);`;
+    const agent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((resolve) => agent.stdout.once('data', resolve));
+    expect((await execa('flock', ['--nonblock', lockFile, 'true'], { reject: false })).exitCode).toBe(1);
+    agent.kill('SIGKILL');
+    await expect(withLock('vm-d', options(), async () => 'acquired')).resolves.toBe('acquired');
+  });
+
+  test('a lock that cannot be had before the deadline is a CONFLICT, and the holder is untouched', async () => {
+    const holding = deferred();
+    const letGo = deferred();
+    const holder = withLock('vm-e', options(), async () => {
+      holding.release();
+      await letGo.promise;
+    });
+    await holding.promise;
+    await expect(withLock('vm-e', { directory, deadline: Date.now() + 1500 }, async () => 'never')).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    letGo.release();
+    await holder;
+  });
+
+  test('lock names cannot escape the lock directory', async () => {
+    await expect(withLock('vm-../../etc/x', options(), async () => 'never')).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+});
