@@ -22,13 +22,15 @@ HOST2_DIR=${HVAGENT_HOST2:-/var/lib/hvagent/host2}
 HOST2_URI=qemu+tcp://10.99.0.2/system
 SYSTEM_URI=qemu:///system
 # Bump when the initramfs or rootfs recipe below changes, so cached assets are rebuilt.
-ASSETS_RECIPE=1
+# 2: virtio_balloon; the ACPI poweroff line reaches the serial console; guest_noacpid.
+ASSETS_RECIPE=2
 PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc qemu-system-x86
           qemu-utils dnsmasq-base iptables iproute2 busybox-static)
 # Guest kernel modules in load order (virtio_ring must come before virtio).
 GUEST_MODULES=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
                drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
-               drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko net/core/failover.ko
+               drivers/virtio/virtio_pci.ko drivers/virtio/virtio_balloon.ko
+               drivers/block/virtio_blk.ko net/core/failover.ko
                drivers/net/net_failover.ko drivers/net/virtio_net.ko drivers/input/evdev.ko
                drivers/acpi/button.ko)
 LOCK_FILE=/run/hvagent-libvirt-setup.lock
@@ -198,6 +200,11 @@ download_kernel() { # DIR: leaves DIR/vmlinuz and DIR/modules/*.ko
   rm -rf "$work"
 }
 
+modules_cached() { # DIR: every module of GUEST_MODULES is in DIR/modules
+  local m
+  for m in "${GUEST_MODULES[@]}"; do [ -f "$1/modules/$(basename "$m")" ] || return 1; done
+}
+
 install_busybox() { # ROOT
   local root=$1 bb a
   bb=$(command -v busybox) || die "busybox not found; run: $0 install"
@@ -214,7 +221,8 @@ build_initrd() { # DIR: DIR/initrd.img from busybox + DIR/modules
   mkdir -p "$r"/{etc/acpi/PWRF,proc,sys,dev,tmp,lib/modules}
   install_busybox "$r"
   for m in "${GUEST_MODULES[@]}"; do cp "$dir/modules/$(basename "$m")" "$r/lib/modules/"; done
-  printf '#!/bin/sh\necho "GUEST: ACPI power button -> poweroff"\nsync\npoweroff -f\n' \
+  # acpid's output goes to /dev/null: the handler writes to the console itself.
+  printf '#!/bin/sh\necho "GUEST: ACPI power button -> poweroff" >/dev/console\nsync\npoweroff -f\n' \
     > "$r/etc/acpi/PWRF/00000080"
   cat > "$r/etc/udhcpc.sh" <<'EOF'
 #!/bin/sh
@@ -226,13 +234,15 @@ EOF
   cat > "$r/init" <<'EOF'
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net evdev button; do
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk failover net_failover virtio_net evdev button; do
   insmod /lib/modules/$m.ko || echo "GUEST: insmod $m failed"; done
 echo "GUEST: BOOT OK kernel=$(uname -r) uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "GUEST: block devices: $(ls /sys/block | tr '\n' ' ')"
 echo "GUEST: net: $(ls /sys/class/net | tr '\n' ' ')"
 # Foreground-mode acpid in the background: the daemonised form never completed a shutdown.
-acpid -d -c /etc/acpi >/dev/null 2>&1 &
+# guest_noacpid on the kernel command line: a guest that ignores the ACPI power button.
+if grep -q guest_noacpid /proc/cmdline; then echo "GUEST: acpid not started (guest_noacpid)"
+else acpid -d -c /etc/acpi >/dev/null 2>&1 & fi
 ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then ip link set eth0 up
   # TCG guests are slow: a short udhcpc timeout gives up before the lease arrives.
@@ -272,7 +282,7 @@ do_assets() {
   t=$(now_ms)
   require apt-get dpkg-deb gzip
   mkdir -p "$ASSETS" || die "cannot create $ASSETS"
-  if [ -f "$ASSETS/vmlinuz" ] && [ -d "$ASSETS/modules" ]; then
+  if [ -f "$ASSETS/vmlinuz" ] && modules_cached "$ASSETS"; then
     log "assets: kernel cached ($(cat "$ASSETS/kernel-package" 2>/dev/null || echo unknown))"
   else
     download_kernel "$ASSETS"
