@@ -52,7 +52,7 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
         uri,
         ...(signal && { signal }),
       });
-      const state = await reconciledState(uri, name, stateOf(stdoutOrThrow(domstate!)), signal);
+      const state = await reconcile(uri, name, stateOf(stdoutOrThrow(domstate!)), signal);
       const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
       return { name, driver, uri, state, vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
     } catch (error) {
@@ -65,6 +65,11 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
   return qemu ?? lxc;
 }
 
+/** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */
+export async function currentState(vm: { uri: string; name: string }, signal?: AbortSignal): Promise<VmState> {
+  return reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal);
+}
+
 export async function mustLocate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located> {
   const found = await locate(config, name, signal);
   if (!found) throw new HvError('NOT_FOUND', `No VM named '${name}' on this host`, { name });
@@ -72,18 +77,29 @@ export async function mustLocate(config: HvConfig, name: string, signal?: AbortS
 }
 
 /**
- * With qemu:///embed nothing watches QEMU between connections, so a guest that powered
- * itself off still reads "running" (backends.md, addendum). If its QEMU process is gone,
+ * With qemu:///embed nothing watches QEMU between connections, so a guest whose QEMU
+ * has gone still reads "running" (backends.md, addendum). If its QEMU process is gone,
  * tell libvirt (destroy) before reporting, so that "shut off" is the truth we return.
+ * (A guest that powers itself off is another matter: libvirt runs QEMU with
+ * -no-shutdown, so QEMU waits, alive, for a driver that is not listening.)
  */
-async function reconciledState(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
-  const embedRoot = /^qemu:\/\/\/embed\?root=([^&]+)/.exec(uri)?.[1];
-  if (!embedRoot || (state !== 'running' && state !== 'paused')) return state;
-  const pidFile = join(decodeURIComponent(embedRoot), 'run', 'qemu', `${name}.pid`);
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
-  if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return state;
+async function reconcile(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
+  if (!isEmbedded(uri) || (state !== 'running' && state !== 'paused') || embeddedQemuAlive(uri, name)) return state;
   await virsh(uri, ['destroy', name], signal).catch(() => undefined);
   return stateOf(await virsh(uri, ['domstate', name], signal));
+}
+
+function isEmbedded(uri: string): boolean {
+  return uri.startsWith('qemu:///embed?');
+}
+
+/** Whether the QEMU process of an embedded-driver guest still runs (its pid file under the root). */
+function embeddedQemuAlive(uri: string, name: string): boolean {
+  const root = /[?&]root=([^&]+)/.exec(uri)?.[1];
+  if (!root) return false;
+  const pidFile = join(decodeURIComponent(root), 'run', 'qemu', `${name}.pid`);
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
 }
 
 function processAlive(pid: number): boolean {

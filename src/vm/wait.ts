@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stateOf, virsh, type Located, type VmState } from './hypervisor.js';
+import { currentState, type Located, type VmState } from './hypervisor.js';
 
 const POLL_MS = 250;
 
@@ -7,7 +7,7 @@ const POLL_MS = 250;
 export async function waitForState(vm: Located, wanted: VmState, timeoutMs: number, signal?: AbortSignal): Promise<VmState> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const state = stateOf(await virsh(vm.uri, ['domstate', vm.name], signal));
+    const state = await currentState(vm, signal);
     if (state === wanted || Date.now() >= until) return state;
     await sleep(Math.min(POLL_MS, Math.max(0, until - Date.now())), undefined, signal ? { signal } : undefined);
   }

@@ -6,7 +6,7 @@ import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
 import { buildDomainXml, type DomainSpec } from '../../vm/domain-xml.js';
-import { locate, stateOf, uriFor, virsh } from '../../vm/hypervisor.js';
+import { currentState, locate, uriFor, virsh } from '../../vm/hypervisor.js';
 import { resolveAllowedPath } from '../../vm/paths.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
@@ -37,7 +37,7 @@ export const create: ActionHandler = async (context) => {
       await virsh(uri, ['undefine', spec.name]).catch(() => undefined);
       throw error;
     }
-    const state = stateOf(await virsh(uri, ['domstate', spec.name], context.signal));
+    const state = await currentState({ uri, name: spec.name }, context.signal);
     return changeReply({ name: spec.name, vmClass: vmClass.name }, true, state);
   });
 };

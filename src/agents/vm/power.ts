@@ -1,15 +1,15 @@
 import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { VM_CLASSES } from '../../vm/classes.js';
-import { stateOf, virsh, type Located, type VmState } from '../../vm/hypervisor.js';
+import { currentState, virsh, type Located, type VmState } from '../../vm/hypervisor.js';
 import { waitForState } from '../../vm/wait.js';
 import { changeReply, lockedVm } from './common.js';
 
 // Every power verb is idempotent: asking for the state a VM is already in succeeds with
 // changed=false. A verb that makes no sense in the current state is a CONFLICT.
 
-async function stateNow(vm: Located, context: ActionContext): Promise<VmState> {
-  return stateOf(await virsh(vm.uri, ['domstate', vm.name], context.signal));
+function stateNow(vm: Located, context: ActionContext): Promise<VmState> {
+  return currentState(vm, context.signal);
 }
 
 function refuse(vm: Located, verb: string): never {

@@ -2,7 +2,7 @@ import { XMLParser } from 'fast-xml-parser';
 import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { runVirshBatch } from '../../libvirt/index.js';
-import { mustLocate, stateOf, virsh, type Located } from '../../vm/hypervisor.js';
+import { currentState, mustLocate, virsh, type Located } from '../../vm/hypervisor.js';
 import { changeReply, lockedVm, vmName } from './common.js';
 
 // Snapshots are libvirt's (internal qcow2 snapshots for QEMU guests: disk and, when
@@ -23,8 +23,8 @@ async function snapshotNames(vm: Located, signal: AbortSignal): Promise<string[]
   return out.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
-async function stateAfter(vm: Located, signal: AbortSignal): Promise<string> {
-  return stateOf(await virsh(vm.uri, ['domstate', vm.name], signal));
+function stateAfter(vm: Located, signal: AbortSignal): Promise<string> {
+  return currentState(vm, signal);
 }
 
 export const snapshotCreate: ActionHandler = (context) =>
