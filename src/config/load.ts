@@ -32,7 +32,8 @@ async function readConfig(env: Env): Promise<HvConfig> {
   if (!validateConfig(raw ?? {})) {
     const error = validateConfig.errors?.[0];
     const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'top level';
-    throw new HvError('CONFIG_INVALID', `Configuration ${file}: ${where} ${error?.message ?? 'is invalid'}`);
+    const why = error?.keyword === 'additionalProperties' ? `has an unknown key '${String(error.params.additionalProperty)}'` : (error?.message ?? 'is invalid');
+    throw new HvError('CONFIG_INVALID', `Configuration ${file}: ${where} ${why}`);
   }
   const parsed = (raw ?? {}) as Partial<HvConfig>;
   const config: HvConfig = {
