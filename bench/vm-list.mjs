@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+// P4: wall time of `vm list` (through `hvagent rpc`) on a host with N defined domains,
+// divided by the wall time of what an operator would type to get the same facts: `virsh
+// list --all` then `virsh domstats --raw --state --balloon --vcpu`, run one after the other.
+// Both are run alternately in the same loop so that machine noise hits both alike, with
+// `host agent_info` through the same `hvagent rpc` as the agent's fixed cost (start-up).
+// It also counts the virsh processes one `vm list` starts, with N=10 and with N, through a
+// `virsh` wrapper first on the agent's PATH: they must be equal.
+//
+// The N domains (p4-0000 …) are disk-less, shut off, defined on qemu:///system by one virsh
+// process, and undefined again however the run ends (normal end, error, SIGINT, SIGTERM).
+// The bench refuses to run when any p4- domain exists already.
+//
+//   node bench/vm-list.mjs [domains] [rounds]      (default 1000 and 20)
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const agent = join(repo, 'agent/hvagent');
+const URI = 'qemu:///system';
+const PREFIX = 'p4-';
+const KERNEL = '/var/lib/hvagent/test-assets/vmlinuz';
+const COUNT_AT = 10; // the small host of the process-count comparison
+const domains = Number(process.argv[2] ?? 1000);
+const rounds = Number(process.argv[3] ?? 20);
+if (!(Number.isInteger(domains) && domains >= COUNT_AT)) throw new Error(`domains must be an integer ≥ ${COUNT_AT}`);
+const width = Math.max(4, String(domains - 1).length);
+const nameOf = (i) => `${PREFIX}${String(i).padStart(width, '0')}`;
+const work = mkdtempSync(join(tmpdir(), 'hv-bench-p4-'));
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ').slice(0, 200)} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+const virsh = (args, options) => run('virsh', ['-c', URI, ...args], options);
+/** Runs many virsh commands, one per line, in ONE virsh process reading them from stdin. */
+const virshScript = (lines) => virsh([], { input: `${lines.join('\n')}\n` });
+const ourDomains = () =>
+  virsh(['list', '--all', '--name'])
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => name.startsWith(PREFIX));
+
+/** A shut-off, disk-less machine shaped like the ones hvagent defines (src/vm/domain-xml.ts). */
+function domainXml(name) {
+  const rootPorts = Array.from({ length: 6 }, () => "    <controller type='pci' model='pcie-root-port'/>").join('\n');
+  return `<domain type='qemu'>
+  <name>${name}</name>
+  <metadata><hv:vm xmlns:hv='https://hvagent.dev/xmlns/domain/1'><hv:vm_class>qemu</hv:vm_class><hv:created_by>bench/vm-list.mjs</hv:created_by></hv:vm></metadata>
+  <memory unit='MiB'>64</memory>
+  <currentMemory unit='MiB'>64</currentMemory>
+  <vcpu placement='static' current='1'>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${KERNEL}</kernel><cmdline>console=ttyS0</cmdline></os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <controller type='pci' index='0' model='pcie-root'/>
+${rootPorts}
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+`;
+}
+
+function define(from, to) {
+  const lines = [];
+  for (let i = from; i < to; i += 1) {
+    const file = join(work, `${nameOf(i)}.xml`);
+    writeFileSync(file, domainXml(nameOf(i)));
+    lines.push(`define ${file}`);
+  }
+  virshScript(lines);
+}
+
+let cleaned = false;
+function cleanUp() {
+  if (cleaned) return;
+  cleaned = true;
+  const left = ourDomains();
+  if (left.length > 0) virshScript(left.map((name) => `undefine ${name}`));
+  rmSync(work, { recursive: true, force: true });
+  if (ourDomains().length > 0) console.error(`bench/vm-list.mjs: some ${PREFIX} domains could not be undefined`);
+}
+// Every step is synchronous (spawnSync keeps the timings free of event-loop noise), so the
+// loop yields between steps to let a pending signal's handler run.
+const letSignalsIn = () => new Promise((resolve) => setImmediate(resolve));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    cleanUp();
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+
+/** One request through `hvagent rpc`; returns its reply data. */
+function agentRpc(agentName, action, env = { PATH: process.env.PATH }) {
+  const reply = JSON.parse(run(agent, ['rpc'], { input: JSON.stringify({ agent: agentName, action, data: {} }), env }));
+  if (reply.statuscode !== 0) throw new Error(`${agentName} ${action} failed: ${JSON.stringify(reply)}`);
+  return reply.data;
+}
+
+/** The virsh command lines one `vm list` runs, recorded by a wrapper first on its PATH. */
+function virshCallsOfOneList() {
+  const bin = join(work, 'bin');
+  const log = join(work, 'virsh-calls');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(log, '');
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec /usr/bin/virsh "$@"\n`);
+  chmodSync(join(bin, 'virsh'), 0o755);
+  agentRpc('vm', 'list', { PATH: `${bin}:${process.env.PATH}` });
+  return readFileSync(log, 'utf8').trimEnd().split('\n');
+}
+
+function timed(task) {
+  const start = process.hrtime.bigint();
+  task();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const stats = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { median: at(0.5), p90: at(0.9), mean: values.reduce((a, b) => a + b, 0) / values.length };
+};
+
+const existing = ourDomains();
+if (existing.length > 0) {
+  console.error(`bench/vm-list.mjs: refusing to run: ${existing.length} ${PREFIX} domain(s) exist already (${existing.slice(0, 3).join(', ')} …)`);
+  process.exit(1);
+}
+
+try {
+  define(0, COUNT_AT);
+  const callsSmall = virshCallsOfOneList();
+  await letSignalsIn();
+  let start = process.hrtime.bigint();
+  define(COUNT_AT, domains);
+  const defineSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const callsLarge = virshCallsOfOneList();
+  await letSignalsIn();
+
+  const runs = { agent: [], raw: [], raw_list: [], raw_domstats: [], floor: [] };
+  for (let i = -2; i < rounds; i += 1) {
+    await letSignalsIn();
+    let listed = 0;
+    const agentMs = timed(() => {
+      listed = agentRpc('vm', 'list').count;
+    });
+    // The agent's fixed cost: a request through the same path that needs no hypervisor.
+    const floorMs = timed(() => agentRpc('host', 'agent_info'));
+    if (listed < domains) throw new Error(`vm list listed ${listed} VMs, expected at least ${domains}`);
+    const listMs = timed(() => virsh(['list', '--all']));
+    const domstatsMs = timed(() => virsh(['domstats', '--raw', '--state', '--balloon', '--vcpu']));
+    if (i >= 0) {
+      runs.agent.push(agentMs);
+      runs.raw.push(listMs + domstatsMs);
+      runs.raw_list.push(listMs);
+      runs.raw_domstats.push(domstatsMs);
+      runs.floor.push(floorMs);
+    }
+  }
+
+  const result = {
+    domains,
+    rounds,
+    define_seconds: defineSeconds,
+    vm_list: stats(runs.agent),
+    raw_virsh: stats(runs.raw),
+    raw_virsh_list_all: stats(runs.raw_list),
+    raw_virsh_domstats: stats(runs.raw_domstats),
+    host_agent_info: stats(runs.floor),
+  };
+  result.ratio_median = result.vm_list.median / result.raw_virsh.median;
+  result.ratio_mean = result.vm_list.mean / result.raw_virsh.mean;
+  result.virsh_processes_per_list = [
+    { domains: COUNT_AT, processes: callsSmall.length },
+    { domains, processes: callsLarge.length, commands: callsLarge },
+  ];
+  start = process.hrtime.bigint();
+  cleanUp();
+  result.undefine_seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  console.log(JSON.stringify(result, (key, value) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value), 2));
+  if (callsSmall.length !== callsLarge.length) {
+    console.error(`bench/vm-list.mjs: vm list started ${callsSmall.length} virsh processes with ${COUNT_AT} domains but ${callsLarge.length} with ${domains}`);
+    process.exitCode = 1;
+  }
+} finally {
+  cleanUp();
+}
