@@ -20,6 +20,11 @@ async function main(): Promise<void> {
     const { runMcollective } = await import('./adapter/mcollective.js');
     process.exit(await runMcollective(env, args));
   }
+  // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
+  // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+  }
   exitWhenFlushed(await runCli(args));
 }
 

@@ -62,6 +62,15 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A fleet of hv1 and hv2 whose libdir is what `hvagent install mcollective` writes. */
+export async function startHvagentFleet(): Promise<Fleet> {
+  const { cli } = await import('../helpers/agent.js');
+  const pluginDir = await mkdtemp(join(tmpdir(), 'hv-plugin-'));
+  const installed = await cli(['install', 'mcollective', pluginDir]);
+  if (installed.exitCode !== 0) throw new Error(`hvagent install mcollective failed: ${installed.stderr}`);
+  return startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'] });
+}
+
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const nodes = options.nodes ?? ['hv1', 'hv2'];
   const sources = Array.isArray(options.pluginSrc) ? options.pluginSrc : [options.pluginSrc];

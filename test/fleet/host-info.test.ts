@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AGENT_DDLS } from '../../src/ddl/registry.js';
-import { cli } from '../helpers/agent.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
-import { startFleet, type Fleet } from './fleet.js';
+import { startHvagentFleet, type Fleet } from './fleet.js';
 
 // `mco rpc host info` through a real MCollective 2.12 fleet (ActiveMQ + stock
 // mcollectived on Ruby 3.1), with the plugin tree written by `hvagent install mcollective`.
@@ -12,10 +8,7 @@ import { startFleet, type Fleet } from './fleet.js';
 let fleet: Fleet;
 
 beforeAll(async () => {
-  const pluginDir = mkdtempSync(join(tmpdir(), 'hv-plugin-'));
-  const installed = await cli(['install', 'mcollective', pluginDir]);
-  expect(installed.exitCode).toBe(0);
-  fleet = await startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'] });
+  fleet = await startHvagentFleet();
 });
 
 afterAll(async () => {

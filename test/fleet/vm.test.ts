@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
-import { cli } from '../helpers/agent.js';
-import { startFleet, type Fleet, type McoResult } from './fleet.js';
+import { startHvagentFleet, type Fleet, type McoResult } from './fleet.js';
 
 // The vm agent through a real MCollective 2.12 fleet (ActiveMQ + stock mcollectived hv1 and
 // hv2), with the plugin tree written by `hvagent install mcollective`.
@@ -73,10 +71,7 @@ function expectOneOfTwoChanged(result: McoResult, state: string): void {
 }
 
 beforeAll(async () => {
-  const pluginDir = mkdtempSync(join(tmpdir(), 'hv-plugin-'));
-  const installed = await cli(['install', 'mcollective', pluginDir]);
-  expect(installed.exitCode).toBe(0);
-  fleet = await startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'] });
+  fleet = await startHvagentFleet();
 });
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { stdioRpc, stdioStream, cli } from '../helpers/agent.js';
+import { AGENT, stdioRpc, stdioStream, cli } from '../helpers/agent.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
 
 describe('stdio JSON: hvagent rpc', () => {
@@ -49,6 +49,18 @@ describe('stdio JSON: hvagent rpc', () => {
     const replies = await stdioStream(lines);
     expect(replies).toHaveLength(50_000);
     expect(replies.at(-1)).toMatchObject({ requestid: 'n49999', statuscode: 0, data: { protocol: 'stdio' } });
+  });
+
+  test('a reader that goes away ends the stream quietly', async () => {
+    const { execa } = await import('execa');
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ agent: 'host', action: 'agent_info', requestid: `p${i}` })).join('\n');
+    const agent = execa(AGENT, ['rpc', '--stream'], { input: `${lines}\n`, stdout: 'pipe', stderr: 'pipe', reject: false, buffer: { stdout: false } });
+    // Read one chunk, then close our end of the pipe, as `| head -c 100` would.
+    await new Promise((resolve) => agent.stdout?.once('data', resolve));
+    agent.stdout?.destroy();
+    const result = await agent;
+    expect(result.exitCode).toBe(0);
+    expect(String(result.stderr)).toBe('');
   });
 
   test('an empty stdin for a single request is an error reply', async () => {
