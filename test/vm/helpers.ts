@@ -18,6 +18,8 @@ export const CMDLINE = 'console=ttyS0 panic=-1 quiet';
 /** The initramfs starts no acpid with this switch: a guest that ignores the power button. */
 export const CMDLINE_NO_ACPI = `${CMDLINE} guest_noacpid`;
 export const CONSOLE_DIR = '/var/log/hvagent/console';
+/** hvagent's per-VM flock(2) files (config paths.lock_dir, default). */
+export const LOCK_DIR = '/run/hvagent/locks';
 export const READY = 'GUEST: READY';
 export const ACPI_POWEROFF = 'GUEST: ACPI power button -> poweroff';
 /** Generous bound for anything a TCG guest or libvirt does. */
@@ -46,9 +48,13 @@ export function vm(action: string, data: Inputs, envelope: { requestid?: string;
   return stdioRpc({ agent: 'vm', action, data, ...envelope });
 }
 
-/** A stdio request in its own agent process, left running so the test can signal it. */
-export function spawnVm(action: string, data: Inputs) {
-  return execa(AGENT, ['rpc'], { input: JSON.stringify({ agent: 'vm', action, data }), env: agentEnv(), extendEnv: false, reject: false });
+/**
+ * A stdio request in its own agent process, left running so the test can signal it;
+ * timeoutMs bounds it (the process is killed and `timedOut` set).
+ */
+export function spawnVm(action: string, data: Inputs, timeoutMs = 5 * 60_000) {
+  const input = JSON.stringify({ agent: 'vm', action, data });
+  return execa(AGENT, ['rpc'], { input, env: agentEnv(), extendEnv: false, reject: false, timeout: timeoutMs });
 }
 
 export function replyOf(ran: { stdout: unknown }): Reply {
@@ -138,6 +144,12 @@ export function waitForState(name: string, state: string, uri = QEMU_URI): Promi
   return waitFor(async () => (await domstate(name, uri)) === state || undefined, `${name} to be ${state}`);
 }
 
+/** Whether some process holds the VM's lock now (a non-blocking flock attempt fails). */
+export async function lockHeld(name: string): Promise<boolean> {
+  const ran = await execa('flock', ['--nonblock', '--exclusive', join(LOCK_DIR, `vm-${name}.lock`), 'true'], { reject: false });
+  return ran.exitCode !== 0;
+}
+
 export function serialLogPath(name: string): string {
   return join(CONSOLE_DIR, `${name}.log`);
 }
@@ -158,6 +170,14 @@ export function waitForSerial(name: string, marker = READY, count = 1): Promise<
 }
 
 // ---- files the guests use ----------------------------------------------------------------
+
+/** Throws unless the guest assets are built from recipe 2 or later (virtio_balloon, guest_noacpid, ACPI line). */
+export function requireGuestAssets(): void {
+  const recipe = Number(existsSync(join(ASSETS, 'recipe')) ? readFileSync(join(ASSETS, 'recipe'), 'utf8').trim() : 0);
+  if (!(recipe >= 2) || !existsSync(KERNEL) || !existsSync(INITRD)) {
+    throw new Error(`guest assets in ${ASSETS} are missing or older than recipe 2: run scripts/libvirt-setup.sh assets`);
+  }
+}
 
 /** A private copy of the container root directory (its /run/ready is per container). */
 export async function containerRootfs(): Promise<string> {

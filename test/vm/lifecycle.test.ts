@@ -17,6 +17,7 @@ import {
   QEMU_URI,
   qcow2Disk,
   READY,
+  requireGuestAssets,
   scratchPath,
   serialCount,
   serialLog,
@@ -29,6 +30,7 @@ import {
   xmlKib,
 } from './helpers.js';
 
+beforeAll(requireGuestAssets);
 afterAll(cleanup);
 
 const MIB = 1024;
