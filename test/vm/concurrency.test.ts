@@ -7,6 +7,7 @@ import {
   CMDLINE_NO_ACPI,
   createGuest,
   domstate,
+  guestSpec,
   lockHeld,
   newVmName,
   QEMU_URI,
@@ -44,6 +45,14 @@ describe('concurrent requests', () => {
   beforeAll(async () => {
     await createGuest(a, { cmdline: CMDLINE_NO_ACPI, memory_mb: 64, max_memory_mb: 512 });
     await createGuest(b, { memory_mb: 128, start: true });
+  });
+
+  test('5 creates of one name at once: exactly one defines it, the others are CONFLICT', async () => {
+    const name = newVmName();
+    const replies = await together(Array.from({ length: 5 }, () => ['create', guestSpec(name)]));
+    expect(replies.filter((reply) => reply.statuscode === 0 && reply.data.changed === true)).toHaveLength(1);
+    expect(replies.filter((reply) => reply.statuscode === 1 && reply.data.error_code === 'CONFLICT')).toHaveLength(4);
+    expect(await domstate(name)).toBe('shut off');
   });
 
   test('20 modify requests with distinct memory sizes on one stopped VM: each applied whole, one after another', async () => {

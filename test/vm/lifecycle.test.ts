@@ -318,7 +318,7 @@ describe('refusals leave nothing defined', () => {
     const notAKernel = scratchPath('not-a-kernel');
     writeFileSync(notAKernel, 'this is not a kernel\n', { mode: 0o644 });
     const name = newVmName();
-    const reply = await refusedCreate(guestSpec(name, { kernel: notAKernel, start: true }));
+    const reply = await refusedCreate(guestSpec(name, { kernel: notAKernel, autostart: true, start: true }));
     expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'HYPERVISOR_ERROR' } });
     expect(reply.statusmsg).toMatch(/start/);
     expect(await domstate(name)).toBe('absent');
