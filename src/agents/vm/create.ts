@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
+import { defineDomain } from '../../vm/define.js';
 import { buildDomainXml, type DomainSpec } from '../../vm/domain-xml.js';
 import { currentState, locate, uriFor, virsh } from '../../vm/hypervisor.js';
 import { resolveAllowedPath } from '../../vm/paths.js';
@@ -28,7 +28,7 @@ export const create: ActionHandler = async (context) => {
     const existing = await locate(context.config, spec.name, context.signal);
     if (existing) throw new HvError('CONFLICT', `A VM named '${spec.name}' already exists (${existing.vmClass}, ${existing.state})`);
     if (spec.consoleLog) mkdirSync(context.config.paths.console_log_dir, { recursive: true, mode: 0o750 });
-    await define(uri, buildDomainXml(spec), context.signal);
+    await defineDomain(uri, buildDomainXml(spec), context.signal);
     try {
       if (context.inputs.autostart === true) await virsh(uri, ['autostart', spec.name], context.signal);
       if (context.inputs.start === true) await virsh(uri, ['start', spec.name], context.signal);
@@ -95,13 +95,3 @@ function unsupported(vmClass: VmClass, input: string): HvError {
   return new HvError('UNSUPPORTED', `vm_class ${vmClass.name} does not boot from '${input}' (it boots from ${vmClass.boots.join(' or ')})`, { input });
 }
 
-async function define(uri: string, xml: string, signal: AbortSignal): Promise<void> {
-  const directory = mkdtempSync(join(tmpdir(), 'hvagent-define-'));
-  try {
-    const file = join(directory, 'domain.xml');
-    writeFileSync(file, xml, { mode: 0o600 });
-    await virsh(uri, ['define', file], signal);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-}

@@ -1,9 +1,10 @@
 import type { ActionHandler } from '../../core/action.js';
 import { runVirsh, runVirshBatch, VirshError } from '../../libvirt/index.js';
+import { parseDomainXml } from '../../vm/domain-parse.js';
 import { stateOf, uriFor, type Driver, type VmState } from '../../vm/hypervisor.js';
 
 // One virsh process per driver, whatever the number of VMs: `domstats` for QEMU; the
-// LXC driver has no domstats, so its (few) containers are listed then described in one
+// LXC driver has no domstats, so its (few) containers are listed, then described in one
 // batch.
 
 interface ListedVm {
@@ -46,13 +47,6 @@ export function parseDomstats(text: string): ListedVm[] {
   return vms;
 }
 
-export function parseDominfo(name: string, text: string): ListedVm {
-  const field = (label: string) => new RegExp(`^${label}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim() ?? '';
-  // For a container "Used memory" is what it uses now; the assigned amount is "Max memory".
-  const memoryKib = Number(/^(\d+)/.exec(field('Max memory'))?.[1] ?? 0);
-  return { name, driver: 'lxc', state: stateOf(field('State')), vcpus: Number(field('CPU\\(s\\)')) || 0, memory_mb: Math.floor(memoryKib / 1024) };
-}
-
 async function listLxc(uri: string, signal: AbortSignal): Promise<ListedVm[]> {
   let names: string[];
   try {
@@ -62,9 +56,15 @@ async function listLxc(uri: string, signal: AbortSignal): Promise<ListedVm[]> {
     if (error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return [];
     throw error;
   }
-  const results = await runVirshBatch(names.map((name) => ['dominfo', name]), { uri, signal });
-  // A container undefined between the two calls is simply no longer listed.
-  return results.flatMap((result, i) => (result.error ? [] : [parseDominfo(names[i]!, result.stdout)]));
+  // The assigned memory is in the definition: dominfo's "Used memory" is what a container uses now.
+  const results = await runVirshBatch(names.flatMap((name) => [['domstate', name], ['dumpxml', name]]), { uri, signal });
+  return names.flatMap((name, i) => {
+    const [state, xml] = [results[2 * i], results[2 * i + 1]];
+    // A container undefined between the two calls is simply no longer listed.
+    if (!state || !xml || state.error || xml.error) return [];
+    const domain = parseDomainXml(xml.stdout);
+    return [{ name, driver: 'lxc' as const, state: stateOf(state.stdout), vcpus: domain.vcpus, memory_mb: domain.memory_mb }];
+  });
 }
 
 export const list: ActionHandler = async ({ inputs, config, signal }) => {

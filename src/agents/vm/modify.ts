@@ -3,6 +3,8 @@ import { HvError } from '../../core/errors.js';
 import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
 import { VM_CLASSES } from '../../vm/classes.js';
 import { parseDomainXml } from '../../vm/domain-parse.js';
+import { defineDomain } from '../../vm/define.js';
+import { withVcpus } from '../../vm/domain-edit.js';
 import { virsh, type Located } from '../../vm/hypervisor.js';
 import { changeReply, lockedVm } from './common.js';
 
@@ -24,11 +26,13 @@ export const modify: ActionHandler = (context) =>
     const can = VM_CLASSES[vm.vmClass].live;
     const applied: Record<string, Applied> = {};
 
-    if (inputs.memory_mb !== undefined && Number(inputs.memory_mb) !== defined.memory_mb) {
-      applied.memory_mb = await setMemory(vm, Number(inputs.memory_mb), defined.max_memory_mb, live && can.memory, signal);
-    }
+    // vCPUs first: for a container that rewrites the whole definition, which must not
+    // undo a memory change made just before.
     if (inputs.vcpus !== undefined && Number(inputs.vcpus) !== defined.vcpus) {
       applied.vcpus = await setVcpus(vm, Number(inputs.vcpus), defined.max_vcpus, live && can.vcpus, signal);
+    }
+    if (inputs.memory_mb !== undefined && Number(inputs.memory_mb) !== defined.memory_mb) {
+      applied.memory_mb = await setMemory(vm, Number(inputs.memory_mb), defined.max_memory_mb, live && can.memory, signal);
     }
     if (inputs.autostart !== undefined && inputs.autostart !== autostart) {
       await virsh(vm.uri, ['autostart', vm.name, ...(inputs.autostart ? [] : ['--disable'])], signal);
@@ -49,6 +53,11 @@ async function setMemory(vm: Located, mb: number, maxMb: number, live: boolean, 
 }
 
 async function setVcpus(vm: Located, count: number, max: number, live: boolean, signal: AbortSignal): Promise<Applied> {
+  if (vm.driver === 'lxc') {
+    // The LXC driver cannot set vCPUs through its API: change the definition itself.
+    await defineDomain(vm.uri, withVcpus(await virsh(vm.uri, ['dumpxml', '--inactive', vm.name], signal), count), signal);
+    return 'next_boot';
+  }
   if (live && count <= max) {
     try {
       await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--live', '--config'], signal);
@@ -61,3 +70,4 @@ async function setVcpus(vm: Located, count: number, max: number, live: boolean, 
   await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--config'], signal);
   return 'next_boot';
 }
+

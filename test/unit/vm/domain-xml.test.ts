@@ -59,3 +59,15 @@ describe('domain XML', () => {
     expect(parsed.vcpus).toBe(2);
   });
 });
+
+describe('editing a defined domain', () => {
+  test('withVcpus changes only <vcpu>, keeping everything else (metadata included)', async () => {
+    const { withVcpus } = await import('../../../src/vm/domain-edit.js');
+    const original = buildDomainXml(spec({ vmClass: VM_CLASSES.lxc, kernel: undefined, consoleLog: undefined, rootfs: '/var/lib/hvagent/ct' }));
+    const edited = parseDomainXml(withVcpus(original, 3));
+    const before = parseDomainXml(original);
+    expect(edited.vcpus).toBe(3);
+    expect(edited.max_vcpus).toBe(3);
+    expect({ ...edited, vcpus: before.vcpus, max_vcpus: before.max_vcpus }).toEqual(before);
+  });
+});

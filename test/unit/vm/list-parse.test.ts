@@ -1,4 +1,4 @@
-import { parseDominfo, parseDomstats } from '../../../src/agents/vm/list.js';
+import { parseDomstats } from '../../../src/agents/vm/list.js';
 
 describe('vm list parsers (output captured from virsh 9.0)', () => {
   test('domstats: state, vCPUs and memory of running and shut-off guests', () => {
@@ -24,10 +24,5 @@ describe('vm list parsers (output captured from virsh 9.0)', () => {
       { name: 'db.old-2', driver: 'qemu', state: 'shutoff', vcpus: 2, memory_mb: 512 },
     ]);
     expect(parseDomstats('')).toEqual([]);
-  });
-
-  test('dominfo of a container: the assigned memory, not its current use', () => {
-    const text = 'Id:             1234\nName:           c1\nOS Type:        exe\nState:          running\nCPU(s):         1\nMax memory:     65536 KiB\nUsed memory:    2048 KiB\nAutostart:      disable\n';
-    expect(parseDominfo('c1', text)).toEqual({ name: 'c1', driver: 'lxc', state: 'running', vcpus: 1, memory_mb: 64 });
   });
 });
