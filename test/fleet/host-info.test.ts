@@ -1,4 +1,5 @@
 import { AGENT_DDLS } from '../../src/ddl/registry.js';
+import type { InputItem } from '../../src/ddl/types.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
 import { startHvagentFleet, type Fleet } from './fleet.js';
 
@@ -52,9 +53,14 @@ describe('host info through the MCollective fleet', () => {
   });
 
   test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
+    // Required inputs get harmless values (a VM that does not exist), so that the mco client
+    // lets the request through and only a name collision could stop it.
+    const probe = (input: InputItem) =>
+      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? 'hvagent-probe-none' : String(input.minimum ?? 1);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
-        const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, '-I', 'hv1', '--json']);
+        const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);
+        const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, ...required, '-I', 'hv1', '--json']);
         expect([action.action, result.stderr]).toEqual([action.action, '']);
         const [reply] = result.json ?? [];
         expect(reply?.action).toBe(action.action);
