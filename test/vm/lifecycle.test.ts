@@ -1,7 +1,7 @@
 // A TCG guest through the vm agent, from create to delete. Every action is checked
 // against the truth (virsh, the guest's serial console), not only against the reply.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cli, type Reply } from '../helpers/agent.js';
 import {
   ACPI_POWEROFF,
@@ -201,8 +201,10 @@ describe('a TCG guest from create to delete', () => {
   });
 
   test('delete undefines it; a missing VM is NOT_FOUND for info and nothing to do for delete', async () => {
+    expect(existsSync(serialLogPath(name))).toBe(true);
     expect(await vm('delete', { name })).toMatchObject({ statuscode: 0, data: { name, changed: true, state: 'absent' } });
     expect(await domstate(name)).toBe('absent');
+    expect(existsSync(serialLogPath(name))).toBe(false);
 
     expect(await vm('info', { name })).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_FOUND' } });
     expect(await vm('delete', { name })).toMatchObject({ statuscode: 0, data: { name, changed: false } });
@@ -322,6 +324,7 @@ describe('refusals leave nothing defined', () => {
     expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'HYPERVISOR_ERROR' } });
     expect(reply.statusmsg).toMatch(/start/);
     expect(await domstate(name)).toBe('absent');
+    expect(existsSync(serialLogPath(name))).toBe(false);
   });
 
   test.each(['../x', 'a;b', '$(id)', '-x', 'a\u0000b', 'a b', 'x'.repeat(64)])('the hostile name %j is invalid input (statuscode 4)', async (hostile) => {

@@ -4,6 +4,7 @@ import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
+import { removeConsoleLog } from '../../vm/console-log.js';
 import { defineDomain } from '../../vm/define.js';
 import { buildDomainXml, type DomainSpec } from '../../vm/domain-xml.js';
 import { currentState, locate, uriFor, virsh } from '../../vm/hypervisor.js';
@@ -35,6 +36,7 @@ export const create: ActionHandler = async (context) => {
     } catch (error) {
       await virsh(uri, ['destroy', spec.name]).catch(() => undefined);
       await virsh(uri, ['undefine', spec.name]).catch(() => undefined);
+      removeConsoleLog(context.config, spec.consoleLog ?? null);
       throw error;
     }
     const state = await currentState({ uri, name: spec.name }, context.signal);

@@ -1,5 +1,7 @@
 import type { ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
+import { removeConsoleLog } from '../../vm/console-log.js';
+import { parseDomainXml } from '../../vm/domain-parse.js';
 import { locate, virsh } from '../../vm/hypervisor.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
@@ -14,8 +16,10 @@ export const deleteVm: ActionHandler = (context) =>
       }
       await virsh(vm.uri, ['destroy', name], context.signal);
     }
+    const { console_log: consoleLog } = parseDomainXml(await virsh(vm.uri, ['dumpxml', '--inactive', name], context.signal));
     // QEMU domains may carry managed-save images and snapshot metadata; LXC knows neither flag.
     const flags = vm.driver === 'qemu' ? ['--managed-save', '--snapshots-metadata'] : [];
     await virsh(vm.uri, ['undefine', name, ...flags], context.signal);
+    removeConsoleLog(context.config, consoleLog);
     return changeReply(vm, true, 'absent');
   });
