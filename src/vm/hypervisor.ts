@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
@@ -77,36 +75,17 @@ export async function mustLocate(config: HvConfig, name: string, signal?: AbortS
 }
 
 /**
- * With qemu:///embed nothing watches QEMU between connections, so a guest whose QEMU
- * has gone still reads "running" (backends.md, addendum). If its QEMU process is gone,
- * tell libvirt (destroy) before reporting, so that "shut off" is the truth we return.
- * (A guest that powers itself off is another matter: libvirt runs QEMU with
- * -no-shutdown, so QEMU waits, alive, for a driver that is not listening.)
+ * With qemu:///embed nothing watches QEMU between connections (backends.md, addendum):
+ * a guest that powered itself off still reads "running", because libvirt runs QEMU with
+ * -no-shutdown and learns what happened only when its reconnection to QEMU completes,
+ * which the first job-taking call on the domain waits for. So: ask a harmless job-taking
+ * question (dommemstat) and read the state again on the same connection; "in shutdown"
+ * (guest off, QEMU parked) is finished with destroy, and "shut off" is what we report.
  */
 async function reconcile(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
-  if (!isEmbedded(uri) || (state !== 'running' && state !== 'paused') || embeddedQemuAlive(uri, name)) return state;
+  if (!uri.startsWith('qemu:///embed?') || (state !== 'running' && state !== 'paused')) return state;
+  const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, ...(signal && { signal }) });
+  if (again?.stdout.trim().split('\n')[0]?.trim() !== 'in shutdown') return again?.error ? state : stateOf(again?.stdout ?? '');
   await virsh(uri, ['destroy', name], signal).catch(() => undefined);
   return stateOf(await virsh(uri, ['domstate', name], signal));
-}
-
-function isEmbedded(uri: string): boolean {
-  return uri.startsWith('qemu:///embed?');
-}
-
-/** Whether the QEMU process of an embedded-driver guest still runs (its pid file under the root). */
-function embeddedQemuAlive(uri: string, name: string): boolean {
-  const root = /[?&]root=([^&]+)/.exec(uri)?.[1];
-  if (!root) return false;
-  const pidFile = join(decodeURIComponent(root), 'run', 'qemu', `${name}.pid`);
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
-  return Number.isInteger(pid) && pid > 0 && processAlive(pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
