@@ -65,7 +65,15 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
 
 /** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */
 export async function currentState(vm: { uri: string; name: string }, signal?: AbortSignal): Promise<VmState> {
-  return reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal);
+    } catch (error) {
+      // The embedded driver's virsh has crashed here while a QEMU process was exiting;
+      // a state read is harmless to repeat.
+      if (attempt >= 3 || !(error instanceof VirshError) || !/killed by SIG/.test(error.reason) || error.cancelled) throw error;
+    }
+  }
 }
 
 export async function mustLocate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located> {

@@ -32,7 +32,7 @@ afterAll(async () => {
 describe('the embedded QEMU driver', () => {
   test('a guest started through the agent boots, with no libvirtd involved', async () => {
     const reply = await vm('create', { ...guestSpec(name), kernel: KERNEL, initrd: INITRD, cmdline: CMDLINE, start: true });
-    expect(reply).toMatchObject({ statuscode: 0, data: { changed: true, state: 'running' } });
+    expect(reply).toMatchObject({ statuscode: 0, statusmsg: 'OK', data: { changed: true, state: 'running' } });
     await waitForSerial(name);
   });
 
@@ -48,7 +48,7 @@ describe('the embedded QEMU driver', () => {
   test('shutdown through the agent waits for the real end of the guest', async () => {
     expect(await vm('start', { name })).toMatchObject({ statuscode: 0, data: { changed: true, state: 'running' } });
     await waitForSerial(name, 'GUEST: READY', 2);
-    expect(await vm('shutdown', { name, timeout: 60 })).toMatchObject({ statuscode: 0, data: { changed: true, state: 'shutoff', forced: false } });
+    expect(await vm('shutdown', { name, timeout: 60 })).toMatchObject({ statuscode: 0, statusmsg: 'OK', data: { changed: true, state: 'shutoff', forced: false } });
     expect(String((await virsh(['domstate', name])).stdout).trim()).toBe('shut off');
     expect(await vm('delete', { name })).toMatchObject({ statuscode: 0, data: { changed: true } });
   });

@@ -12,6 +12,8 @@ function stateNow(vm: Located, context: ActionContext): Promise<VmState> {
   return currentState(vm, context.signal);
 }
 
+const REPEAT_SHUTDOWN_MS = { acpi: 5000, signal: 2000 } as const;
+
 function refuse(vm: Located, verb: string): never {
   throw new HvError('CONFLICT', `Cannot ${verb} '${vm.name}': it is ${vm.state}`, { state: vm.state });
 }
@@ -40,12 +42,13 @@ export const shutdown: ActionHandler = (context) =>
     const mode = VM_CLASSES[vm.vmClass].shutdownMode;
     const until = Date.now() + timeoutMs;
     let state: VmState = vm.state;
-    // An LXC init may not be known for a moment after start: ask again until the timeout.
+    // Ask again every few seconds until the timeout: a guest still booting may not listen
+    // to the power button yet, and an LXC init may not be known for a moment after start.
     while (state !== 'shutoff' && Date.now() < until) {
       await virsh(vm.uri, ['shutdown', vm.name, '--mode', mode], context.signal).catch((error: unknown) => {
         if (Date.now() >= until) throw error;
       });
-      state = await waitForState(vm, 'shutoff', Math.min(until - Date.now(), mode === 'signal' ? 2000 : timeoutMs), context.signal);
+      state = await waitForState(vm, 'shutoff', Math.min(until - Date.now(), REPEAT_SHUTDOWN_MS[mode]), context.signal);
     }
     if (state === 'shutoff') return changeReply(vm, true, state, { forced: false });
     if (!force) {
