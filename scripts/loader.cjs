@@ -45,9 +45,13 @@ const script = new Script(`(function (exports, require, module, __filename, __di
 });
 globalThis[Symbol.for('hvagent.files')] = { executable: __filename, bundle: bundle.path, cache: cachePath };
 if (cacheOut) {
-  const temporary = `${cachePath}.tmp-${process.pid}`;
-  writeFileSync(temporary, Buffer.concat([Buffer.from(buildId, 'latin1'), script.createCachedData()]));
-  renameSync(temporary, cachePath);
-} else {
-  script.runInThisContext()(exports, require, module, bundle.path, dirname(bundle.path));
+  // The bundle runs a warm-up instead of a request; the cache then also holds the functions
+  // a request compiles lazily, not only the top level.
+  globalThis[Symbol.for('hvagent.warmup')] = (work) =>
+    work().then(() => {
+      const temporary = `${cachePath}.tmp-${process.pid}`;
+      writeFileSync(temporary, Buffer.concat([Buffer.from(buildId, 'latin1'), script.createCachedData()]));
+      renameSync(temporary, cachePath);
+    });
 }
+script.runInThisContext()(exports, require, module, bundle.path, dirname(bundle.path));

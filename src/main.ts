@@ -35,7 +35,20 @@ function exitWhenFlushed(code: number): void {
   Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
-main().catch((error: unknown) => {
+// scripts/loader.cjs, writing the V8 code cache, asks for a warm-up instead of a run: one
+// rejected request per action through the server path, so that the cache also holds the
+// functions compiled on that path, not just the top level.
+const warmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: () => Promise<void>) => void) | undefined;
+if (warmUp) {
+  warmUp(async () => {
+    const [{ handleRequestText }, { AGENT_DDLS }] = await Promise.all([import('./core/dispatch.js'), import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
+    for (const ddl of AGENT_DDLS) {
+      for (const action of ddl.actions) {
+        await handleRequestText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
+      }
+    }
+  });
+} else main().catch((error: unknown) => {
   const failure = toHvError(error);
   writeSync(2, `hvagent: ${failure.message}\n`);
   process.exit(failure.statuscode || 1);
