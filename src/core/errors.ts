@@ -45,10 +45,6 @@ export class HvError extends Error {
   }
 }
 
-export function statusFor(code: ErrorCode): StatusCode {
-  return STATUS_BY_CODE[code];
-}
-
 /** Anything thrown becomes an HvError; unknown exceptions are INTERNAL and keep their cause. */
 export function toHvError(error: unknown): HvError {
   if (error instanceof HvError) return error;

@@ -1,6 +1,5 @@
 import type { ActionContext } from '../../core/action.js';
 import type { ReplyData } from '../../core/reply.js';
-import { VM_CLASSES, type VmClassName } from '../../vm/classes.js';
 import { mustLocate, type Located } from '../../vm/hypervisor.js';
 import { withLock } from '../../vm/lock.js';
 
@@ -19,8 +18,4 @@ export async function lockedVm<T>(context: ActionContext, work: (vm: Located) =>
 
 export function changeReply(vm: { name: string; vmClass: string }, changed: boolean, state: string, extra: ReplyData = {}): ReplyData {
   return { name: vm.name, changed, state, vm_class: vm.vmClass, ...extra };
-}
-
-export function classNamed(name: string) {
-  return VM_CLASSES[name as VmClassName];
 }
