@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
-import { handleRequestText } from '../core/dispatch.js';
+import { answerRequestText } from '../core/dispatch.js';
 import type { Reply } from '../core/reply.js';
+import type { RpcRequest } from '../core/request.js';
 
 // `hvagent rpc`: one request on stdin, one reply on stdout.
 // `hvagent rpc --stream`: one request per NDJSON line, replies in the same order; a bad
@@ -13,7 +14,7 @@ export async function runStdioOnce(): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  process.stdout.write(`${serialize(text, await handleRequestText(text, 'stdio'))}\n`);
+  process.stdout.write(`${serialize(await answerRequestText(text, 'stdio'))}\n`);
   return 0;
 }
 
@@ -41,10 +42,10 @@ export async function runStdioStream(): Promise<number> {
   };
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    const reply = handleRequestText(line, 'stdio');
+    const answer = answerRequestText(line, 'stdio');
     inFlight += 1;
     written = written.then(async () => {
-      emit(serialize(line, await reply));
+      emit(serialize(await answer));
       inFlight -= 1;
     });
     if (inFlight >= MAX_IN_FLIGHT) await Promise.all([written, drained]);
@@ -55,7 +56,6 @@ export async function runStdioStream(): Promise<number> {
 }
 
 /** Echoes the caller's requestid, when it sent one, so streamed replies can be matched. */
-function serialize(requestText: string, reply: Reply): string {
-  const requestid = /"requestid"\s*:\s*"([^"\\]{1,256})"/.exec(requestText)?.[1];
-  return JSON.stringify(requestid ? { requestid, ...reply } : reply);
+function serialize({ reply, request }: { reply: Reply; request?: RpcRequest }): string {
+  return JSON.stringify(request?.requestid ? { requestid: request.requestid, ...reply } : reply);
 }

@@ -12,13 +12,18 @@ import { RequestScope, runInScope } from './scope.js';
 
 /** request → validate → authorize → dispatch → reply. Never throws: every failure is a reply. */
 export async function handleRequestText(text: string, protocol: Protocol): Promise<Reply> {
+  return (await answerRequestText(text, protocol)).reply;
+}
+
+/** The reply, and the request it answers when the text parsed as one (stdio echoes its requestid). */
+export async function answerRequestText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }> {
   let request: RpcRequest;
   try {
     request = parseRequestText(text, protocol);
   } catch (error) {
-    return errorReply(toHvError(error));
+    return { reply: errorReply(toHvError(error)) };
   }
-  return handleRequest(request);
+  return { reply: await handleRequest(request), request };
 }
 
 export async function handleRequest(request: RpcRequest): Promise<Reply> {
