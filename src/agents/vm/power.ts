@@ -1,4 +1,4 @@
-import type { ActionContext, ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { VM_CLASSES } from '../../vm/classes.js';
 import { currentState, virsh, type Located, type VmState } from '../../vm/hypervisor.js';
@@ -8,29 +8,30 @@ import { changeReply, lockedVm } from './common.js';
 // Every power verb is idempotent: asking for the state a VM is already in succeeds with
 // changed=false. A verb that makes no sense in the current state is a CONFLICT.
 
-function stateNow(vm: Located, context: ActionContext): Promise<VmState> {
-  return currentState(vm, context.signal);
-}
-
 const REPEAT_SHUTDOWN_MS = { acpi: 5000, signal: 2000 } as const;
 
 function refuse(vm: Located, verb: string): never {
   throw new HvError('CONFLICT', `Cannot ${verb} '${vm.name}': it is ${vm.state}`, { state: vm.state });
 }
 
-export const start: ActionHandler = (context) =>
-  lockedVm(context, async (vm) => {
-    if (vm.state !== 'shutoff') return changeReply(vm, false, vm.state);
-    await virsh(vm.uri, ['start', vm.name], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context));
-  });
+/**
+ * A verb that is one virsh command: nothing to do when `done` holds already, refused unless
+ * the VM is in `from` (when given), else run and report the state it led to.
+ */
+function verb(command: string, done: (state: VmState) => boolean, from?: VmState): ActionHandler {
+  return (context) =>
+    lockedVm(context, async (vm) => {
+      if (done(vm.state)) return changeReply(vm, false, vm.state);
+      if (from && vm.state !== from) refuse(vm, command);
+      await virsh(vm.uri, [command, vm.name], context.signal);
+      return changeReply(vm, true, await currentState(vm, context.signal));
+    });
+}
 
-export const poweroff: ActionHandler = (context) =>
-  lockedVm(context, async (vm) => {
-    if (vm.state === 'shutoff') return changeReply(vm, false, vm.state);
-    await virsh(vm.uri, ['destroy', vm.name], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context));
-  });
+export const start = verb('start', (state) => state !== 'shutoff');
+export const poweroff = verb('destroy', (state) => state === 'shutoff');
+export const suspend = verb('suspend', (state) => state === 'paused', 'running');
+export const resume = verb('resume', (state) => state === 'running', 'paused');
 
 export const shutdown: ActionHandler = (context) =>
   lockedVm(context, async (vm) => {
@@ -57,28 +58,12 @@ export const shutdown: ActionHandler = (context) =>
       });
     }
     await virsh(vm.uri, ['destroy', vm.name], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context), { forced: true });
+    return changeReply(vm, true, await currentState(vm, context.signal), { forced: true });
   });
 
 export const reboot: ActionHandler = (context) =>
   lockedVm(context, async (vm) => {
     if (vm.state !== 'running') refuse(vm, 'reboot');
     await virsh(vm.uri, ['reboot', vm.name, ...(VM_CLASSES[vm.vmClass].shutdownMode === 'signal' ? ['--mode', 'signal'] : [])], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context));
-  });
-
-export const suspend: ActionHandler = (context) =>
-  lockedVm(context, async (vm) => {
-    if (vm.state === 'paused') return changeReply(vm, false, vm.state);
-    if (vm.state !== 'running') refuse(vm, 'suspend');
-    await virsh(vm.uri, ['suspend', vm.name], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context));
-  });
-
-export const resume: ActionHandler = (context) =>
-  lockedVm(context, async (vm) => {
-    if (vm.state === 'running') return changeReply(vm, false, vm.state);
-    if (vm.state !== 'paused') refuse(vm, 'resume');
-    await virsh(vm.uri, ['resume', vm.name], context.signal);
-    return changeReply(vm, true, await stateNow(vm, context));
+    return changeReply(vm, true, await currentState(vm, context.signal));
   });

@@ -23,10 +23,6 @@ async function snapshotNames(vm: Located, signal: AbortSignal): Promise<string[]
   return out.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
-function stateAfter(vm: Located, signal: AbortSignal): Promise<string> {
-  return currentState(vm, signal);
-}
-
 export const snapshotCreate: ActionHandler = (context) =>
   lockedVm(context, async (vm) => {
     qemuOnly(vm);
@@ -36,7 +32,7 @@ export const snapshotCreate: ActionHandler = (context) =>
     }
     const description = context.inputs.description === undefined ? [] : ['--description', String(context.inputs.description)];
     await virsh(vm.uri, ['snapshot-create-as', vm.name, snapshot, ...description], context.signal);
-    return changeReply(vm, true, await stateAfter(vm, context.signal), { snapshot });
+    return changeReply(vm, true, await currentState(vm, context.signal), { snapshot });
   });
 
 export const snapshotRevert: ActionHandler = (context) =>
@@ -47,7 +43,7 @@ export const snapshotRevert: ActionHandler = (context) =>
       throw new HvError('NOT_FOUND', `'${vm.name}' has no snapshot named '${snapshot}'`);
     }
     await virsh(vm.uri, ['snapshot-revert', vm.name, snapshot], context.signal);
-    return changeReply(vm, true, await stateAfter(vm, context.signal), { snapshot });
+    return changeReply(vm, true, await currentState(vm, context.signal), { snapshot });
   });
 
 export const snapshotDelete: ActionHandler = (context) =>
@@ -56,7 +52,7 @@ export const snapshotDelete: ActionHandler = (context) =>
     const snapshot = snapshotName(context);
     if (!(await snapshotNames(vm, context.signal)).includes(snapshot)) return changeReply(vm, false, vm.state, { snapshot });
     await virsh(vm.uri, ['snapshot-delete', vm.name, snapshot], context.signal);
-    return changeReply(vm, true, await stateAfter(vm, context.signal), { snapshot });
+    return changeReply(vm, true, await currentState(vm, context.signal), { snapshot });
   });
 
 export const snapshotList: ActionHandler = async (context) => {
