@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { HvError } from '../core/errors.js';
 import { validateConfig } from '../ddl/registry.js';
-import { LIBVIRT_URI_PATTERN, type HvConfig } from './schema.js';
+import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
 const DEFAULT_LXC_URI = 'lxc:///system';
 const DEFAULT_IMAGE_DIRECTORIES = ['/var/lib/hvagent', '/var/lib/libvirt/images'];
+/** Used when the file names no pools: VM disks as thin qcow2 files, container roots as directories. */
+export const DEFAULT_POOLS: Record<string, PoolConfig> = {
+  default: { plugin: 'qcow2', path: '/var/lib/hvagent/volumes' },
+  containers: { plugin: 'dir', path: '/var/lib/hvagent/containers' },
+};
 
 type Env = Record<string, string | undefined>;
 
@@ -47,9 +52,16 @@ async function readConfig(env: Env): Promise<HvConfig> {
       images: parsed.paths?.images ?? DEFAULT_IMAGE_DIRECTORIES,
       lock_dir: parsed.paths?.lock_dir ?? '/run/hvagent/locks',
       console_log_dir: parsed.paths?.console_log_dir ?? '/var/log/hvagent/console',
+      jobs_dir: parsed.paths?.jobs_dir ?? '/run/hvagent/jobs',
     },
+    storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
+    templates: { catalogue: parsed.templates?.catalogue ?? '/var/lib/hvagent/templates' },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
+  for (const [pool, settings] of Object.entries(config.storage.pools)) {
+    const needs = settings.plugin === 'lvm' ? 'volume_group' : 'path';
+    if (settings[needs] === undefined) throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' (${settings.plugin}) needs '${needs}'`);
+  }
   if (choria.uri !== undefined) overrideUri(config, choria.uri, 'choria plugin config');
   if (env.HVAGENT_URI !== undefined) overrideUri(config, env.HVAGENT_URI, 'HVAGENT_URI');
   return config;

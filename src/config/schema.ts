@@ -4,6 +4,8 @@ export const LIBVIRT_URI_PATTERN =
   '^(qemu|lxc|test)(\\+(unix|tcp|tls|ssh))?://[A-Za-z0-9.:\\[\\]-]*/[A-Za-z0-9_./-]*(\\?[A-Za-z0-9_=/.&%:-]*)?$';
 
 const absolutePath = { type: 'string', maxLength: 4096, pattern: '^/[A-Za-z0-9._+/-]*$' };
+const name = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' };
+const mebibytes = { type: 'integer', minimum: 1, maximum: 1099511627776 };
 const glob = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.=@*:-]+$' };
 
 export const configSchema = {
@@ -43,7 +45,36 @@ export const configSchema = {
         images: { type: 'array', maxItems: 64, items: absolutePath },
         lock_dir: absolutePath,
         console_log_dir: absolutePath,
+        jobs_dir: absolutePath,
       },
+    },
+    storage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pools: {
+          type: 'object',
+          maxProperties: 64,
+          propertyNames: name,
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['plugin'],
+            properties: {
+              plugin: { enum: ['dir', 'raw', 'qcow2', 'lvm'] },
+              path: absolutePath,
+              volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
+              max_volume_mb: mebibytes,
+              max_total_mb: mebibytes,
+            },
+          },
+        },
+      },
+    },
+    templates: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { catalogue: absolutePath },
     },
     agents: {
       type: 'object',
@@ -62,6 +93,19 @@ export interface AuthorizationRule {
   allow: boolean;
 }
 
+export type StoragePluginType = 'dir' | 'raw' | 'qcow2' | 'lvm';
+
+/** A named storage pool: where volumes of one plugin type are made, and how much. */
+export interface PoolConfig {
+  plugin: StoragePluginType;
+  /** Directory of the volumes (dir, raw, qcow2). */
+  path?: string;
+  /** Volume group (lvm). */
+  volume_group?: string;
+  max_volume_mb?: number;
+  max_total_mb?: number;
+}
+
 export interface HvConfig {
   libvirt: { uri: string; lxc_uri: string };
   authorization: { read_only: boolean; rules: AuthorizationRule[] };
@@ -73,6 +117,13 @@ export interface HvConfig {
     lock_dir: string;
     /** Serial console logs of QEMU guests. */
     console_log_dir: string;
+    /** Progress of long operations, one file per request (tmpfs: emptied at boot). */
+    jobs_dir: string;
+  };
+  storage: { pools: Record<string, PoolConfig> };
+  templates: {
+    /** Directory holding the template manifest (catalogue.yaml) and the files it names. */
+    catalogue: string;
   };
   /** Where the values came from, for error messages and `host info`. */
   source: { file: string | null; uri_from: 'default' | 'file' | 'HVAGENT_URI' | 'choria plugin config' };

@@ -1,5 +1,6 @@
 import type { HvConfig } from '../config/schema.js';
 import type { Inputs } from '../ddl/validate.js';
+import type { ProgressReporter } from './progress.js';
 import type { ReplyData } from './reply.js';
 import type { RpcRequest } from './request.js';
 
@@ -11,6 +12,8 @@ export interface ActionContext {
   signal: AbortSignal;
   /** Epoch milliseconds at which the request is given up. */
   deadline: number;
+  /** Says how far a long operation is (see progress.ts). */
+  progress: ProgressReporter;
 }
 
 export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;

@@ -6,6 +6,7 @@ import { validateInputs } from '../ddl/validate.js';
 import { authorize } from './authorize.js';
 import { deadlineFor } from './deadline.js';
 import { HvError, toHvError } from './errors.js';
+import { progressFor } from './progress.js';
 import { errorReply, okReply, type Reply, type ReplyData } from './reply.js';
 import { parseRequestText, type Protocol, type RpcRequest } from './request.js';
 import { RequestScope, runInScope } from './scope.js';
@@ -37,7 +38,7 @@ export async function handleRequest(request: RpcRequest): Promise<Reply> {
     const handler = await loadHandler(request);
     const deadline = deadlineFor(agent.metadata.timeout);
     const data = await runWithDeadline(deadline, (signal) =>
-      handler({ request, inputs, config, signal, deadline: deadline.at }),
+      handler({ request, inputs, config, signal, deadline: deadline.at, progress: progressFor(request, config) }),
     );
     return okReply(withEveryOutput(data, outputs));
   } catch (error) {

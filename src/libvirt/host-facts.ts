@@ -5,7 +5,7 @@ import { parseNodeInfo, type NodeInfo } from './parse/nodeinfo.js';
 import { parseVersion } from './parse/version.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, type VirshCommandResult } from './virsh.js';
 
-export type VmClass = 'qemu' | 'kvm' | 'lxc';
+import type { VmClassName } from '../vm/classes.js';
 
 /** Memory figures are MiB (KiB from libvirt, rounded down). */
 export interface HostFacts {
@@ -43,7 +43,7 @@ export interface HostFacts {
     /** null when the driver cannot report per-cell free memory. */
     readonly free_mb: number | null;
   }[];
-  readonly vm_classes: readonly VmClass[];
+  readonly vm_classes: readonly VmClassName[];
 }
 
 export interface ReadHostFactsOptions {
@@ -139,9 +139,9 @@ function memoryFacts(node: NodeInfo, freeCells?: FreeCells, memStats?: NodeMemSt
  *   The flag check reads the local /proc/cpuinfo: hvagent runs on the host it manages.
  * - lxc: the separate LXC connection answers.
  */
-function vmClasses(caps: Capabilities, hardwareVirtualisation: boolean, lxcAnswers: boolean): VmClass[] {
+function vmClasses(caps: Capabilities, hardwareVirtualisation: boolean, lxcAnswers: boolean): VmClassName[] {
   const offered = new Set(caps.guests.flatMap((guest) => guest.domainTypes));
-  const classes: VmClass[] = [];
+  const classes: VmClassName[] = [];
   if (offered.has('qemu')) classes.push('qemu');
   if (offered.has('kvm') && hardwareVirtualisation) classes.push('kvm');
   if (lxcAnswers) classes.push('lxc');

@@ -15,7 +15,24 @@ export interface HvMetadata {
   created_at: string;
   created_by?: string;
   request_id?: string;
+  /** `type:name` of the template it was provisioned from. */
   template?: string;
+  /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
+  volumes?: string;
+}
+
+export interface DiskSpec {
+  /** A file (raw, qcow2) or a block device (LVM). */
+  type: 'file' | 'block';
+  path: string;
+  format: 'raw' | 'qcow2';
+}
+
+export interface NicSpec {
+  /** A libvirt network, or an existing host bridge. */
+  source: { network: string } | { bridge: string };
+  /** Generated when left out (by libvirt, or by the network agent's stable scheme). */
+  mac?: string;
 }
 
 export interface DomainSpec {
@@ -26,9 +43,12 @@ export interface DomainSpec {
   vcpus: number;
   maxVcpus: number;
   kernel?: { path: string; initrd?: string; cmdline?: string };
-  disk?: { path: string; format: 'raw' | 'qcow2' };
+  /** Attached as vda, vdb, … in this order; a guest without a kernel boots from the first. */
+  disks: DiskSpec[];
+  /** Boot from the network (PXE) instead of the first disk. */
+  networkBoot?: boolean;
   rootfs?: string;
-  network?: string;
+  nics: NicSpec[];
   consoleLog?: string;
   metadata: HvMetadata;
 }
@@ -61,7 +81,7 @@ function machineDomain(spec: DomainSpec) {
     if (spec.kernel.initrd) os.initrd = spec.kernel.initrd;
     if (spec.kernel.cmdline) os.cmdline = spec.kernel.cmdline;
   } else {
-    os.boot = { '@_dev': 'hd' };
+    os.boot = spec.networkBoot ? [{ '@_dev': 'network' }, { '@_dev': 'hd' }] : { '@_dev': 'hd' };
   }
   const serial: Record<string, unknown> = { '@_type': 'pty', target: { '@_port': 0 } };
   if (spec.consoleLog) serial.log = { '@_file': spec.consoleLog, '@_append': 'on' };
@@ -78,18 +98,14 @@ function machineDomain(spec: DomainSpec) {
         { '@_type': 'pci', '@_index': 0, '@_model': 'pcie-root' },
         ...Array.from({ length: SPARE_ROOT_PORTS }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
       ],
-      ...(spec.disk && {
-        disk: {
-          '@_type': 'file',
-          '@_device': 'disk',
-          driver: { '@_name': 'qemu', '@_type': spec.disk.format },
-          source: { '@_file': spec.disk.path },
-          target: { '@_dev': 'vda', '@_bus': 'virtio' },
-        },
-      }),
-      ...(spec.network && {
-        interface: { '@_type': 'network', source: { '@_network': spec.network }, model: { '@_type': 'virtio' } },
-      }),
+      disk: spec.disks.map((disk, index) => ({
+        '@_type': disk.type,
+        '@_device': 'disk',
+        driver: { '@_name': 'qemu', '@_type': disk.format },
+        source: disk.type === 'block' ? { '@_dev': disk.path } : { '@_file': disk.path },
+        target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
+      })),
+      interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
       memballoon: { '@_model': 'virtio' },
@@ -107,8 +123,22 @@ function containerDomain(spec: DomainSpec) {
     on_crash: 'destroy',
     devices: {
       filesystem: { '@_type': 'mount', source: { '@_dir': spec.rootfs }, target: { '@_dir': '/' } },
-      ...(spec.network && { interface: { '@_type': 'network', source: { '@_network': spec.network } } }),
+      interface: spec.nics.map(nicElement),
       console: { '@_type': 'pty' },
     },
+  };
+}
+
+/** vda … vdz, then vdaa …: the names the virtio bus gives disks in order. */
+export function diskTarget(index: number): string {
+  const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + letters(n % 26));
+  return `vd${letters(index)}`;
+}
+
+function nicElement(nic: NicSpec) {
+  return {
+    '@_type': 'network' in nic.source ? 'network' : 'bridge',
+    ...(nic.mac && { mac: { '@_address': nic.mac } }),
+    source: 'network' in nic.source ? { '@_network': nic.source.network } : { '@_bridge': nic.source.bridge },
   };
 }

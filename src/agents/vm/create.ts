@@ -21,8 +21,9 @@ export const create: ActionHandler = async (context) => {
   }
   const spec = specFrom(context, vmClass);
   const uri = uriFor(context.config, vmClass.name === 'lxc' ? 'lxc' : 'qemu');
-  if (spec.network) await virsh(uri, ['net-info', spec.network], context.signal).catch(() => {
-    throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${spec.network}'`, { input: 'network' });
+  const network = context.inputs.network === undefined ? undefined : String(context.inputs.network);
+  if (network) await virsh(uri, ['net-info', network], context.signal).catch(() => {
+    throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
   });
 
   return underVmLock(context, async () => {
@@ -80,9 +81,9 @@ function specFrom(context: ActionContext, vmClass: VmClass): DomainSpec {
     vcpus,
     maxVcpus,
     ...(kernel && { kernel: { path: kernel, ...(initrd && { initrd }), ...(given('cmdline') && { cmdline: String(inputs.cmdline) }) } }),
-    ...(disk && { disk: { path: disk, format: inputs.disk_format === 'raw' ? 'raw' : 'qcow2' } }),
+    disks: disk ? [{ type: 'file', path: disk, format: inputs.disk_format === 'raw' ? 'raw' : 'qcow2' }] : [],
     ...(given('rootfs') && { rootfs: path('rootfs', 'directory') }),
-    ...(given('network') && { network: String(inputs.network) }),
+    nics: given('network') ? [{ source: { network: String(inputs.network) } }] : [],
     ...(vmClass.name !== 'lxc' && { consoleLog: join(config.paths.console_log_dir, `${name}.log`) }),
     metadata: {
       vm_class: vmClass.name,

@@ -11,7 +11,8 @@ function spec(overrides: Partial<DomainSpec> = {}): DomainSpec {
     vcpus: 1,
     maxVcpus: 2,
     kernel: { path: '/var/lib/hvagent/k', initrd: '/var/lib/hvagent/i', cmdline: `console=ttyS0 x="a'<b>&c"` },
-    network: 'default',
+    disks: [],
+    nics: [{ source: { network: 'default' } }],
     consoleLog: '/var/log/hvagent/console/web01.log',
     metadata: { vm_class: 'qemu', created_at: '2026-11-21T00:00:00.000Z', created_by: 'uid=0', request_id: '</hv:vm><evil/>' },
     ...overrides,
@@ -39,8 +40,38 @@ describe('domain XML', () => {
   });
 
   test('a disk boot has no kernel and boots from the disk', () => {
-    const parsed = parseDomainXml(buildDomainXml(spec({ kernel: undefined, disk: { path: '/var/lib/hvagent/d.qcow2', format: 'qcow2' } })));
+    const parsed = parseDomainXml(buildDomainXml(spec({ kernel: undefined, disks: [{ type: 'file', path: '/var/lib/hvagent/d.qcow2', format: 'qcow2' }] })));
     expect(parsed.disks).toEqual([{ target: 'vda', source: '/var/lib/hvagent/d.qcow2', format: 'qcow2', device: 'disk' }]);
+  });
+
+  test('disks are attached in order as vda, vdb…; LVM volumes as block devices; NICs keep a given MAC', () => {
+    const parsed = parseDomainXml(
+      buildDomainXml(
+        spec({
+          kernel: undefined,
+          disks: [
+            { type: 'file', path: '/var/lib/hvagent/root.qcow2', format: 'qcow2' },
+            { type: 'block', path: '/dev/vg0/web01-data', format: 'raw' },
+          ],
+          nics: [{ source: { network: 'default' }, mac: '52:54:00:aa:bb:cc' }, { source: { bridge: 'br0' } }],
+        }),
+      ),
+    );
+    expect(parsed.disks).toEqual([
+      { target: 'vda', source: '/var/lib/hvagent/root.qcow2', format: 'qcow2', device: 'disk' },
+      { target: 'vdb', source: '/dev/vg0/web01-data', format: 'raw', device: 'disk' },
+    ]);
+    expect(parsed.nics).toEqual([
+      { mac: '52:54:00:aa:bb:cc', network: 'default', bridge: null, model: 'virtio' },
+      { mac: null, network: null, bridge: 'br0', model: 'virtio' },
+    ]);
+  });
+
+  test('a network boot tries PXE first, then the disk; no disk or NIC means no empty elements', () => {
+    const xml = buildDomainXml(spec({ kernel: undefined, networkBoot: true, nics: [] }));
+    expect(xml).toMatch(/<boot dev="network"[^>]*\/>\s*<boot dev="hd"/);
+    expect(xml).not.toContain('<disk');
+    expect(xml).not.toContain('<interface');
   });
 
   test('a container mounts its root directory and runs /sbin/init', () => {
