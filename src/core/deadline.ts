@@ -3,6 +3,7 @@
 // deadline a safety margin earlier and answers with an error of its own.
 
 export const MIN_MARGIN_MS = 2000;
+const MAX_GRACE_MS = 10_000;
 
 export function deadlineFor(timeoutSeconds: number, env: Record<string, string | undefined> = process.env) {
   const timeoutMs = timeoutSeconds * 1000;
@@ -10,5 +11,8 @@ export function deadlineFor(timeoutSeconds: number, env: Record<string, string |
   // Operators and tests may shorten the deadline, never lengthen it.
   const override = Number(env.HVAGENT_DEADLINE_MS);
   if (Number.isInteger(override) && override > 0 && override < ms) ms = override;
-  return { ms, at: Date.now() + ms };
+  // Part of the margin lets a cancelled action undo what it did (provisioning rollback)
+  // before the error reply goes out; the rest keeps us ahead of the transport.
+  const graceMs = Math.min(MAX_GRACE_MS, Math.floor((timeoutMs - ms) * 0.75));
+  return { ms, at: Date.now() + ms, graceMs };
 }

@@ -64,24 +64,31 @@ async function loadHandler(request: RpcRequest) {
 }
 
 async function runWithDeadline(
-  deadline: { at: number; ms: number },
+  deadline: { at: number; ms: number; graceMs: number },
   work: (signal: AbortSignal) => Promise<ReplyData>,
 ): Promise<ReplyData> {
   const scope = new RequestScope();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, {
-        deadline_ms: deadline.ms,
-      });
-      scope.cancel(error);
-      reject(error);
-    }, Math.max(0, deadline.at - Date.now()));
+  let timedOut: HvError | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  // At the deadline the action is cancelled (its children killed) but may still be
+  // undoing what it did (provisioning rollback): it gets the grace period to finish
+  // that before the error reply goes out and the process may exit.
+  const abandoned = new Promise<never>((_, reject) => {
+    const untilDeadline = Math.max(0, deadline.at - Date.now());
+    timers.push(
+      setTimeout(() => {
+        timedOut = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
+        scope.cancel(timedOut);
+      }, untilDeadline),
+      setTimeout(() => reject(timedOut), untilDeadline + deadline.graceMs),
+    );
   });
   try {
-    return await Promise.race([runInScope(scope, () => work(scope.signal)), expired]);
+    return await Promise.race([runInScope(scope, () => work(scope.signal)), abandoned]);
+  } catch (error) {
+    throw timedOut ?? error;
   } finally {
-    clearTimeout(timer);
+    for (const timer of timers) clearTimeout(timer);
   }
 }
 
