@@ -17,9 +17,8 @@ import { findNic, nicEntries } from './nic-entries.js';
 
 async function requestedSource(context: ActionContext): Promise<NicSource> {
   const { network, bridge } = context.inputs;
-  if ((network === undefined) === (bridge === undefined)) {
-    throw new HvError('INPUT_REQUIRED', 'Give exactly one of network or bridge', { input: 'network' });
-  }
+  if (network === undefined && bridge === undefined) throw new HvError('INPUT_REQUIRED', 'Give a network or a bridge', { input: 'network' });
+  if (network !== undefined && bridge !== undefined) throw new HvError('INPUT_INVALID', 'Give a network or a bridge, not both', { input: 'bridge' });
   if (network !== undefined) {
     const name = assertNetworkName(String(network));
     await mustReadNetwork(context.config.libvirt.uri, name, context.signal);
