@@ -23,7 +23,8 @@ HOST2_URI=qemu+tcp://10.99.0.2/system
 SYSTEM_URI=qemu:///system
 # Bump when the initramfs or rootfs recipe below changes, so cached assets are rebuilt.
 # 2: virtio_balloon; the ACPI poweroff line reaches the serial console; guest_noacpid.
-ASSETS_RECIPE=2
+# 3: guest_netwatch (NICs plugged in or out later are reported, and get a DHCP lease).
+ASSETS_RECIPE=3
 PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc qemu-system-x86
           qemu-utils dnsmasq-base iptables iproute2 busybox-static)
 # Guest kernel modules in load order (virtio_ring must come before virtio).
@@ -247,6 +248,20 @@ ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then ip link set eth0 up
   # TCG guests are slow: a short udhcpc timeout gives up before the lease arrives.
   (udhcpc -i eth0 -n -q -t 20 -T 2 -s /etc/udhcpc.sh >/dev/null 2>&1 && echo "GUEST: dhcp ok $(ip -4 -o addr show eth0 | awk '{print $4}')") &
+fi
+# guest_netwatch: report NICs that appear (hot-plugged) or disappear later, and run
+# udhcpc on each new one. Polling /sys: this initramfs has no udev or mdev hotplug helper.
+if grep -q guest_netwatch /proc/cmdline; then
+  (known=" $(ls /sys/class/net | tr '\n' ' ')"
+   while true; do
+     now=" $(ls /sys/class/net | tr '\n' ' ')"
+     for i in $now; do case "$known" in *" $i "*) ;; *)
+       echo "GUEST: nic $i $(cat /sys/class/net/$i/address)"; ip link set "$i" up
+       (udhcpc -i "$i" -n -q -t 20 -T 2 -s /etc/udhcpc.sh >/dev/null 2>&1 \
+          && echo "GUEST: dhcp ok $i $(ip -4 -o addr show "$i" | awk '{print $4}')") & ;; esac; done
+     for i in $known; do case "$now" in *" $i "*) ;; *) echo "GUEST: nic gone $i" ;; esac; done
+     known=$now; sleep 1
+   done) &
 fi
 echo "GUEST: READY"
 if grep -q guest_tick /proc/cmdline; then while true; do echo "GUEST: tick uptime=$(cut -d' ' -f1 /proc/uptime)"; sleep 2; done; fi

@@ -23,4 +23,10 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     snapshot_revert: async () => (await import('./vm/snapshots.js')).snapshotRevert,
     snapshot_delete: async () => (await import('./vm/snapshots.js')).snapshotDelete,
   },
+  network: {
+    list: async () => (await import('./network/list.js')).list,
+    nic_list: async () => (await import('./network/nic-list.js')).nicList,
+    nic_attach: async () => (await import('./network/nic-attach.js')).nicAttach,
+    nic_detach: async () => (await import('./network/nic-detach.js')).nicDetach,
+  },
 };

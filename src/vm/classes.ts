@@ -15,7 +15,8 @@ export interface VmClass {
   templateTypes: readonly string[];
   /** What boots it. */
   boots: readonly ('kernel' | 'disk' | 'rootfs')[];
-  live: { memory: boolean; vcpus: boolean };
+  /** What can change while it runs; `nics`: NICs plugged in and out (attach/detach-device --live). */
+  live: { memory: boolean; vcpus: boolean; nics: boolean };
   /** How a graceful shutdown is asked for. */
   shutdownMode: 'acpi' | 'signal';
 }
@@ -25,7 +26,8 @@ const QEMU_FAMILY = {
   storagePlugins: ['raw', 'qcow2', 'lvm'],
   templateTypes: ['image', 'pxe'],
   boots: ['kernel', 'disk'],
-  live: { memory: true, vcpus: true },
+  // NICs hot-plug into the spare pcie-root-ports of q35 (domain-xml.ts).
+  live: { memory: true, vcpus: true, nics: true },
   shutdownMode: 'acpi',
 } as const;
 
@@ -39,8 +41,10 @@ export const VM_CLASSES: Readonly<Record<VmClassName, VmClass>> = {
     storagePlugins: ['dir'],
     templateTypes: ['lxc', 'tar'],
     boots: ['rootfs'],
-    // The LXC driver changes the memory cgroup live; it cannot hot-plug CPUs.
-    live: { memory: true, vcpus: false },
+    // The LXC driver changes the memory cgroup live; it cannot hot-plug CPUs. It does move
+    // a veth into (and out of) a running container, but only one with a network namespace
+    // of its own (started with a NIC, or <privnet/>): see docs/NETWORKS.md.
+    live: { memory: true, vcpus: false, nics: true },
     // busybox-style inits ignore libvirt's default initctl request (backends.md §5a).
     shutdownMode: 'signal',
   },

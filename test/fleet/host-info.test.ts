@@ -1,4 +1,5 @@
 import { AGENT_DDLS } from '../../src/ddl/registry.js';
+import { toJavaScriptRegex } from '../../src/ddl/regex.js';
 import type { InputItem } from '../../src/ddl/types.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
 import { startHvagentFleet, type Fleet } from './fleet.js';
@@ -55,8 +56,12 @@ describe('host info through the MCollective fleet', () => {
   test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
     // Required inputs get harmless values (a VM that does not exist), so that the mco client
     // lets the request through and only a name collision could stop it.
+    // A string gets the first sample its validation and maxlength accept (the mco client checks both).
+    const STRING_SAMPLES = ['hvagent-probe-none', '00:00:5e:00:53:00'];
+    const sample = (input: InputItem) =>
+      STRING_SAMPLES.find((value) => value.length <= (input.maxlength ?? Infinity) && new RegExp(toJavaScriptRegex(input.validation ?? ''), 'u').test(value)) ?? STRING_SAMPLES[0];
     const probe = (input: InputItem) =>
-      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? 'hvagent-probe-none' : String(input.minimum ?? 1);
+      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? sample(input) : String(input.minimum ?? 1);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
         const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);

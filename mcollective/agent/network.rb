@@ -1,0 +1,26 @@
+# Generated from ddl/network.yaml by hvagent. Do not edit: change the YAML and run npm run generate.
+require 'mcollective/util/hvagent_runner'
+
+module MCollective
+  module Agent
+    class Network < RPC::Agent
+      HVAGENT = File.join(File.dirname(__FILE__), 'hvagent', 'hvagent')
+
+      action 'list' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'nic_list' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'nic_attach' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'nic_detach' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+    end
+  end
+end

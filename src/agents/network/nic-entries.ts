@@ -1,0 +1,28 @@
+import type { HvConfig } from '../../config/schema.js';
+import type { DomainNic, VmNics } from '../../network/domain-nics.js';
+import { leasesByMac } from '../../network/leases.js';
+
+// One entry per NIC, whether it is in the running domain, the definition, or both (they
+// differ while a change waits for the next boot).
+
+export interface NicEntry extends DomainNic {
+  ipv4: string | null;
+  live: boolean;
+  persistent: boolean;
+}
+
+export function findNic(nics: VmNics, mac: string): DomainNic | undefined {
+  return nics.live?.find((nic) => nic.mac === mac) ?? nics.persistent.find((nic) => nic.mac === mac);
+}
+
+export async function nicEntries(config: HvConfig, nics: VmNics, signal?: AbortSignal): Promise<NicEntry[]> {
+  const all = [...(nics.live ?? []), ...nics.persistent.filter((nic) => !nics.live?.some((live) => live.mac === nic.mac))];
+  const networks = [...new Set(all.flatMap((nic) => (nic.network ? [nic.network] : [])))];
+  const leases = networks.length > 0 ? await leasesByMac(config.libvirt.uri, networks, signal) : new Map<string, string>();
+  return all.map((nic) => ({
+    ...nic,
+    ipv4: nic.network ? (leases.get(nic.mac) ?? null) : null,
+    live: nics.live?.some((live) => live.mac === nic.mac) ?? false,
+    persistent: nics.persistent.some((persistent) => persistent.mac === nic.mac),
+  }));
+}

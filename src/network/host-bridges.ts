@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { execa } from 'execa';
+import { currentScope } from '../core/scope.js';
+import { HvError } from '../core/errors.js';
+import { subnetCidr } from './ipv4.js';
+
+// Linux bridges of the host, from one `ip -j addr show type bridge` (links and their
+// addresses together). Guests can be plugged into any of them with `bridge=`.
+
+export interface HostBridge {
+  name: string;
+  /** Administratively up. */
+  up: boolean;
+  /** The first IPv4 subnet the host has on it, CIDR. */
+  subnet: string | null;
+  mac: string | null;
+}
+
+interface IpAddrEntry {
+  ifname?: string;
+  flags?: string[];
+  address?: string;
+  addr_info?: Array<{ family?: string; local?: string; prefixlen?: number }>;
+}
+
+export function parseIpAddrJson(output: string): HostBridge[] {
+  const entries = JSON.parse(output.trim() || '[]') as IpAddrEntry[];
+  return entries.flatMap((entry) => {
+    if (!entry.ifname) return [];
+    const ipv4 = entry.addr_info?.find((info) => info.family === 'inet' && info.local && info.prefixlen !== undefined);
+    return [{
+      name: entry.ifname,
+      up: entry.flags?.includes('UP') ?? false,
+      subnet: ipv4 ? (subnetCidr(ipv4.local!, ipv4.prefixlen!) ?? null) : null,
+      mac: entry.address ?? null,
+    }];
+  });
+}
+
+export async function readHostBridges(signal?: AbortSignal): Promise<HostBridge[]> {
+  const subprocess = execa('ip', ['-j', 'addr', 'show', 'type', 'bridge'], {
+    env: { LC_ALL: 'C', PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin' },
+    extendEnv: false,
+    stdin: 'ignore',
+    reject: false,
+    timeout: 20_000,
+    ...(signal && { cancelSignal: signal }),
+  });
+  currentScope()?.track(subprocess);
+  const ran = await subprocess;
+  if (ran.exitCode !== 0) {
+    throw new HvError('COMMAND_FAILED', `Could not list the host's bridges: ip -j addr show type bridge: ${String(ran.stderr || ran.message).trim()}`);
+  }
+  return parseIpAddrJson(String(ran.stdout));
+}
+
+/** A bridge named in a request must exist on the host. */
+export function mustBeBridge(name: string): void {
+  if (!existsSync(`/sys/class/net/${name}/bridge`)) throw new HvError('NOT_FOUND', `No bridge named '${name}' on this host`, { bridge: name });
+}

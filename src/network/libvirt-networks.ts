@@ -1,0 +1,50 @@
+import { HvError } from '../core/errors.js';
+import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
+import { parseNetworkXml, type NetworkDefinition } from './network-xml.js';
+
+// libvirt's networks, read in two virsh processes whatever their number: `net-list --all`
+// for the states, then every `net-dumpxml` in one batch. Networks belong to libvirt's
+// network driver, shared by the QEMU and LXC connections, so the QEMU one is asked.
+
+export interface NetworkState {
+  name: string;
+  active: boolean;
+  autostart: boolean;
+  persistent: boolean;
+}
+
+export type LibvirtNetwork = NetworkState & NetworkDefinition;
+
+/** The rows of `virsh net-list --all`: Name, State, Autostart, Persistent. */
+export function parseNetList(output: string): NetworkState[] {
+  const lines = output.split('\n');
+  const start = lines.findIndex((line) => /^-{5,}/.test(line.trim())) + 1;
+  return lines.slice(start).flatMap((line) => {
+    const words = line.trim().split(/\s+/);
+    if (words.length < 4) return [];
+    const [state, autostart, persistent] = words.slice(-3);
+    return [{ name: words.slice(0, -3).join(' '), active: state === 'active', autostart: autostart === 'yes', persistent: persistent === 'yes' }];
+  });
+}
+
+export async function readLibvirtNetworks(uri: string, signal?: AbortSignal): Promise<LibvirtNetwork[]> {
+  const states = parseNetList(await runVirsh(['net-list', '--all'], { uri, ...(signal && { signal }) }));
+  const dumps = await runVirshBatch(states.map((state) => ['net-dumpxml', state.name]), { uri, ...(signal && { signal }) });
+  return states.flatMap((state, index) => {
+    const dump = dumps[index]!;
+    // Undefined between the two calls: it is gone, not an error.
+    if (dump.error && isMissingNetwork(dump.error)) return [];
+    return [{ ...parseNetworkXml(stdoutOrThrow(dump)), ...state }];
+  });
+}
+
+export function isMissingNetwork(error: unknown): boolean {
+  return error instanceof VirshError && /Network not found|no network with matching name/i.test(error.stderr);
+}
+
+/** One network by name, or NOT_FOUND. */
+export async function mustReadNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkDefinition & { active: boolean }> {
+  const [xml, info] = await runVirshBatch([['net-dumpxml', name], ['net-info', name]], { uri, ...(signal && { signal }) });
+  if (xml!.error && isMissingNetwork(xml!.error)) throw new HvError('NOT_FOUND', `No libvirt network named '${name}' on this host`, { network: name });
+  return { ...parseNetworkXml(stdoutOrThrow(xml!)), active: /^Active:\s*yes/m.test(stdoutOrThrow(info!)) };
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { HvConfig } from '../config/schema.js';
+import { HvError } from '../core/errors.js';
+import { runVirsh, runVirshBatch, VirshError } from '../libvirt/index.js';
+import type { Driver } from '../vm/hypervisor.js';
+
+// MAC addresses of guest NICs.
+//
+// Generated ones are stable: 52:54:00 (the prefix QEMU and libvirt use, a locally
+// administered unicast range) followed by 24 bits of SHA-256 over the host's name, the
+// VM's name and the NIC's slot. The same VM and slot on the same host always get the same
+// address (a recreated VM keeps its DHCP lease and any reservation); the same VM name on
+// two hosts of one fleet gets different ones. When the candidate is taken, the next
+// attempt number is hashed in, until a free one comes out.
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const PREFIX = '52:54:00';
+const MAX_ATTEMPTS = 4096;
+const INTERFACE_MACS = '/domain/devices/interface/mac/@address';
+
+/** A MAC from a request in canonical form (lowercase), or INPUT_INVALID. */
+export function normalizeMac(input: string): string {
+  const mac = input.trim().toLowerCase();
+  if (!MAC.test(mac)) throw new HvError('INPUT_INVALID', `'${input}' is not a MAC address (six hex pairs separated by ':')`, { input: 'mac' });
+  if (mac === '00:00:00:00:00:00') throw new HvError('INPUT_INVALID', 'The all-zero MAC address cannot be given to a NIC', { input: 'mac' });
+  if (parseInt(mac.slice(0, 2), 16) & 1) throw new HvError('INPUT_INVALID', `${mac} is a multicast address; a NIC needs a unicast one`, { input: 'mac' });
+  return mac;
+}
+
+/** The stable MAC of a VM's NIC slot that is not in `taken` (lowercase keys). */
+export function stableMac(vmName: string, slot: number, taken: ReadonlySet<string> | Map<string, string>, host = hostname()): string {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+    const digest = createHash('sha256').update(`${host}\0${vmName}\0${slot}\0${attempt}`).digest();
+    const candidate = `${PREFIX}:${[...digest.subarray(0, 3)].map((byte) => byte.toString(16).padStart(2, '0')).join(':')}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+  throw new HvError('CONFLICT', `No free MAC address found for ${vmName} slot ${slot} after ${MAX_ATTEMPTS} attempts`, { name: vmName, slot });
+}
+
+/**
+ * mac (lowercase) → VM name, over every domain defined on both connections, in their
+ * running and their persistent definitions: one list and one batch per connection.
+ */
+export async function macsInUse(config: HvConfig, signal?: AbortSignal): Promise<Map<string, string>> {
+  const perDriver = await Promise.all((['qemu', 'lxc'] as Driver[]).map((driver) => macsOn(driver, config, signal)));
+  const owners = new Map<string, string>();
+  for (const pairs of perDriver) for (const [mac, owner] of pairs) if (!owners.has(mac)) owners.set(mac, owner);
+  return owners;
+}
+
+async function macsOn(driver: Driver, config: HvConfig, signal?: AbortSignal): Promise<Array<[string, string]>> {
+  const uri = driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
+  const options = { uri, ...(signal && { signal }) };
+  let names: string[];
+  try {
+    names = (await runVirsh(['list', '--all', '--name'], options)).split('\n').map((line) => line.trim()).filter(Boolean);
+  } catch (error) {
+    // A host without a working LXC driver has no containers to collide with.
+    if (driver === 'lxc' && error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return [];
+    throw error;
+  }
+  const commands = names.flatMap((name) => [
+    ['dumpxml', '--xpath', INTERFACE_MACS, `--domain=${name}`],
+    ['dumpxml', '--inactive', '--xpath', INTERFACE_MACS, `--domain=${name}`],
+  ]);
+  const results = await runVirshBatch(commands, options);
+  // A domain undefined between the list and the batch owns nothing any more.
+  return results.flatMap((result, index) =>
+    result.error ? [] : [...result.stdout.matchAll(/address="([^"]+)"/g)].map((match): [string, string] => [match[1]!.toLowerCase(), names[Math.floor(index / 2)]!]),
+  );
+}
