@@ -23,4 +23,11 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     snapshot_revert: async () => (await import('./vm/snapshots.js')).snapshotRevert,
     snapshot_delete: async () => (await import('./vm/snapshots.js')).snapshotDelete,
   },
+  volume: {
+    list: async () => (await import('./volume/list.js')).list,
+    info: async () => (await import('./volume/info.js')).info,
+    create: async () => (await import('./volume/create.js')).create,
+    resize: async () => (await import('./volume/resize.js')).resize,
+    delete: async () => (await import('./volume/delete.js')).deleteVolume,
+  },
 };
