@@ -36,7 +36,7 @@ export const dirPlugin: StoragePlugin = {
   },
   async measure(target) {
     const path = existingVolume(target);
-    return path && measureDirectory(target.name, path);
+    return path === undefined ? undefined : measureDirectory(target.name, path);
   },
   async list(target) {
     const directory = directoryOf(target);
