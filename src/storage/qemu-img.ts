@@ -15,7 +15,7 @@ export async function qemuImg(args: readonly string[], ctx: StorageOpContext, wh
 
 /** `qemu-img convert -p`, its progress reported as phase `copying`. */
 export async function qemuImgConvert(args: readonly string[], ctx: StorageOpContext, what: string): Promise<void> {
-  let last = -1;
+  let last = 0;
   ctx.progress?.({ phase: 'copying', percent: 0, message: what });
   try {
     await runCommand('qemu-img', ['convert', '-p', ...args], ctx, {
