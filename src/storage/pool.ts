@@ -49,7 +49,7 @@ class ConfiguredPool implements Pool {
           name: target.name,
         });
       }
-      if (this.config.max_total_mb !== undefined) await this.#checkTotal(plan.sizeMb ?? 0, ctx);
+      if (this.config.max_total_mb !== undefined) await this.#checkTotal(plan.capacityMb, ctx);
       await this.#impl.create(target, plan, ctx);
     };
     await this.#underQuotaLock(ctx, make);
@@ -113,7 +113,7 @@ class ConfiguredPool implements Pool {
     if (request.source && !supports.source) throw refuse('copy an image into a volume');
     if (request.sizeMb !== undefined && !supports.size) throw refuse('give a volume a size (a directory has none)');
     if (request.backing && request.source) throw new HvError('INPUT_INVALID', 'A volume is either a thin clone (backing) or a copy (source), not both');
-    if (!supports.size) return { sizeMb: undefined, grows: false };
+    if (!supports.size) return { capacityMb: 0, sizeMb: undefined, grows: false };
 
     const image = request.backing ?? request.source;
     const imageMb = image ? Math.ceil((await imageVirtualSize(image.path, image.format)) / MIB) : undefined;
@@ -127,7 +127,7 @@ class ConfiguredPool implements Pool {
     this.#checkVolumeLimit(sizeMb);
     const grows = imageMb !== undefined && sizeMb > imageMb;
     // The plugin is told the size only when it is not the image's own (a clone then keeps it exactly).
-    const plan: CreatePlan = { sizeMb: imageMb !== undefined && !grows && this.plugin !== 'lvm' ? undefined : sizeMb, grows };
+    const plan: CreatePlan = { capacityMb: sizeMb, sizeMb: imageMb !== undefined && !grows && this.plugin !== 'lvm' ? undefined : sizeMb, grows };
     if (request.backing) plan.backing = request.backing;
     if (request.source) plan.source = request.source;
     return plan;

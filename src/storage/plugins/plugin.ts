@@ -26,6 +26,9 @@ export interface Measured {
 
 /** What the pool has settled before a plugin creates: the final size and what to copy or clone. */
 export interface CreatePlan {
+  /** The size the volume will have (MiB; 0 for a directory): what limits are checked against. */
+  capacityMb: number;
+  /** The size to give the tool, or undefined when the clone or copy keeps its image's size. */
   sizeMb: number | undefined;
   /** Whether sizeMb is larger than the source or backing image (the copy must then grow). */
   grows: boolean;
