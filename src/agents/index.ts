@@ -29,4 +29,11 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     nic_attach: async () => (await import('./network/nic-attach.js')).nicAttach,
     nic_detach: async () => (await import('./network/nic-detach.js')).nicDetach,
   },
+  volume: {
+    list: async () => (await import('./volume/list.js')).list,
+    info: async () => (await import('./volume/info.js')).info,
+    create: async () => (await import('./volume/create.js')).create,
+    resize: async () => (await import('./volume/resize.js')).resize,
+    delete: async () => (await import('./volume/delete.js')).deleteVolume,
+  },
 };

@@ -24,6 +24,7 @@ const STATUS_BY_CODE = {
   NOT_FOUND: 1,
   CONFLICT: 1,
   UNSUPPORTED: 1,
+  QUOTA_EXCEEDED: 1,
   CONFIG_INVALID: 5,
   INTERNAL: 5,
 } as const satisfies Record<string, StatusCode>;

@@ -17,7 +17,9 @@ export interface LockOptions {
   deadline: number;
 }
 
-const LOCK_NAME = /^[a-z]+-[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+// A key is one file name in the lock directory: no '/', so it cannot leave it. Long enough
+// for `volume-<pool>.<name>` (pool ≤ 32, volume ≤ 96 characters).
+const LOCK_NAME = /^[a-z]+-[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$/;
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);

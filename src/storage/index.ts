@@ -1,0 +1,9 @@
+// Storage: named pools of volumes (qcow2 or raw image files, LVM logical volumes,
+// container directories). See docs/STORAGE.md.
+export type { StoragePluginType } from '../config/schema.js';
+export type { CreateVolumeRequest, ImageFormat, Pool, StorageOpContext, Volume, VolumeAttach, VolumeInfo } from './types.js';
+export { openPool } from './pool.js';
+export { validateVolumeName } from './names.js';
+export { canonicalPath, volumeUsage, volumeUsers, type VolumeUser } from './users.js';
+export { withVolumeLock } from './lock.js';
+export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';

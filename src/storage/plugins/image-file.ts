@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { link, readdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HvError } from '../../core/errors.js';
+import { poolDirectory, volumeEntry } from '../containment.js';
+import { validateVolumeName, VOLUME_NAME } from '../names.js';
+import { openNoFollow, readQcow2Header } from '../qcow2-header.js';
+import { qemuImg, qemuImgConvert, sizeArgument } from '../qemu-img.js';
+import type { ImageFormat, StorageOpContext } from '../types.js';
+import { MIB, type CreatePlan, type Measured, type PoolTarget, type StoragePlugin, type VolumeTarget } from './plugin.js';
+
+// raw and qcow2 pools: one image file per volume, made by qemu-img under a hidden
+// temporary name and linked into place. link(2) never replaces an existing entry, so of
+// two racing creates exactly one wins, the other gets CONFLICT, and a failed or killed
+// create never leaves a half-made volume under the real name.
+
+function directoryOf(target: PoolTarget, create = false): string | undefined {
+  return poolDirectory(target.pool, target.config, create);
+}
+
+export function imageFilePlugin(format: ImageFormat): StoragePlugin {
+  const fileCreate = async (target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext) => {
+    const directory = directoryOf(target, true)!;
+    const part = join(directory, `.${target.name}.part-${randomBytes(4).toString('hex')}`);
+    try {
+      await makeImage(format, part, plan, ctx);
+      await link(part, target.path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
+        throw error;
+      });
+    } finally {
+      await rm(part, { force: true });
+    }
+  };
+
+  return {
+    type: format,
+    attach: 'file',
+    supports: { size: true, backing: format === 'qcow2', source: true, resize: true },
+    validateName: (name) => validateVolumeName(name),
+    pathOf: (target, name) => join(directoryOf(target) ?? target.config.path!, name),
+    create: fileCreate,
+    async delete(target) {
+      const { stats } = volumeEntry(directoryOf(target) ?? target.config.path!, target.name, target.pool);
+      if (!stats) return false;
+      if (!stats.isFile()) throw notAVolume(target);
+      await unlink(target.path);
+      return true;
+    },
+    async resize(target, current, sizeMb, shrink, ctx) {
+      if (format === 'raw' && shrink && sizeMb * MIB < current.allocationBytes) {
+        // qemu-img would simply truncate; like libvirt (vol-resize), refuse to cut away written data.
+        throw new HvError(
+          'INPUT_INVALID',
+          `Cannot shrink raw volume '${target.name}' to ${sizeMb} MiB: ${Math.ceil(current.allocationBytes / MIB)} MiB of it are allocated (written), which shrinking below would destroy`,
+          { pool: target.pool, name: target.name },
+        );
+      }
+      await qemuImg(['resize', '-q', '-f', format, ...(shrink ? ['--shrink'] : []), target.path, sizeArgument(sizeMb)], ctx, `resize volume '${target.name}'`);
+    },
+    async measure(target) {
+      const directory = directoryOf(target);
+      if (!directory) return undefined;
+      const { path, stats } = volumeEntry(directory, target.name, target.pool);
+      if (!stats) return undefined;
+      if (!stats.isFile()) throw notAVolume(target);
+      return measureFile(format, target.name, path);
+    },
+    async list(target) {
+      const directory = directoryOf(target);
+      if (!directory) return [];
+      const entries = await readdir(directory, { withFileTypes: true });
+      // Only regular files with volume names: temporary parts, symlinks and strays are not volumes.
+      const files = entries.filter((entry) => entry.isFile() && VOLUME_NAME.test(entry.name) && !entry.name.includes('..'));
+      const measured = await Promise.all(files.map((entry) => measureFile(format, entry.name, join(directory, entry.name)).catch(() => undefined)));
+      return measured.filter((volume): volume is Measured => volume !== undefined);
+    },
+    activate: async () => undefined,
+    deactivate: async () => undefined,
+  };
+}
+
+async function makeImage(format: ImageFormat, part: string, plan: CreatePlan, ctx: StorageOpContext): Promise<void> {
+  const size = plan.sizeMb === undefined ? [] : [sizeArgument(plan.sizeMb)];
+  if (plan.source) {
+    await qemuImgConvert(['-f', plan.source.format, '-O', format, plan.source.path, part], ctx, `copy ${plan.source.path}`);
+    if (plan.grows) await qemuImg(['resize', '-q', '-f', format, part, ...size], ctx, 'grow the copy');
+    return;
+  }
+  const backing = plan.backing ? ['-b', plan.backing.path, '-F', plan.backing.format] : [];
+  await qemuImg(['create', '-q', '-f', format, ...backing, part, ...size], ctx, 'create the image');
+}
+
+/** Size and backing from the file itself (no process): the qcow2 header, or the length of a raw file. */
+async function measureFile(format: ImageFormat, name: string, path: string): Promise<Measured> {
+  const handle = await openNoFollow(path);
+  try {
+    const stats = await handle.stat();
+    const header = format === 'qcow2' ? await readQcow2Header(handle) : undefined;
+    return {
+      name,
+      path,
+      // A file without a qcow2 header in a qcow2 pool is raw data: never probe it as more.
+      format: header ? 'qcow2' : 'raw',
+      capacityBytes: header?.virtualSize ?? stats.size,
+      allocationBytes: stats.blocks * 512,
+      backing: header?.backing ?? null,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The virtual size of an image named as a source or backing (bytes). */
+export async function imageVirtualSize(path: string, format: ImageFormat): Promise<number> {
+  const handle = await openNoFollow(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') throw new HvError('NOT_FOUND', `Image ${path} does not exist`);
+    if (error.code === 'ELOOP') throw new HvError('INPUT_INVALID', `Image ${path} is a symlink; name the file it points to`);
+    throw error;
+  });
+  try {
+    if (format === 'raw') return (await handle.stat()).size;
+    const header = await readQcow2Header(handle);
+    if (!header) throw new HvError('INPUT_INVALID', `Image ${path} is not a qcow2 file`);
+    return header.virtualSize;
+  } finally {
+    await handle.close();
+  }
+}
+
+function notAVolume(target: VolumeTarget): HvError {
+  return new HvError('CONFLICT', `'${target.name}' in pool '${target.pool}' is not a volume file`, { pool: target.pool, name: target.name });
+}
