@@ -10,4 +10,5 @@ const bench = (name, ...args) => {
 };
 bench('startup.mjs');
 bench('stream.mjs');
+bench('host-usage.mjs');
 bench('vm-list.mjs');

@@ -13,6 +13,10 @@ module MCollective
       action 'agent_info' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'usage' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

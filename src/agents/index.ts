@@ -5,9 +5,11 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
   host: {
     info: async () => (await import('./host/info.js')).info,
     agent_info: async () => (await import('./host/agent-info.js')).agentInfo,
+    usage: async () => (await import('./host/usage.js')).usage,
   },
   vm: {
     list: async () => (await import('./vm/list.js')).list,
+    statistics: async () => (await import('./vm/statistics.js')).statistics,
     info: async () => (await import('./vm/info.js')).info,
     create: async () => (await import('./vm/create.js')).create,
     modify: async () => (await import('./vm/modify.js')).modify,

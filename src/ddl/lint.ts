@@ -1,11 +1,14 @@
 import { RESERVED_ACTION_NAMES } from './reserved-names.js';
 import { portableRegexProblem, toJavaScriptRegex } from './regex.js';
 import {
+  AGGREGATE_FUNCTIONS,
   INPUT_TYPES,
   NAMED_VALIDATORS,
   OUTPUT_TYPES,
   type ActionDdl,
   type AgentDdl,
+  type AggregateFunction,
+  type AggregateItem,
   type InputItem,
 } from './types.js';
 
@@ -71,15 +74,36 @@ function lintAction(action: ActionDdl, report: (what: string) => void): void {
       report(`output ${name}: type must be one of ${OUTPUT_TYPES.join(', ')}`);
     }
   }
-  for (const aggregate of action.aggregate ?? []) {
-    // Only these two exist in both systems; Choria's schema types args as strings only,
-    // so the format argument is not offered.
-    if (!['summary', 'average'].includes(aggregate.function)) report(`aggregate ${aggregate.function}: use summary or average`);
-    const [output, ...rest] = aggregate.args ?? [];
-    if (typeof output !== 'string' || !(output in (action.output ?? {}))) {
-      report(`aggregate ${aggregate.function}: first argument must name a declared output`);
-    }
-    if (rest.length > 0) report(`aggregate ${aggregate.function}: takes exactly one argument`);
+  for (const aggregate of action.aggregate ?? []) lintAggregate(aggregate, action, report);
+}
+
+/** summary's format takes the value and its count; average's and sum's one number. */
+const FORMAT_CONVERSIONS: Record<AggregateFunction, number> = { summary: 2, average: 1, sum: 1 };
+const PRINTF_CONVERSION = /%[-+ #0]*\d*(?:\.\d+)?[sdif]/g;
+
+function lintAggregate(aggregate: AggregateItem, action: ActionDdl, report: (what: string) => void): void {
+  const where = `aggregate ${aggregate.function}`;
+  if (!(AGGREGATE_FUNCTIONS as readonly string[]).includes(aggregate.function)) {
+    report(`${where}: use ${AGGREGATE_FUNCTIONS.join(', ')} (sum is shown by MCollective only)`);
+    return;
+  }
+  const [output, options, ...rest] = aggregate.args ?? [];
+  if (typeof output !== 'string' || !(output in (action.output ?? {}))) report(`${where}: first argument must name a declared output`);
+  else if (aggregate.function !== 'summary' && !['integer', 'float', 'number'].includes(action.output[output]?.type ?? '')) {
+    report(`${where}: ${output} must be declared integer, float or number (MCollective adds its values)`);
+  }
+  if (rest.length > 0) report(`${where}: takes an output and at most { format }`);
+  if (options === undefined) return;
+  const keys = typeof options === 'object' && options !== null ? Object.keys(options) : [];
+  if (keys.length !== 1 || keys[0] !== 'format' || typeof options.format !== 'string') {
+    report(`${where}: the second argument may only be { format: "<printf>" }`);
+    return;
+  }
+  const withoutPercentSigns = options.format.replaceAll('%%', '');
+  const conversions = withoutPercentSigns.match(PRINTF_CONVERSION)?.length ?? 0;
+  const stray = withoutPercentSigns.replace(PRINTF_CONVERSION, '').includes('%');
+  if (stray || conversions !== FORMAT_CONVERSIONS[aggregate.function] || !/^[ -~]{1,80}$/.test(options.format)) {
+    report(`${where}: format ${JSON.stringify(options.format)} must be printable ASCII with exactly ${FORMAT_CONVERSIONS[aggregate.function]} of %s %d %i %f (%% for a percent sign)`);
   }
 }
 

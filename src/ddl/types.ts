@@ -36,8 +36,17 @@ export interface OutputItem {
   default?: unknown;
 }
 
+/**
+ * summary and average work in both systems; sum only in MCollective (Choria skips it, so
+ * the Choria JSON leaves it out). The format is MCollective's printf, given inside the
+ * call (protocols.md §2.6); Choria's schema types args as strings, so its JSON drops it.
+ */
+export const AGGREGATE_FUNCTIONS = ['summary', 'average', 'sum'] as const;
+export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
+export const MCOLLECTIVE_ONLY_AGGREGATES: readonly AggregateFunction[] = ['sum'];
+
 export interface AggregateItem {
-  function: 'summary' | 'average';
+  function: AggregateFunction;
   args: [string] | [string, { format: string }];
 }
 

@@ -51,6 +51,26 @@ describe('artefacts generated from ddl/', () => {
     expect(ruby).toContain('aggregate summary(:result)');
   });
 
+  test('aggregates: formats inside the call in Ruby; Choria JSON without sum and without formats', () => {
+    const ruby = mcollectiveDdl(sampleDdl(), 'test');
+    expect(ruby).toContain("    aggregate sum(:items, :format => 'Total: %d')\n");
+    expect(ruby).toContain("    aggregate average(:items, :format => 'Average: %.1f%%')\n");
+    const choria = JSON.parse(choriaJsonDdl(sampleDdl())).actions[0];
+    expect(choria.aggregate).toEqual([
+      { function: 'summary', args: ['result'] },
+      { function: 'average', args: ['items'] },
+    ]);
+  });
+
+  test('host usage sums fleet totals for mco and keeps only the CPU average for Choria', () => {
+    const host = ddls.find((ddl) => ddl.metadata.name === 'host')!;
+    const ruby = mcollectiveDdl(host, 'ddl/host.yaml');
+    expect(ruby).toContain("aggregate sum(:running_vms, :format => 'Total: %d')");
+    expect(ruby).toContain("aggregate sum(:free_memory_mb, :format => 'Total: %d MiB')");
+    const usage = JSON.parse(choriaJsonDdl(host)).actions.find((action: { action: string }) => action.action === 'usage');
+    expect(usage.aggregate).toEqual([{ function: 'average', args: ['cpu_percent'] }]);
+  });
+
   test('Ruby strings cannot interpolate or break out', () => {
     expect(rubyString(`#{system("id")}' + \\`)).toBe(`'#{system("id")}\\' + \\\\'`);
   });

@@ -1,4 +1,4 @@
-import type { ActionDdl, AgentDdl, InputItem } from '../types.js';
+import { MCOLLECTIVE_ONLY_AGGREGATES, type ActionDdl, type AgentDdl, type AggregateItem, type InputItem } from '../types.js';
 
 export const CHORIA_DDL_SCHEMA = 'https://choria.io/schemas/mcorpc/ddl/v1/agent.json';
 
@@ -19,8 +19,18 @@ function choriaAction(action: ActionDdl) {
     display: action.display,
     input: Object.fromEntries(Object.entries(action.input).map(([name, input]) => [name, choriaInput(input)])),
     output: action.output,
-    ...(action.aggregate && { aggregate: action.aggregate }),
+    ...(action.aggregate && { aggregate: choriaAggregates(action.aggregate) }),
   };
+}
+
+/**
+ * Choria skips functions it does not know (sum), and its schema types aggregate args as
+ * strings: MCollective-only functions and printf formats stay out of the JSON.
+ */
+function choriaAggregates(aggregates: AggregateItem[]) {
+  return aggregates
+    .filter((aggregate) => !MCOLLECTIVE_ONLY_AGGREGATES.includes(aggregate.function))
+    .map((aggregate) => ({ function: aggregate.function, args: [aggregate.args[0]] }));
 }
 
 /** hvagent-only keys (numeric bounds) stay out: Choria does not know them. */

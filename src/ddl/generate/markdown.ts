@@ -1,4 +1,4 @@
-import type { ActionDdl, AgentDdl, InputItem } from '../types.js';
+import { MCOLLECTIVE_ONLY_AGGREGATES, type ActionDdl, type AgentDdl, type InputItem } from '../types.js';
 
 /** `docs/agents/<agent>.md`: the reference a person reads, from the same source as the code. */
 export function markdownReference(ddl: AgentDdl, source: string): string {
@@ -39,7 +39,11 @@ function actionSection(agent: string, action: ActionDdl): string[] {
   }
   lines.push('');
   if (action.aggregate?.length) {
-    lines.push(`Fleet summaries (\`mco rpc\`): ${action.aggregate.map((a) => `${a.function} of \`${a.args[0]}\``).join(', ')}.`, '');
+    const described = action.aggregate.map((a) => `${a.function} of \`${a.args[0]}\`${MCOLLECTIVE_ONLY_AGGREGATES.includes(a.function) ? ' (MCollective only)' : ''}`);
+    lines.push(`Fleet summaries (\`mco rpc\`): ${described.join(', ')}.`, '');
+    if (action.aggregate.some((a) => MCOLLECTIVE_ONLY_AGGREGATES.includes(a.function))) {
+      lines.push('Choria has no `sum` aggregate: its JSON DDL leaves the sums out (use `--json` and add the values up).', '');
+    }
   }
   const example = inputs
     .filter(([, input]) => !input.optional)
