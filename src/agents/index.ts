@@ -23,4 +23,8 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     snapshot_revert: async () => (await import('./vm/snapshots.js')).snapshotRevert,
     snapshot_delete: async () => (await import('./vm/snapshots.js')).snapshotDelete,
   },
+  template: {
+    list: async () => (await import('./template/list.js')).list,
+    info: async () => (await import('./template/info.js')).info,
+  },
 };
