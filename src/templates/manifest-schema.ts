@@ -7,14 +7,19 @@ export const MANIFEST_FILE = 'catalogue.yaml';
 /** A path relative to the catalogue directory; `..`, `.` segments and symlinks leading out are refused in code (catalogue.ts). */
 const relativePath = { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_+@-][A-Za-z0-9._+@/-]*$' };
 const archivePath = { ...relativePath, pattern: '^[A-Za-z0-9_+@-][A-Za-z0-9._+@/-]*\\.(tar|tar\\.gz|tgz|tar\\.xz|txz)$' };
-const text = (maxLength: number) => ({ type: 'string', maxLength, pattern: '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$' });
+/** Printable text; `lines` allows newlines and tabs (notes), else one line (tabs allowed). */
+const text = (maxLength: number, lines = false) => ({
+  type: 'string',
+  maxLength,
+  pattern: lines ? '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$' : '^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$',
+});
 
 const common = {
   name: { type: 'string', pattern: TEMPLATE_NAME_PATTERN },
   type: { enum: ['image', 'lxc', 'tar', 'pxe'] },
   description: { ...text(1024), minLength: 1 },
   os: text(128),
-  notes: text(4096),
+  notes: text(4096, true),
 } as const;
 
 const archive = {
