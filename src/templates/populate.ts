@@ -11,7 +11,7 @@ import type { ArchiveTemplate } from './types.js';
 
 // Unpacks a container template: archive, then overlay, then the first-boot file. Each
 // archive is listed and checked first (archive-check.ts); nothing of an archive is
-// unpacked unless every member passes. GNU tar runs as root keeping numeric owners,
+// unpacked unless every member passes; on any failure the directory is emptied again. GNU tar runs as root keeping numeric owners,
 // modes and file capabilities: a root file system needs them (setuid binaries, files
 // owned by system users whose names the host does not share).
 
@@ -29,12 +29,18 @@ export async function populateRootDirectory(template: ArchiveTemplate, directory
   const root = emptyDirectory(directory);
   const progress = ctx.progress ?? (() => undefined);
   const archives = [{ file: template.archive, phase: 'unpacking' }, ...(template.overlay ? [{ file: template.overlay, phase: 'overlay' }] : [])];
-  for (const { file, phase } of archives) {
-    progress({ phase, percent: 0, message: `checking ${file}` });
-    await unpack(template, file, root, phase, ctx.signal, progress);
+  try {
+    for (const { file, phase } of archives) {
+      progress({ phase, percent: 0, message: `checking ${file}` });
+      await unpack(template, file, root, phase, ctx.signal, progress);
+    }
+    progress({ phase: 'firstboot', message: 'writing /etc/hvagent/firstboot.conf' });
+    writeFirstBoot(root, firstBoot);
+  } catch (error) {
+    // Leave the directory as it was given: empty (rmSync never follows a symlink).
+    for (const entry of readdirSync(root)) rmSync(join(root, entry), { recursive: true, force: true });
+    throw error;
   }
-  progress({ phase: 'firstboot', message: 'writing /etc/hvagent/firstboot.conf' });
-  writeFirstBoot(root, firstBoot);
   progress({ phase: 'firstboot', percent: 100, message: `${template.ref} unpacked into ${root}` });
 }
 
