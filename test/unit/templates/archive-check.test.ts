@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkMembers, HostileMember } from '../../../src/templates/archive-check.js';
@@ -96,5 +96,6 @@ describe('archive members that could reach outside the root directory', () => {
     expect(hostile([member('directory', 'etc/')], root)).toContain('is a directory where there is a symlink');
     expect(hostile([member('hardlink', 'x', 'etc/shadow')], root)).toContain('below the symlink "etc"');
     expect(checkMembers([member('file', 'usr/motd'), member('file', 'etc')], root).excluded).toEqual([]);
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { relativePathProblem, resolveInside } from '../../../src/templates/containment.js';
@@ -15,6 +15,7 @@ symlinkSync(join(base, 'secret'), join(root, 'images', 'escape.qcow2'));
 symlinkSync('/etc', join(root, 'etc'));
 symlinkSync(`${root}-sibling`, join(root, 'sibling'));
 symlinkSync('a.qcow2', join(root, 'images', 'alias.qcow2'));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('catalogue paths stay inside the catalogue', () => {
   test('files and directories inside, also through symlinks that stay inside', () => {

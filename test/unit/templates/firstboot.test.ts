@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -15,7 +15,8 @@ const firstBoot: FirstBoot = {
 
 describe('first-boot file', () => {
   test('the shell twin: what `.` reads back is exactly what was given, nothing runs', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 't-firstboot-')), 'firstboot.conf');
+    const dir = mkdtempSync(join(tmpdir(), 't-firstboot-'));
+    const file = join(dir, 'firstboot.conf');
     writeFileSync(file, firstBootShell(firstBoot));
     const keys = ['HVAGENT_FIRSTBOOT_VERSION', 'HVAGENT_NAME', 'HVAGENT_NIC_COUNT', 'HVAGENT_NIC0_MAC', 'HVAGENT_NIC0_NETWORK', 'HVAGENT_NIC0_BRIDGE',
       'HVAGENT_NIC1_MAC', 'HVAGENT_NIC1_NETWORK', 'HVAGENT_NIC1_BRIDGE', 'HVAGENT_META_ROLE', 'HVAGENT_META_OWNER', 'HVAGENT_META_EMPTY'];
@@ -23,6 +24,7 @@ describe('first-boot file', () => {
     const ran = await execa('sh', ['-c', script, 'sh', file], { env: { HOME: '/nonexistent' } });
     expect(ran.stdout.split('\0').slice(0, -1)).toEqual(['1', 'web01', '2', '52:54:00:12:34:56', 'default', '', '52:54:00:ab:cd:ef', '', 'br0', HOSTILE, 'ops team', '']);
     expect(ran.stderr).toBe('');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the JSON twin carries the same', () => {
