@@ -55,8 +55,14 @@ describe('host info through the MCollective fleet', () => {
   test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
     // Required inputs get harmless values (a VM that does not exist), so that the mco client
     // lets the request through and only a name collision could stop it.
+    // A string takes the first candidate its validation accepts (a plain name, a TYPE:NAME, a path).
+    const STRING_PROBES = ['hvagent-probe-none', 'image:hvagent-probe-none', '/var/lib/hvagent/hvagent-probe-none'];
+    const probeString = (input: InputItem) => {
+      const pattern = input.validation ? new RegExp(input.validation.replace(/^\\A/, '^').replace(/\\z$/, '$')) : undefined;
+      return STRING_PROBES.find((candidate) => !pattern || pattern.test(candidate)) ?? STRING_PROBES[0]!;
+    };
     const probe = (input: InputItem) =>
-      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? 'hvagent-probe-none' : String(input.minimum ?? 1);
+      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? probeString(input) : String(input.minimum ?? 1);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
         const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);

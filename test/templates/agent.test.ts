@@ -41,7 +41,8 @@ describe('template agent on the test catalogue', () => {
     const image = await template('info', { ref: 'image:tiny' });
     expect(image.data).toMatchObject({
       ref: 'image:tiny',
-      type: 'image',
+      template_type: 'image',
+      about: expect.stringContaining('SYSLINUX'),
       format: 'qcow2',
       files: { path: join(catalogue, 'images', 'tiny.qcow2') },
       accepted_by: ['qemu', 'kvm'],

@@ -44,6 +44,7 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a non-integer integer default', (ddl) => (input(ddl, 'count').default = 1.5), 'is not an integer'],
     ['process_results as an input', (ddl) => (firstAction(ddl).input.process_results = input(ddl, 'force')), 'reserved by MCollective'],
     ['error_code as an output', (ddl) => (firstAction(ddl).output.error_code = { description: 'x', display_as: 'x' }), 'reserved by hvagent'],
+    ['type as an output', (ddl) => (firstAction(ddl).output.type = { description: 'x', display_as: 'x' }), "Choria's DDL schema refuses"],
     ['the sum aggregate (Choria ignores it)', (ddl) => (firstAction(ddl).aggregate = [{ function: 'sum' as never, args: ['result'] }]), 'use summary or average'],
     ['an aggregate of an unknown output', (ddl) => (firstAction(ddl).aggregate = [{ function: 'summary', args: ['nope'] }]), 'declared output'],
     ['a missing provider', (ddl) => (ddl.metadata.provider = undefined as never), 'provider must be "external"'],

@@ -4,5 +4,7 @@ import { describeTemplate } from './describe.js';
 
 export const info: ActionHandler = async ({ inputs, config, signal }) => {
   const template = await findTemplate(config, String(inputs.ref), signal, 'ref');
-  return { ...describeTemplate(template, 'full'), ...(template.notes !== undefined && { notes: template.notes }) };
+  const { type, description, ...rest } = describeTemplate(template, 'full');
+  // Choria's DDL schema refuses outputs named type and description (ddl/template.yaml).
+  return { ...rest, template_type: type, about: description, ...(template.notes !== undefined && { notes: template.notes }) };
 };
