@@ -38,4 +38,8 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     resize: async () => (await import('./volume/resize.js')).resize,
     delete: async () => (await import('./volume/delete.js')).deleteVolume,
   },
+  template: {
+    list: async () => (await import('./template/list.js')).list,
+    info: async () => (await import('./template/info.js')).info,
+  },
 };

@@ -21,6 +21,8 @@ const SEMVER = /^\d+\.\d+\.\d+$/;
 const METADATA_KEYS = ['name', 'description', 'author', 'license', 'version', 'url'] as const;
 /** Keys hvagent adds to every reply; an action may not declare them itself. */
 export const RESERVED_OUTPUTS = ['error_code', 'error_details'];
+/** Choria's agent DDL schema describes the output map as if it were one output, so these names fail it. */
+const CHORIA_SCHEMA_OUTPUT_NAMES = ['description', 'default', 'display_as', 'type'];
 const RESERVED_INPUTS = ['process_results'];
 
 export function lintAgentDdl(ddl: AgentDdl, source = ddl.metadata?.name ?? '?'): string[] {
@@ -68,6 +70,7 @@ function lintAction(action: ActionDdl, report: (what: string) => void): void {
   for (const [name, output] of Object.entries(action.output ?? {})) {
     if (!SHORTNAME.test(name)) report(`output ${name}: name must match ${SHORTNAME}`);
     if (RESERVED_OUTPUTS.includes(name)) report(`output ${name}: name is reserved by hvagent`);
+    if (CHORIA_SCHEMA_OUTPUT_NAMES.includes(name)) report(`output ${name}: Choria's DDL schema refuses this output name`);
     if (!output.description) report(`output ${name}: description is required`);
     if (!output.display_as) report(`output ${name}: display_as is required`);
     if (output.type !== undefined && !OUTPUT_TYPES.includes(output.type)) {

@@ -23,3 +23,6 @@ export function inputValidator(agent: string, action: string): ValidateFunction 
 }
 
 export const validateConfig: ValidateFunction = generated.config;
+
+/** The template catalogue manifest (src/templates/manifest-schema.ts). */
+export const validateCatalogue: ValidateFunction = generated.catalogue;

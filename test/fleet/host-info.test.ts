@@ -56,8 +56,9 @@ describe('host info through the MCollective fleet', () => {
   test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
     // Required inputs get harmless values (a VM that does not exist), so that the mco client
     // lets the request through and only a name collision could stop it.
-    // A string gets the first sample its validation and maxlength accept (the mco client checks both).
-    const STRING_SAMPLES = ['hvagent-probe-none', '00:00:5e:00:53:00'];
+    // A string gets the first sample its validation and maxlength accept (the mco client checks
+    // both): a plain name, a TYPE:NAME, a path, a MAC.
+    const STRING_SAMPLES = ['hvagent-probe-none', 'image:hvagent-probe-none', '/var/lib/hvagent/hvagent-probe-none', '00:00:5e:00:53:00'];
     const sample = (input: InputItem) =>
       STRING_SAMPLES.find((value) => value.length <= (input.maxlength ?? Infinity) && new RegExp(toJavaScriptRegex(input.validation ?? ''), 'u').test(value)) ?? STRING_SAMPLES[0];
     const probe = (input: InputItem) =>

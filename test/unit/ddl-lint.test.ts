@@ -51,6 +51,7 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a summary format with one value', (ddl) => (firstAction(ddl).aggregate = [{ function: 'summary', args: ['result', { format: '%s' }] }]), 'exactly 2 of'],
     ['options other than format', (ddl) => (firstAction(ddl).aggregate = [{ function: 'sum', args: ['items', { colour: 'red' } as never] }]), 'may only be { format'],
     ['a third aggregate argument', (ddl) => (firstAction(ddl).aggregate = [{ function: 'sum', args: ['items', { format: '%d' }, 'x'] as never }]), 'at most { format }'],
+    ['type as an output', (ddl) => (firstAction(ddl).output.type = { description: 'x', display_as: 'x' }), "Choria's DDL schema refuses"],
     ['an aggregate of an unknown output', (ddl) => (firstAction(ddl).aggregate = [{ function: 'summary', args: ['nope'] }]), 'declared output'],
     ['a missing provider', (ddl) => (ddl.metadata.provider = undefined as never), 'provider must be "external"'],
     ['a timeout under 5 s', (ddl) => (ddl.metadata.timeout = 2), 'timeout must be'],

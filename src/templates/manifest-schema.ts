@@ -1,0 +1,97 @@
+// The shape of a template catalogue's manifest (catalogue.yaml). Compiled ahead of time
+// with the DDL validators (src/ddl/compile.ts): no schema is compiled at run time.
+import { TEMPLATE_NAME_PATTERN } from './ref.js';
+
+export const MANIFEST_FILE = 'catalogue.yaml';
+
+/** A path relative to the catalogue directory; `..`, `.` segments and symlinks leading out are refused in code (catalogue.ts). */
+const relativePath = { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_+@-][A-Za-z0-9._+@/-]*$' };
+const archivePath = { ...relativePath, pattern: '^[A-Za-z0-9_+@-][A-Za-z0-9._+@/-]*\\.(tar|tar\\.gz|tgz|tar\\.xz|txz)$' };
+/** Printable text; `lines` allows newlines and tabs (notes), else one line (tabs allowed). */
+const text = (maxLength: number, lines = false) => ({
+  type: 'string',
+  maxLength,
+  pattern: lines ? '^[^\\u0000-\\u0008\\u000b-\\u001f\\u007f]*$' : '^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$',
+});
+
+const common = {
+  name: { type: 'string', pattern: TEMPLATE_NAME_PATTERN },
+  type: { enum: ['image', 'lxc', 'tar', 'pxe'] },
+  description: { ...text(1024), minLength: 1 },
+  os: text(128),
+  notes: text(4096, true),
+} as const;
+
+const archive = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'type', 'description', 'archive'],
+  properties: { ...common, archive: archivePath, overlay: archivePath },
+} as const;
+
+const byType = {
+  image: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'type', 'description', 'file', 'format'],
+    properties: { ...common, file: relativePath, format: { enum: ['raw', 'qcow2'] } },
+  },
+  lxc: archive,
+  tar: archive,
+  pxe: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'type', 'description', 'network', 'tftp_root', 'boot_file'],
+    properties: {
+      ...common,
+      /** The libvirt network whose dnsmasq serves this template (see docs/TEMPLATES.md). */
+      network: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' },
+      /** Directory of the TFTP tree, relative to the catalogue. */
+      tftp_root: relativePath,
+      /** File the DHCP answer names, relative to tftp_root (e.g. pxelinux.0). */
+      boot_file: relativePath,
+      /** Host address and prefix of that network when hvagent defines it (e.g. 10.233.0.1/24). */
+      address: { type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])/(8|9|[12][0-9]|30)$' },
+    },
+  },
+} as const;
+
+export const manifestSchema = {
+  $id: 'hv:template-catalogue',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'templates'],
+  properties: {
+    version: { const: 1 },
+    templates: {
+      type: 'array',
+      maxItems: 10000,
+      items: {
+        type: 'object',
+        required: ['type'],
+        properties: { type: common.type },
+        allOf: Object.entries(byType).map(([type, schema]) => ({
+          if: { type: 'object', required: ['type'], properties: { type: { const: type } } },
+          then: schema,
+        })),
+      },
+    },
+  },
+} as const;
+
+interface ManifestCommon {
+  name: string;
+  description: string;
+  os?: string;
+  notes?: string;
+}
+
+export type ManifestEntry =
+  | (ManifestCommon & { type: 'image'; file: string; format: 'raw' | 'qcow2' })
+  | (ManifestCommon & { type: 'lxc' | 'tar'; archive: string; overlay?: string })
+  | (ManifestCommon & { type: 'pxe'; network: string; tftp_root: string; boot_file: string; address?: string });
+
+export interface Manifest {
+  version: 1;
+  templates: ManifestEntry[];
+}

@@ -1,0 +1,109 @@
+import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ProgressReporter } from '../core/progress.js';
+import { HvError } from '../core/errors.js';
+import { checkMembers, HostileMember } from './archive-check.js';
+import { writeFirstBoot, type FirstBoot } from './firstboot.js';
+import { runTool } from './run.js';
+import { ListingError, parseTarListing } from './tar-listing.js';
+import type { ArchiveTemplate } from './types.js';
+
+// Unpacks a container template: archive, then overlay, then the first-boot file. Each
+// archive is listed and checked first (archive-check.ts); nothing of an archive is
+// unpacked unless every member passes; on any failure the directory is emptied again. GNU tar runs as root keeping numeric owners,
+// modes and file capabilities: a root file system needs them (setuid binaries, files
+// owned by system users whose names the host does not share).
+
+export interface PopulateContext {
+  signal?: AbortSignal;
+  progress?: ProgressReporter;
+}
+
+/** tar reads and writes in records of 20 blocks of 512 bytes. */
+const RECORD_BYTES = 10240;
+const CHECKPOINT_RECORDS = 100;
+const HEADER_BYTES = 512;
+
+export async function populateRootDirectory(template: ArchiveTemplate, directory: string, firstBoot: FirstBoot, ctx: PopulateContext = {}): Promise<void> {
+  const root = emptyDirectory(directory);
+  const progress = ctx.progress ?? (() => undefined);
+  const archives = [{ file: template.archive, phase: 'unpacking' }, ...(template.overlay ? [{ file: template.overlay, phase: 'overlay' }] : [])];
+  try {
+    for (const { file, phase } of archives) {
+      progress({ phase, percent: 0, message: `checking ${file}` });
+      await unpack(template, file, root, phase, ctx.signal, progress);
+    }
+    progress({ phase: 'firstboot', message: 'writing /etc/hvagent/firstboot.conf' });
+    writeFirstBoot(root, firstBoot);
+  } catch (error) {
+    // Leave the directory as it was given: empty (rmSync never follows a symlink).
+    for (const entry of readdirSync(root)) rmSync(join(root, entry), { recursive: true, force: true });
+    throw error;
+  }
+  progress({ phase: 'firstboot', percent: 100, message: `${template.ref} unpacked into ${root}` });
+}
+
+function emptyDirectory(directory: string): string {
+  let root: string;
+  try {
+    root = realpathSync(directory);
+    if (!lstatSync(root).isDirectory()) throw new Error('not a directory');
+  } catch {
+    throw new HvError('NOT_FOUND', `Root directory ${directory} does not exist or is not a directory`);
+  }
+  if (readdirSync(root).length > 0) throw new HvError('CONFLICT', `Root directory ${directory} is not empty: a template is unpacked into an empty directory only`);
+  return root;
+}
+
+async function unpack(template: ArchiveTemplate, file: string, root: string, phase: string, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
+  const listing = await runTool('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--quoting-style=c', '--file', file], { signal, encoding: 'latin1' });
+  let checked;
+  try {
+    checked = checkMembers(parseTarListing(listing), root);
+  } catch (error) {
+    if (error instanceof HostileMember || error instanceof ListingError) {
+      throw new HvError('CONFIG_INVALID', `Template ${template.ref}: ${file}: ${error.message}; nothing of it was unpacked`, {
+        template: template.ref,
+        archive: file,
+      });
+    }
+    throw error;
+  }
+  // Exact stored names, NUL-terminated: whatever bytes they hold, tar matches them literally.
+  const scratch = mkdtempSync(join(tmpdir(), 'hvagent-unpack-'));
+  try {
+    const excludes = join(scratch, 'exclude');
+    writeFileSync(excludes, Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])])));
+    const totalRecords = Math.max(1, (checked.contentBytes + HEADER_BYTES * 64) / RECORD_BYTES);
+    await runTool(
+      'tar',
+      [
+        '--extract',
+        '--file', file,
+        '--directory', root,
+        '--numeric-owner',
+        '--same-owner',
+        '--same-permissions',
+        '--xattrs',
+        '--xattrs-include=security.capability',
+        '--no-wildcards',
+        '--anchored',
+        '--null',
+        `--exclude-from=${excludes}`,
+        `--checkpoint=${CHECKPOINT_RECORDS}`,
+        '--checkpoint-action=echo=hvagent-checkpoint %u',
+      ],
+      {
+        signal,
+        onStderr: (chunk) => {
+          const last = [...chunk.matchAll(/hvagent-checkpoint (\d+)/g)].pop();
+          if (last) progress({ phase, percent: Math.min(99, Math.floor((Number(last[1]) * CHECKPOINT_RECORDS * 100) / totalRecords)) });
+        },
+      },
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  progress({ phase, percent: 100, message: `${file} unpacked` });
+}

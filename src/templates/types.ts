@@ -1,0 +1,50 @@
+import type { TemplateType } from './ref.js';
+
+export type { TemplateType };
+
+interface TemplateBase {
+  name: string;
+  /** `type:name`, what requests say. */
+  ref: string;
+  description: string;
+  os?: string;
+  notes?: string;
+}
+
+/** A disk image the storage layer clones for a new VM. */
+export interface ImageTemplate extends TemplateBase {
+  type: 'image';
+  /** Real path, inside the catalogue. */
+  path: string;
+  format: 'raw' | 'qcow2';
+  /** What the guest sees (qemu-img's virtual size, rounded up to whole MiB). */
+  virtualSizeMb: number;
+  /** Bytes the file takes on disk. */
+  fileBytes: number;
+}
+
+/** A root file system archive, unpacked into a container's root directory. */
+export interface ArchiveTemplate extends TemplateBase {
+  type: 'lxc' | 'tar';
+  /** Real path of the archive (tar, tar.gz, tar.xz), inside the catalogue. */
+  archive: string;
+  /** Real path of an archive unpacked over it. */
+  overlay?: string;
+  /** Bytes of archive and overlay together. */
+  fileBytes: number;
+}
+
+/** A network boot: the VM boots from a libvirt network whose dnsmasq serves this TFTP tree. */
+export interface PxeTemplate extends TemplateBase {
+  type: 'pxe';
+  /** The libvirt network serving it. */
+  network: string;
+  /** The file the DHCP answer names, relative to tftpRoot (e.g. pxelinux.0). */
+  bootFile: string;
+  /** Real path of the TFTP tree, inside the catalogue. */
+  tftpRoot: string;
+  /** Host address/prefix for the network when hvagent defines it (e.g. 10.233.0.1/24). */
+  address?: string;
+}
+
+export type Template = ImageTemplate | ArchiveTemplate | PxeTemplate;

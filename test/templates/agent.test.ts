@@ -1,0 +1,137 @@
+// The template agent through `hvagent rpc`, HVAGENT_CONFIG pointing at the test catalogue
+// or at hostile catalogues built here.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { stdioRpc, type Reply } from '../helpers/agent.js';
+import { cleanupScratch, configFileFor, scratchDirectory, testCatalogue } from './helpers.js';
+
+let catalogue: string;
+let env: Record<string, string>;
+beforeAll(async () => {
+  catalogue = await testCatalogue();
+  env = { HVAGENT_CONFIG: configFileFor(catalogue) };
+});
+afterAll(cleanupScratch);
+
+const template = (action: string, data: Record<string, unknown>, withEnv = env): Promise<Reply> => stdioRpc({ agent: 'template', action, data }, withEnv);
+
+describe('template agent on the test catalogue', () => {
+  test('list: every template, sorted by ref, with what is known', async () => {
+    const reply = await template('list', {});
+    expect(reply.statuscode).toBe(0);
+    expect(reply.data).toMatchObject({ count: 4, catalogue });
+    const templates = reply.data.templates as Array<Record<string, unknown>>;
+    expect(templates.map((entry) => entry.ref)).toEqual(['image:tiny', 'lxc:busybox', 'pxe:tiny', 'tar:busybox']);
+    expect(templates[0]).toMatchObject({ name: 'tiny', type: 'image', format: 'qcow2', accepted_by: ['qemu', 'kvm'], os: 'linux' });
+    expect(templates[0]!.virtual_size_mb).toBeGreaterThan(14);
+    expect(templates[1]).toMatchObject({ type: 'lxc', accepted_by: ['lxc'] });
+    expect(templates[1]!.file_bytes).toBeGreaterThan(100_000);
+    expect(templates[2]).toMatchObject({ type: 'pxe', network: 'hv-pxe-tiny', accepted_by: ['qemu', 'kvm'] });
+  });
+
+  test('list type=…: only that type', async () => {
+    const reply = await template('list', { type: 'tar' });
+    expect(reply.data).toMatchObject({ count: 1, templates: [{ ref: 'tar:busybox' }] });
+    expect((await template('list', { type: 'iso' })).statuscode).toBe(4);
+  });
+
+  test('info: files, sizes, the VM classes that accept it', async () => {
+    const image = await template('info', { ref: 'image:tiny' });
+    expect(image.data).toMatchObject({
+      ref: 'image:tiny',
+      template_type: 'image',
+      about: expect.stringContaining('SYSLINUX'),
+      format: 'qcow2',
+      files: { path: join(catalogue, 'images', 'tiny.qcow2') },
+      accepted_by: ['qemu', 'kvm'],
+      network: null,
+    });
+    const info = await execa('qemu-img', ['info', '--output=json', join(catalogue, 'images', 'tiny.qcow2')]);
+    expect(image.data.virtual_size_mb).toBe(Math.ceil(JSON.parse(info.stdout)['virtual-size'] / 1048576));
+
+    const lxc = await template('info', { ref: 'lxc:busybox' });
+    expect(lxc.data).toMatchObject({
+      files: { archive: join(catalogue, 'lxc', 'busybox.tar.gz'), overlay: join(catalogue, 'lxc', 'busybox-overlay.tar.gz') },
+      notes: 'The overlay adds /etc/motd.',
+      format: null,
+    });
+    const pxe = await template('info', { ref: 'pxe:tiny' });
+    expect(pxe.data).toMatchObject({ network: 'hv-pxe-tiny', boot_file: 'pxelinux.0', address: '10.233.71.1/24', files: { tftp_root: join(catalogue, 'pxe', 'tiny') } });
+  });
+
+  test('info of an unknown template lists what exists; a malformed ref is refused', async () => {
+    const missing = await template('info', { ref: 'image:debian12' });
+    expect(missing).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_FOUND' } });
+    expect(missing.statusmsg).toBe('No template image:debian12; templates: image:tiny, lxc:busybox, pxe:tiny, tar:busybox');
+    for (const ref of ['image', 'iso:tiny', 'image:../x', 'image:Tiny']) {
+      expect(await template('info', { ref })).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_INVALID' } });
+    }
+  });
+
+  test('a host without a catalogue has no templates', async () => {
+    const reply = await template('list', {}, { HVAGENT_CONFIG: configFileFor('/var/lib/hvagent/t-no-such-catalogue') });
+    expect(reply.data).toMatchObject({ count: 0, templates: [] });
+    expect((await template('info', { ref: 'image:tiny' }, { HVAGENT_CONFIG: configFileFor('/var/lib/hvagent/t-no-such-catalogue') })).statusmsg).toContain('holds no templates');
+  });
+});
+
+describe('hostile or broken catalogues are CONFIG_INVALID, saying which entry and why', () => {
+  /** A catalogue directory with these files and this manifest text. */
+  function hostileCatalogue(manifest: string, build: (dir: string) => void = () => undefined): Record<string, string> {
+    const dir = scratchDirectory('catalogue');
+    build(dir);
+    writeFileSync(join(dir, 'catalogue.yaml'), manifest);
+    return { HVAGENT_CONFIG: configFileFor(dir) };
+  }
+
+  const imageEntry = (file: string, format = 'qcow2') => `version: 1\ntemplates:\n  - {name: evil, type: image, description: d, file: "${file}", format: ${format}}\n`;
+
+  async function invalid(withEnv: Record<string, string>, why: string, ref = 'image:evil'): Promise<void> {
+    for (const reply of [await template('list', {}, withEnv), await template('info', { ref }, withEnv)]) {
+      expect(reply).toMatchObject({ statuscode: 5, data: { error_code: 'CONFIG_INVALID' } });
+      expect(reply.statusmsg).toContain(why);
+    }
+  }
+
+  test('a path with ..', async () => {
+    await invalid(hostileCatalogue(imageEntry('images/../../../etc/passwd')), "image:evil: 'images/../../../etc/passwd' has a '..' segment");
+  });
+
+  test('a symlink leading out of the catalogue', async () => {
+    const withEnv = hostileCatalogue(imageEntry('images/evil.qcow2'), (dir) => {
+      mkdirSync(join(dir, 'images'));
+      symlinkSync('/etc/passwd', join(dir, 'images', 'evil.qcow2'));
+    });
+    await invalid(withEnv, "image:evil: 'images/evil.qcow2' leads out of the catalogue (to /etc/passwd)");
+  });
+
+  test('a qcow2 image backed by a file outside', async () => {
+    const base = join(scratchDirectory('outside'), 'base.qcow2');
+    copyFileSync(join(catalogue, 'images', 'tiny.qcow2'), base);
+    const withEnv = hostileCatalogue(imageEntry('evil.qcow2'), (dir) => {
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', join(dir, 'evil.qcow2')]);
+    });
+    await invalid(withEnv, 'evil.qcow2 depends on another file');
+  });
+
+  test('an image that is not in its declared format', async () => {
+    const withEnv = hostileCatalogue(imageEntry('evil.qcow2'), (dir) => writeFileSync(join(dir, 'evil.qcow2'), Buffer.alloc(65536)));
+    await invalid(withEnv, 'image:evil: evil.qcow2: qemu-img info');
+  });
+
+  test('an archive or TFTP tree that is missing or outside', async () => {
+    await invalid(hostileCatalogue('version: 1\ntemplates:\n  - {name: evil, type: lxc, description: d, archive: missing.tar.gz}\n'), "lxc:evil: 'missing.tar.gz' does not exist", 'lxc:evil');
+    const pxe = hostileCatalogue('version: 1\ntemplates:\n  - {name: evil, type: pxe, description: d, network: n, tftp_root: tftp, boot_file: pxelinux.0}\n', (dir) => {
+      symlinkSync('/etc', join(dir, 'tftp'));
+    });
+    await invalid(pxe, "pxe:evil: 'tftp' leads out of the catalogue", 'pxe:evil');
+  });
+
+  test('a manifest that breaks the schema, is not YAML, or repeats a template', async () => {
+    await invalid(hostileCatalogue(imageEntry('a.qcow2').replace('format: qcow2}', 'format: qcow2, size: 1}')), "templates[0] (image:evil) has an unknown key 'size'");
+    await invalid(hostileCatalogue('version: 1\ntemplates: [\n'), 'is not valid YAML');
+    await invalid(hostileCatalogue(`${imageEntry('a.qcow2')}  - {name: evil, type: image, description: again, file: b.qcow2, format: raw}\n`), 'templates[1] (image:evil) repeats templates[0]');
+  });
+});

@@ -1,0 +1,62 @@
+import { HvError } from '../../../src/core/errors.js';
+import { parseManifest } from '../../../src/templates/catalogue.js';
+
+const image = { name: 'debian12', type: 'image', description: 'Debian 12', file: 'images/debian12.qcow2', format: 'qcow2' };
+const lxc = { name: 'busybox', type: 'lxc', description: 'Busybox', archive: 'lxc/busybox.tar.gz', overlay: 'lxc/o.tar.xz' };
+const tar = { name: 'alpine', type: 'tar', description: 'Alpine', archive: 'alpine.tar' };
+const pxe = { name: 'centos6.2', type: 'pxe', description: 'CentOS', network: 'pxe-net', tftp_root: 'pxe/centos', boot_file: 'pxelinux.0', address: '10.0.0.1/24' };
+
+function refusal(manifest: unknown): string {
+  try {
+    parseManifest(manifest, '/cat/catalogue.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(HvError);
+    expect((error as HvError).code).toBe('CONFIG_INVALID');
+    expect((error as HvError).statuscode).toBe(5);
+    return (error as HvError).message;
+  }
+  throw new Error('accepted');
+}
+
+const withEntry = (entry: Record<string, unknown>) => ({ version: 1, templates: [image, entry] });
+
+describe('catalogue manifest validation', () => {
+  test('a manifest with every type is accepted as written', () => {
+    const manifest = { version: 1, templates: [image, lxc, tar, pxe, { ...image, type: 'image', name: 'raw1', format: 'raw', os: 'linux', notes: 'n' }] };
+    expect(parseManifest(manifest, 'x')).toEqual(manifest.templates);
+    expect(parseManifest({ version: 1, templates: [] }, 'x')).toEqual([]);
+  });
+
+  test('the top level: version 1 and a template list, nothing else', () => {
+    expect(refusal({ templates: [] })).toBe("Template catalogue /cat/catalogue.yaml: top level lacks 'version'");
+    expect(refusal({ version: 2, templates: [] })).toContain('version must be 1');
+    expect(refusal({ version: 1, templates: [], extra: 1 })).toContain("top level has an unknown key 'extra'");
+    expect(refusal(null)).toContain('catalogue.yaml');
+    expect(refusal({ version: 1, templates: {} })).toContain('templates must be array');
+  });
+
+  test('a bad entry is named by index and ref, with the reason', () => {
+    expect(refusal(withEntry({ ...lxc, file: 'x.qcow2' }))).toBe("Template catalogue /cat/catalogue.yaml: templates[1] (lxc:busybox) has an unknown key 'file'");
+    expect(refusal(withEntry({ name: 'x', type: 'image', description: 'd', format: 'raw' }))).toContain("templates[1] (image:x) lacks 'file'");
+    expect(refusal(withEntry({ ...image, format: 'vmdk' }))).toContain('templates[1] (image:debian12) format must be one of raw, qcow2');
+    expect(refusal(withEntry({ ...image, type: 'iso' }))).toContain('templates[1] (iso:debian12) type must be one of image, lxc, tar, pxe');
+    expect(refusal(withEntry({ ...image, name: 'Debian' }))).toContain('templates[1] (image:Debian) name "Debian" is not allowed');
+    expect(refusal(withEntry({ ...lxc, archive: 'busybox.zip' }))).toContain('templates[1] (lxc:busybox) archive "busybox.zip" is not allowed');
+    expect(refusal(withEntry({ ...pxe, boot_file: undefined }))).toContain("templates[1] (pxe:centos6.2) lacks 'boot_file'");
+    expect(refusal(withEntry({ ...pxe, address: '10.0.0.300/24' }))).toContain('address "10.0.0.300/24" is not allowed');
+    expect(refusal(withEntry({ ...image, description: 'two\nlines' }))).toContain('description');
+    expect(refusal(withEntry({ ...image, description: '' }))).toContain('description');
+    expect(refusal(withEntry({ name: 'x' }))).toContain("templates[1] lacks 'type'");
+  });
+
+  test('paths that are absolute or hold a NUL are refused by the schema; .. by the resolver', () => {
+    expect(refusal(withEntry({ ...image, file: '/etc/passwd' }))).toContain('file "/etc/passwd" is not allowed');
+    expect(refusal(withEntry({ ...image, file: 'a\0b.qcow2' }))).toContain('is not allowed');
+    expect(refusal(withEntry({ ...image, file: '../x.qcow2' }))).toContain('is not allowed');
+  });
+
+  test('the same TYPE:NAME twice is refused; one name under two types is not', () => {
+    expect(refusal({ version: 1, templates: [image, lxc, { ...image, file: 'other.qcow2' }] })).toContain('templates[2] (image:debian12) repeats templates[0]');
+    expect(parseManifest({ version: 1, templates: [lxc, { ...lxc, type: 'tar' }] }, 'x')).toHaveLength(2);
+  });
+});
