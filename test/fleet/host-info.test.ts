@@ -55,11 +55,13 @@ describe('host info through the MCollective fleet', () => {
   test('every action name reaches hvagent through mco rpc (no RPC::Client or Kernel method in the way)', async () => {
     // Required inputs get harmless values (a VM that does not exist), so that the mco client
     // lets the request through and only a name collision could stop it.
-    const probe = (input: InputItem) =>
-      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? 'hvagent-probe-none' : String(input.minimum ?? 1);
+    // A destination URI is checked by the mco client against its regex; the VM does not exist, so nothing is contacted.
+    const text = (name: string) => (name === 'destination' ? 'qemu+tcp://hvagent-probe-none/system' : 'hvagent-probe-none');
+    const probe = (name: string, input: InputItem) =>
+      input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? text(name) : String(input.minimum ?? 1);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
-        const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);
+        const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(name, input)}`);
         const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, ...required, '-I', 'hv1', '--json']);
         expect([action.action, result.stderr]).toEqual([action.action, '']);
         const [reply] = result.json ?? [];
