@@ -69,6 +69,10 @@ module MCollective
       action 'snapshot_delete' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'migrate' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

@@ -1,4 +1,5 @@
 import type { Reply } from '../core/reply.js';
+import type { JobRecord } from '../core/jobs.js';
 import type { ActionDdl } from '../ddl/types.js';
 
 // Human output for `hvagent <agent> <action>`: each declared output under its display_as
@@ -55,4 +56,16 @@ function compactList(items: unknown[]): string {
     return ranges.join(',');
   }
   return items.map((item) => (typeof item === 'object' ? JSON.stringify(item) : String(item))).join(',');
+}
+
+/** Shows a long action's job record on stderr: one updating line on a terminal, one line per update otherwise. */
+export function progressPrinter(stream: NodeJS.WriteStream): (record: Readonly<JobRecord>) => void {
+  return (record) => {
+    const percent = record.percent === null ? '' : ` ${record.percent}%`;
+    const message = record.message ? ` ${record.message}` : '';
+    const outcome = record.state === 'running' ? '' : ` (${record.state}${record.error_code ? `: ${record.error_code}` : ''})`;
+    const line = `hvagent: ${record.agent} ${record.action}${record.target ? ` ${record.target}` : ''}: ${record.phase}${percent}${message}${outcome}`;
+    if (!stream.isTTY) stream.write(`${line}\n`);
+    else stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns || 80) - 1))}${record.state === 'running' ? '' : '\n'}`);
+  };
 }

@@ -2,7 +2,8 @@ import { AGENT_DDLS } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from '../ddl/types.js';
 
 export const USAGE = `Usage:
-  hvagent <agent> <action> [key=value ...] [--json]   call an action
+  hvagent <agent> <action> [key=value ...] [--json] [--progress]
+                                                     call an action (--progress: progress on stderr, also shown on a TTY)
   hvagent <agent> [<action>] --help                    describe an agent or action
   hvagent rpc [--stream]                               JSON request(s) on stdin, reply(ies) on stdout
   hvagent install choria|mcollective DIR               install the plugin tree for a server

@@ -2,7 +2,7 @@ import { handleRequest } from '../core/dispatch.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { VERSION } from '../version.js';
-import { formatReply } from './cli-format.js';
+import { formatReply, progressPrinter } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
 
 // The command-line tool for people at the host: `hvagent <agent> <action> key=value …`.
@@ -28,18 +28,16 @@ export async function runCli(args: readonly string[]): Promise<number> {
   const action = findAction(agent, actionName);
   if (!action) return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(agent)}`, 2);
   if (flags.has('--help')) return print(actionHelp(agent, action));
-  const unknownFlag = [...flags].find((flag) => flag !== '--json');
+  const unknownFlag = [...flags].find((flag) => flag !== '--json' && flag !== '--progress');
   if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${USAGE}`, 2);
 
   const data = parsePairs(action, pairs);
   if (typeof data === 'string') return fail(data, 4);
-  const reply = await handleRequest({
-    agent: agentName,
-    action: actionName,
-    data,
-    callerid: `uid=${process.getuid?.() ?? 'unknown'}`,
-    protocol: 'cli',
-  });
+  const showProgress = flags.has('--progress') || process.stderr.isTTY;
+  const reply = await handleRequest(
+    { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
+    showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
+  );
   if (flags.has('--json')) {
     process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
     return reply.statuscode;

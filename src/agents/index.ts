@@ -24,6 +24,7 @@ export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<Action
     snapshot_list: async () => (await import('./vm/snapshots.js')).snapshotList,
     snapshot_revert: async () => (await import('./vm/snapshots.js')).snapshotRevert,
     snapshot_delete: async () => (await import('./vm/snapshots.js')).snapshotDelete,
+    migrate: async () => (await import('./vm/migrate.js')).migrate,
   },
   network: {
     list: async () => (await import('./network/list.js')).list,

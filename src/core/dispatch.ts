@@ -6,7 +6,7 @@ import { validateInputs } from '../ddl/validate.js';
 import { authorize } from './authorize.js';
 import { deadlineFor } from './deadline.js';
 import { HvError, toHvError } from './errors.js';
-import { progressFor } from './progress.js';
+import { startJob, type JobOptions, type JobTracker } from './progress.js';
 import { errorReply, okReply, type Reply, type ReplyData } from './reply.js';
 import { parseRequestText, type Protocol, type RpcRequest } from './request.js';
 import { RequestScope, runInScope } from './scope.js';
@@ -27,8 +27,9 @@ export async function answerRequestText(text: string, protocol: Protocol): Promi
   return { reply: await handleRequest(request), request };
 }
 
-export async function handleRequest(request: RpcRequest): Promise<Reply> {
+export async function handleRequest(request: RpcRequest, progress: JobOptions = {}): Promise<Reply> {
   let outputs: string[] = [];
+  let job: JobTracker | undefined;
   try {
     const { agent, action } = resolve(request);
     outputs = Object.keys(action.output);
@@ -37,12 +38,17 @@ export async function handleRequest(request: RpcRequest): Promise<Reply> {
     authorize(request, action, config);
     const handler = await loadHandler(request);
     const deadline = deadlineFor(agent.metadata.timeout);
+    job = startJob(request, config, inputs, progress);
+    const { report } = job;
     const data = await runWithDeadline(deadline, (signal) =>
-      handler({ request, inputs, config, signal, deadline: deadline.at, progress: progressFor(request, config) }),
+      handler({ request, inputs, config, signal, deadline: deadline.at, progress: report }),
     );
+    job.finish({ ok: true });
     return okReply(withEveryOutput(data, outputs));
   } catch (error) {
-    return errorReply(toHvError(error), outputs);
+    const failure = toHvError(error);
+    job?.finish({ ok: false, code: failure.code, message: failure.message });
+    return errorReply(failure, outputs);
   }
 }
 
