@@ -1,4 +1,4 @@
-import { currentState, type VmState } from '../vm/hypervisor.js';
+import { currentState, isEmbedded, type VmState } from '../vm/hypervisor.js';
 
 // libvirt's states folded into the vm agent's four, from the two places monitoring reads
 // them: domstats' numeric state.state (QEMU) and the words of `virsh list` (LXC).
@@ -28,7 +28,7 @@ export function countStates(states: readonly VmState[]): StateCounts {
  * cost no process per VM.
  */
 export async function reconcileEmbedded<T extends { name: string; state: VmState }>(uri: string, vms: T[], signal?: AbortSignal): Promise<T[]> {
-  if (!uri.startsWith('qemu:///embed')) return vms;
+  if (!isEmbedded(uri)) return vms;
   for (const vm of vms) if (vm.state === 'running' || vm.state === 'paused') vm.state = await currentState({ uri, name: vm.name }, signal);
   return vms;
 }

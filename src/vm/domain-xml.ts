@@ -118,6 +118,9 @@ function containerDomain(spec: DomainSpec) {
     ...common(spec),
     vcpu: spec.vcpus,
     os: { type: 'exe', init: '/sbin/init' },
+    // Its own network namespace even without a NIC: otherwise it shares the host's, and a
+    // NIC plugged in live later would land on the host (docs/NETWORKS.md).
+    features: { privnet: '' },
     on_poweroff: 'destroy',
     on_reboot: 'restart',
     on_crash: 'destroy',

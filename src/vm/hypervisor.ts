@@ -22,6 +22,11 @@ export function uriFor(config: HvConfig, driver: Driver): string {
   return driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
 }
 
+/** qemu:///embed: QEMU runs inside our own process's libvirt, with nothing watching it between calls. */
+export function isEmbedded(uri: string): boolean {
+  return uri.startsWith('qemu:///embed?');
+}
+
 export function stateOf(domstate: string): VmState {
   const state = domstate.trim().split('\n')[0]?.trim();
   if (state === 'running') return 'running';
@@ -91,7 +96,7 @@ export async function mustLocate(config: HvConfig, name: string, signal?: AbortS
  * (guest off, QEMU parked) is finished with destroy, and "shut off" is what we report.
  */
 async function reconcile(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
-  if (!uri.startsWith('qemu:///embed?') || (state !== 'running' && state !== 'paused')) return state;
+  if (!isEmbedded(uri) || (state !== 'running' && state !== 'paused')) return state;
   const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, ...(signal && { signal }) });
   if (again?.stdout.trim().split('\n')[0]?.trim() !== 'in shutdown') return again?.error ? state : stateOf(again?.stdout ?? '');
   await virsh(uri, ['destroy', name], signal).catch(() => undefined);

@@ -18,6 +18,8 @@ export interface FleetOptions {
   pluginSrc: string | string[];
   /** Server identities (default hv1, hv2). */
   nodes?: string[];
+  /** Extra environment for the servers, which the agents they run inherit (e.g. HVAGENT_CONFIG). */
+  env?: Record<string, string>;
 }
 
 /** One entry of `mco rpc --json` output. */
@@ -63,12 +65,12 @@ async function freePort(): Promise<number> {
 }
 
 /** A fleet of hv1 and hv2 whose libdir is what `hvagent install mcollective` writes. */
-export async function startHvagentFleet(): Promise<Fleet> {
+export async function startHvagentFleet(options: Pick<FleetOptions, 'env'> = {}): Promise<Fleet> {
   const { cli } = await import('../helpers/agent.js');
   const pluginDir = await mkdtemp(join(tmpdir(), 'hv-plugin-'));
   const installed = await cli(['install', 'mcollective', pluginDir]);
   if (installed.exitCode !== 0) throw new Error(`hvagent install mcollective failed: ${installed.stderr}`);
-  return startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'] });
+  return startFleet({ pluginSrc: pluginDir, nodes: ['hv1', 'hv2'], ...options });
 }
 
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
@@ -76,6 +78,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const sources = Array.isArray(options.pluginSrc) ? options.pluginSrc : [options.pluginSrc];
   const dir = await mkdtemp(join(tmpdir(), 'hvagent-fleet-'));
   const env = {
+    ...options.env,
     FLEET: dir,
     NODES: nodes.join(' '),
     PLUGIN_SRC: sources.join(':'),

@@ -57,16 +57,16 @@ describe('host info through the MCollective fleet', () => {
     // Required inputs get harmless values (a VM that does not exist), so that the mco client
     // lets the request through and only a name collision could stop it.
     // A string gets the first sample its validation and maxlength accept (the mco client checks
-    // both): a plain name, a TYPE:NAME, a path, a MAC.
+    // both): a plain name, a TYPE:NAME, a path, a MAC, a migration destination (never contacted:
+    // the VM does not exist).
     const STRING_SAMPLES = ['hvagent-probe-none', 'image:hvagent-probe-none', '/var/lib/hvagent/hvagent-probe-none', '00:00:5e:00:53:00', 'qemu+tcp://hvagent-probe-none/system'];
-    // (the VM does not exist, so no destination is ever contacted)
     const sample = (input: InputItem) =>
       STRING_SAMPLES.find((value) => value.length <= (input.maxlength ?? Infinity) && new RegExp(toJavaScriptRegex(input.validation ?? ''), 'u').test(value)) ?? STRING_SAMPLES[0];
-    const probe = (_name: string, input: InputItem) =>
+    const probe = (input: InputItem) =>
       input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? sample(input) : String(input.minimum ?? 1);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
-        const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(name, input)}`);
+        const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);
         const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, ...required, '-I', 'hv1', '--json']);
         expect([action.action, result.stderr]).toEqual([action.action, '']);
         const [reply] = result.json ?? [];

@@ -165,8 +165,8 @@ export function serialCount(name: string, marker = READY): number {
 }
 
 /** Waits until `marker` appears at least `count` times in the guest's serial log. */
-export function waitForSerial(name: string, marker = READY, count = 1): Promise<true> {
-  return waitFor(() => serialCount(name, marker) >= count || undefined, `${count}× '${marker}' in ${serialLogPath(name)}`);
+export function waitForSerial(name: string, marker = READY, count = 1, timeoutMs = BOUND_MS): Promise<true> {
+  return waitFor(() => serialCount(name, marker) >= count || undefined, `${count}× '${marker}' in ${serialLogPath(name)}`, timeoutMs);
 }
 
 // ---- files the guests use ----------------------------------------------------------------

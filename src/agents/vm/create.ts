@@ -1,53 +1,57 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
+import { macsInUse, stableMac } from '../../network/mac.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
-import { removeConsoleLog } from '../../vm/console-log.js';
-import { defineDomain } from '../../vm/define.js';
-import { buildDomainXml, type DomainSpec } from '../../vm/domain-xml.js';
+import type { NicSpec } from '../../vm/domain-xml.js';
 import { currentState, locate, uriFor, virsh } from '../../vm/hypervisor.js';
 import { resolveAllowedPath } from '../../vm/paths.js';
+import { provision, type BaseSpec } from '../../vm/provision/execute.js';
+import { planProvisioning, type ProvisionPlan } from '../../vm/provision/plan.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
-// Everything that can be refused is checked before libvirt is touched; once the domain
-// is defined, a later failure (autostart, start) undefines it again.
+// Everything that can be refused is checked before anything is made; from then on each
+// step's undo is registered, so a failure leaves nothing behind (vm/provision).
 
 export const create: ActionHandler = async (context) => {
   const vmClass = VM_CLASSES[context.inputs.vm_class as VmClassName];
   if (vmClass.name === 'kvm' && !(await hostHasHardwareVirtualisation())) {
     throw new HvError('UNSUPPORTED', 'vm_class kvm is not offered on this host: it has no usable hardware virtualisation (use qemu)');
   }
-  const spec = specFrom(context, vmClass);
+  const name = vmName(context);
+  const plan = await planProvisioning(context, vmClass, name);
+  const base = baseSpec(context, vmClass, name, plan);
   const uri = uriFor(context.config, vmClass.name === 'lxc' ? 'lxc' : 'qemu');
-  const network = context.inputs.network === undefined ? undefined : String(context.inputs.network);
-  if (network) await virsh(uri, ['net-info', network], context.signal).catch(() => {
-    throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
-  });
+  await Promise.all(
+    plan.networks.map((network) =>
+      virsh(uri, ['net-info', network], context.signal).catch(() => {
+        throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
+      }),
+    ),
+  );
 
   return underVmLock(context, async () => {
-    const existing = await locate(context.config, spec.name, context.signal);
-    if (existing) throw new HvError('CONFLICT', `A VM named '${spec.name}' already exists (${existing.vmClass}, ${existing.state})`);
-    if (spec.consoleLog) mkdirSync(context.config.paths.console_log_dir, { recursive: true, mode: 0o750 });
-    await defineDomain(uri, buildDomainXml(spec), context.signal);
-    try {
-      if (context.inputs.autostart === true) await virsh(uri, ['autostart', spec.name], context.signal);
-      if (context.inputs.start === true) await virsh(uri, ['start', spec.name], context.signal);
-    } catch (error) {
-      await virsh(uri, ['destroy', spec.name]).catch(() => undefined);
-      await virsh(uri, ['undefine', spec.name]).catch(() => undefined);
-      removeConsoleLog(context.config, spec.consoleLog ?? null);
-      throw error;
+    const [existing, taken] = await Promise.all([locate(context.config, name, context.signal), plan.networks.length ? macsInUse(context.config, context.signal) : new Map()]);
+    if (existing) throw new HvError('CONFLICT', `A VM named '${name}' already exists (${existing.vmClass}, ${existing.state})`);
+    const nics: NicSpec[] = [];
+    for (const [slot, network] of plan.networks.entries()) {
+      const mac = stableMac(name, slot, taken);
+      taken.set(mac, name);
+      nics.push({ source: { network }, mac });
     }
-    const state = await currentState({ uri, name: spec.name }, context.signal);
-    return changeReply({ name: spec.name, vmClass: vmClass.name }, true, state);
+    const made = await provision(context, uri, base, plan, nics);
+    const state = await currentState({ uri, name }, context.signal);
+    return changeReply({ name, vmClass: vmClass.name }, true, state, {
+      template: plan.template?.ref ?? null,
+      volumes: made.volumes.map(({ pool, name: volume, path, plugin, format }) => ({ pool, name: volume, path, plugin, format })),
+      nics: made.nics.map((nic) => ({ mac: nic.mac ?? null, ...nic.source })),
+    });
   });
 };
 
-function specFrom(context: ActionContext, vmClass: VmClass): DomainSpec {
+function baseSpec(context: ActionContext, vmClass: VmClass, name: string, plan: ProvisionPlan): BaseSpec {
   const { inputs, config, request } = context;
-  const name = vmName(context);
   const path = (input: string, kind: 'file' | 'directory') =>
     inputs[input] === undefined ? undefined : resolveAllowedPath(input, String(inputs[input]), kind, config.paths.images);
   const given = (input: string) => inputs[input] !== undefined;
@@ -59,8 +63,9 @@ function specFrom(context: ActionContext, vmClass: VmClass): DomainSpec {
   if ((given('initrd') || given('cmdline')) && !given('kernel')) {
     throw new HvError('INPUT_INVALID', "Inputs 'initrd' and 'cmdline' need 'kernel'", { input: 'kernel' });
   }
-  if (vmClass.name === 'lxc' ? !given('rootfs') : !given('kernel') && !given('disk')) {
-    const needs = vmClass.name === 'lxc' ? "'rootfs'" : "'kernel' or 'disk'";
+  const bootsFromTemplate = plan.template !== undefined;
+  if (!bootsFromTemplate && (vmClass.name === 'lxc' ? !given('rootfs') : !given('kernel') && !given('disk'))) {
+    const needs = vmClass.name === 'lxc' ? "'rootfs' or a template" : "'kernel', 'disk' or a template";
     throw new HvError('INPUT_REQUIRED', `vm_class ${vmClass.name} needs ${needs} to boot from`, { input: vmClass.name === 'lxc' ? 'rootfs' : 'kernel' });
   }
   const memoryMb = Number(inputs.memory_mb);
@@ -83,13 +88,14 @@ function specFrom(context: ActionContext, vmClass: VmClass): DomainSpec {
     ...(kernel && { kernel: { path: kernel, ...(initrd && { initrd }), ...(given('cmdline') && { cmdline: String(inputs.cmdline) }) } }),
     disks: disk ? [{ type: 'file', path: disk, format: inputs.disk_format === 'raw' ? 'raw' : 'qcow2' }] : [],
     ...(given('rootfs') && { rootfs: path('rootfs', 'directory') }),
-    nics: given('network') ? [{ source: { network: String(inputs.network) } }] : [],
+    ...(plan.template?.type === 'pxe' && { networkBoot: true }),
     ...(vmClass.name !== 'lxc' && { consoleLog: join(config.paths.console_log_dir, `${name}.log`) }),
     metadata: {
       vm_class: vmClass.name,
       created_at: new Date().toISOString(),
       ...(request.callerid && { created_by: request.callerid }),
       ...(request.requestid && { request_id: request.requestid }),
+      ...(plan.template && { template: plan.template.ref }),
     },
   };
 }
@@ -97,4 +103,3 @@ function specFrom(context: ActionContext, vmClass: VmClass): DomainSpec {
 function unsupported(vmClass: VmClass, input: string): HvError {
   return new HvError('UNSUPPORTED', `vm_class ${vmClass.name} does not boot from '${input}' (it boots from ${vmClass.boots.join(' or ')})`, { input });
 }
-

@@ -1,7 +1,8 @@
 import type { ActionHandler } from '../../core/action.js';
 import { runVirsh, runVirshBatch, VirshError } from '../../libvirt/index.js';
 import { parseDomainXml } from '../../vm/domain-parse.js';
-import { currentState, stateOf, uriFor, type Driver, type VmState } from '../../vm/hypervisor.js';
+import { reconcileEmbedded } from '../../monitoring/vm-states.js';
+import { stateOf, uriFor, type Driver, type VmState } from '../../vm/hypervisor.js';
 
 // One virsh process per driver, whatever the number of VMs: `domstats` for QEMU; the
 // LXC driver has no domstats, so its (few) containers are listed, then described in one
@@ -75,8 +76,7 @@ export const list: ActionHandler = async ({ inputs, config, signal }) => {
     wantDriver === 'qemu' ? [] : listLxc(uriFor(config, 'lxc'), signal),
   ]);
   const qemuUri = uriFor(config, 'qemu');
-  // An embedded driver may still call a powered-off guest running (hypervisor.ts, reconcile).
-  for (const vm of qemu) if (vm.state === 'running' || vm.state === 'paused') vm.state = await currentState({ uri: qemuUri, name: vm.name }, signal);
+  await reconcileEmbedded(qemuUri, qemu, signal);
   const vms = [...qemu, ...lxc]
     .filter((vm) => wantState === 'any' || vm.state === wantState)
     .sort((a, b) => a.name.localeCompare(b.name));
