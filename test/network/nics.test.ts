@@ -1,7 +1,7 @@
 // NICs of a running TCG guest and of containers through the network agent, checked
 // against the truth: libvirt's live and persistent XML, virsh net-dhcp-leases, and what the
 // guest itself prints on its serial console (guest_netwatch, test initrd recipe 3).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stableMac } from '../../src/network/mac.js';
@@ -16,6 +16,7 @@ import {
   QEMU_URI,
   READY,
   requireGuestAssets,
+  scratchPath,
   serialLog,
   virsh,
   vm,
@@ -179,9 +180,30 @@ describe('NICs of containers', () => {
     expect(await macs(name, LXC_URI, true)).not.toContain('52:54:00:fe:00:02');
   });
 
-  test("a container sharing the host's network namespace gets the NIC at its next boot only", async () => {
+  test('a container hvagent creates without a NIC still has a namespace of its own, so it takes a NIC live', async () => {
     const name = newVmName();
     expect(await vm('create', { name, vm_class: 'lxc', rootfs: await containerRootfs(), memory_mb: 128, start: true })).toMatchObject({ statuscode: 0 });
+    expect(await virsh(LXC_URI, ['dumpxml', name])).toContain('<privnet/>');
+    const reply = await network('nic_attach', { name, network: nat.name, mac: '52:54:00:fe:00:04' });
+    expect(reply).toMatchObject({ statuscode: 0, data: { changed: true, state: 'running', applied: 'live' } });
+    const inside = await execa('virsh', ['-c', LXC_URI, 'lxc-enter-namespace', name, '--noseclabel', '/bin/ip', 'link'], { reject: false });
+    expect(inside.stdout).toContain('52:54:00:fe:00:04');
+    expect(String((await execa('ip', ['-br', 'link'])).stdout)).not.toContain('52:54:00:fe:00:04');
+  });
+
+  test("a container defined elsewhere that shares the host's network namespace gets the NIC at its next boot only", async () => {
+    // hvagent gives every container <privnet/>; one defined by hand without it and without a
+    // NIC shares the host's namespace, where a live NIC would land on the host.
+    const name = newVmName();
+    const rootfs = await containerRootfs();
+    const xml = scratchPath('ct.xml');
+    writeFileSync(
+      xml,
+      `<domain type='lxc'><name>${name}</name><memory unit='MiB'>128</memory><os><type>exe</type><init>/sbin/init</init></os>` +
+        `<devices><filesystem type='mount'><source dir='${rootfs}'/><target dir='/'/></filesystem><console type='pty'/></devices></domain>`,
+    );
+    await virsh(LXC_URI, ['define', xml]);
+    await virsh(LXC_URI, ['start', name]);
     const reply = await network('nic_attach', { name, network: nat.name, mac: '52:54:00:fe:00:03' });
     expect(reply).toMatchObject({ statuscode: 0, data: { changed: true, state: 'running', applied: 'next_boot' } });
     expect(await macs(name, LXC_URI)).toEqual([]);
