@@ -37,18 +37,33 @@ const runTool = (...args) => {
 };
 runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'));
 
+// The libraries only actions need (not validation, not refusals) go into a second file,
+// loaded on first use: every request pays for compiling what the main bundle holds.
+const VENDOR = ['yaml', 'execa', 'fast-xml-parser'];
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
 await build({
+  ...common,
   entryPoints: [join(root, 'src/main.ts')],
   outfile: join(root, 'build/bundle.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  minify: true,
-  legalComments: 'none',
   loader: { '.rb': 'text' },
   define: { HVAGENT_VERSION: JSON.stringify(version) },
-  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'vendor',
+      setup(plugin) {
+        plugin.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, ({ path }) => ({ path: `hvagent-vendor:${path}`, external: true }));
+      },
+    },
+  ],
+});
+await build({
+  ...common,
+  stdin: {
+    contents: `module.exports = { ${VENDOR.map((name) => `get ${JSON.stringify(name)}() { return require(${JSON.stringify(name)}); }`).join(', ')} };`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  outfile: join(root, 'build/vendor.cjs'),
 });
 
 // 3. the executable: scripts/loader.cjs, which compiles the bundle through V8's code
@@ -57,6 +72,7 @@ const body = readFileSync(join(root, 'build/bundle.cjs'), 'utf8');
 const buildId = createHash('sha256').update(body).digest('hex');
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist/hvagent.bundle.js'), `// hvagent-build ${buildId}\n${body}`);
+copyFileSync(join(root, 'build/vendor.cjs'), join(root, 'dist/hvagent.vendor.cjs'));
 copyFileSync(join(root, 'scripts/loader.cjs'), join(root, 'dist/hvagent.cjs'));
 chmodSync(join(root, 'dist/hvagent.cjs'), 0o755);
 execFileSync(process.execPath, [join(root, 'dist/hvagent.cjs')], { env: { ...process.env, HVAGENT_WRITE_CODE_CACHE: '1' } });

@@ -2,7 +2,8 @@
 // The hvagent executable. An external agent is started once per request, and compiling
 // the 350 KB bundle was most of its start-up, so this loader compiles the bundle with
 // V8's code cache. Beside the executable (or in hvagent/ beside it, the layout `hvagent
-// install` writes) lie hvagent.bundle.js and hvagent.cache. The cache starts with the
+// install` writes) lie hvagent.bundle.js, hvagent.vendor.cjs (libraries only actions
+// need, loaded on first use) and hvagent.cache. The cache starts with the
 // bundle's build id: V8 checks little more than the source length, so a cache from
 // another build must never be offered. A missing or rejected cache (another Node
 // version) only costs the normal compile.
@@ -54,4 +55,12 @@ if (cacheOut) {
       renameSync(temporary, cachePath);
     });
 }
-script.runInThisContext()(exports, require, module, bundle.path, dirname(bundle.path));
+// The bundle asks for its libraries as `hvagent-vendor:<package>`: they live in
+// hvagent.vendor.cjs beside it, loaded the first time an action needs one.
+let vendor;
+function bundleRequire(id) {
+  if (!id.startsWith('hvagent-vendor:')) return require(id);
+  vendor ??= require(join(dirname(bundle.path), 'hvagent.vendor.cjs'));
+  return vendor[id.slice('hvagent-vendor:'.length)];
+}
+script.runInThisContext()(exports, bundleRequire, module, bundle.path, dirname(bundle.path));

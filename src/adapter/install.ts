@@ -11,11 +11,15 @@ import { AGENT_DDLS } from '../ddl/registry.js';
 // Both layouts share one tree (protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
 //   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with
-//                 hvagent.bundle.js, the whole agent, and hvagent.cache, its V8 code cache
+//                 hvagent.bundle.js, the whole agent, hvagent.vendor.cjs, the libraries
+//                 its actions use, and hvagent.cache, the bundle's V8 code cache
 //   DIR/mcollective/agent/<agent>.json      Choria DDL; DIR/mcollective/agent/<agent> is the
 //                                           executable Choria runs (a hard link: Choria wants a file)
 //   DIR/mcollective/agent/<agent>.{rb,ddl}  MCollective stub and DDL
 //   DIR/mcollective/util/hvagent_runner.rb  what the stubs call instead of implemented_by
+
+/** Libraries only actions need, beside the bundle (scripts/loader.cjs loads them on first use). */
+const VENDOR_FILE = 'hvagent.vendor.cjs';
 
 export type InstallTarget = 'choria' | 'mcollective';
 
@@ -29,8 +33,9 @@ export function install(target: InstallTarget, directory: string, files = runnin
   };
   const shared = join(agentDir, 'hvagent', 'hvagent');
   copyAtomically(files.bundle, join(agentDir, 'hvagent', 'hvagent.bundle.js'), 0o644);
+  copyAtomically(join(dirname(files.bundle), VENDOR_FILE), join(agentDir, 'hvagent', VENDOR_FILE), 0o644);
   copyAtomically(files.executable, shared, 0o755);
-  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), writeCodeCache(shared));
+  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), writeCodeCache(shared));
 
   for (const ddl of AGENT_DDLS) {
     const name = ddl.metadata.name;

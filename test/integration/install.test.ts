@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,6 +20,21 @@ describe('hvagent install', () => {
     expect((await choriaActivation({ executable: join(agentDir, 'host') }, 'host')).activate).toBe(true);
     const outcome = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
     expect(outcome.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+    const real = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'agent_info', {});
+    expect(real.published).toMatchObject({ statuscode: 0 });
+  });
+
+  test('a refused request never loads the libraries only actions need (hvagent.vendor.cjs)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+    const agentDir = join(dir, 'mcollective', 'agent');
+    rmSync(join(agentDir, 'hvagent', 'hvagent.vendor.cjs'));
+    const refused = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
+    expect(refused.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+    // An action does need them: without the file it fails, and says which file.
+    const needsThem = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', {});
+    expect(needsThem.published).toMatchObject({ statuscode: 5 });
+    expect(JSON.stringify(needsThem.published)).toContain('hvagent.vendor.cjs');
   });
 
   test('mcollective: stub, Ruby DDL, runner and executable; reinstalling replaces them', async () => {
