@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// P5: cost of `host usage`, the call a fleet makes every minute on every host: wall time
+// P6: cost of `host usage`, the call a fleet makes every minute on every host: wall time
 // through `hvagent rpc` with the default 250 ms CPU window and with the smallest (50 ms,
 // close to the cost of everything else), alternated in one loop with `host agent_info`
 // (the agent's fixed start-up), and the virsh processes one call starts, recorded by a

@@ -60,32 +60,41 @@ try {
   const base = JSON.parse(run(agent, ['rpc'], { input: JSON.stringify({ agent: 'template', action: 'info', data: { ref: 'image:tiny' } }), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } })).data.files.path;
 
   let templateXml;
+  let templateName;
   const agentMs = [];
   const rawMs = [];
-  for (let round = 0; round <= rounds; round += 1) {
+  const viaAgent = (round) => {
     const name = `p5-hv-${process.pid}-${round}`;
     made.add(name);
-    let t0 = now();
+    const t0 = now();
     const reply = hvagent('create', { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', memory_mb: 128, start: true });
-    const agentTime = now() - t0;
-    const volume = reply.data.volumes[0].path;
-    templateXml ??= virsh(['dumpxml', '--inactive', name]).replace(/<uuid>[^<]*<\/uuid>\n?/, '');
-    removeGuest(name, volume);
-
+    const elapsed = now() - t0;
+    if (!templateXml) {
+      templateXml = virsh(['dumpxml', '--inactive', name]).replace(/<uuid>[^<]*<\/uuid>\n?/, '');
+      templateName = name;
+    }
+    removeGuest(name, reply.data.volumes[0].path);
+    return elapsed;
+  };
+  const viaRaw = (round) => {
     const raw = `p5-raw-${process.pid}-${round}`;
     const rawVolume = join(poolDir, `${raw}-root`);
     const xmlFile = join(root, `${raw}.xml`);
-    writeFileSync(xmlFile, templateXml.replaceAll(name, raw));
+    writeFileSync(xmlFile, templateXml.replaceAll(templateName, raw));
     made.add(raw);
-    t0 = now();
+    const t0 = now();
     run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', rawVolume]);
     virsh(['define', xmlFile]);
     virsh(['start', raw]);
-    const rawTime = now() - t0;
+    const elapsed = now() - t0;
     removeGuest(raw, rawVolume);
-
+    return elapsed;
+  };
+  for (let round = 0; round <= rounds; round += 1) {
+    // Round 0 warms caches and provides the XML the raw sequence defines; it is not counted.
+    // Then the order alternates, so that neither side always runs on the other's warm caches.
+    const [agentTime, rawTime] = round % 2 === 0 ? [viaAgent(round), viaRaw(round)] : (([raw, agent]) => [agent, raw])([viaRaw(round), viaAgent(round)]);
     if (round > 0) {
-      // round 0 warms caches (and provides the XML) and is not counted
       agentMs.push(agentTime);
       rawMs.push(rawTime);
     }

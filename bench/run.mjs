@@ -12,3 +12,4 @@ bench('startup.mjs');
 bench('stream.mjs');
 bench('host-usage.mjs');
 bench('vm-list.mjs');
+bench('provision.mjs'); // needs scripts/test-templates.sh

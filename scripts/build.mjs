@@ -50,8 +50,16 @@ await build({
   plugins: [
     {
       name: 'vendor',
+      // Each import of a vendor package becomes a small CommonJS shim that requires it from
+      // the vendor file when first evaluated: static imports in lazily loaded modules and
+      // dynamic import() alike stay lazy (a bare external import() would not run in vm.Script).
       setup(plugin) {
-        plugin.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, ({ path }) => ({ path: `hvagent-vendor:${path}`, external: true }));
+        plugin.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, ({ path }) => ({ path, namespace: 'vendor-shim' }));
+        plugin.onLoad({ filter: /.*/, namespace: 'vendor-shim' }, ({ path }) => ({
+          contents: `module.exports = require(${JSON.stringify(`hvagent-vendor:${path}`)});`,
+          loader: 'js',
+        }));
+        plugin.onResolve({ filter: /^hvagent-vendor:/ }, ({ path }) => ({ path, external: true }));
       },
     },
   ],
@@ -72,7 +80,8 @@ const body = readFileSync(join(root, 'build/bundle.cjs'), 'utf8');
 const buildId = createHash('sha256').update(body).digest('hex');
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, 'dist/hvagent.bundle.js'), `// hvagent-build ${buildId}\n${body}`);
-copyFileSync(join(root, 'build/vendor.cjs'), join(root, 'dist/hvagent.vendor.cjs'));
+const vendorBody = readFileSync(join(root, 'build/vendor.cjs'), 'utf8');
+writeFileSync(join(root, 'dist/hvagent.vendor.cjs'), `// hvagent-build ${createHash('sha256').update(vendorBody).digest('hex')}\n${vendorBody}`);
 copyFileSync(join(root, 'scripts/loader.cjs'), join(root, 'dist/hvagent.cjs'));
 chmodSync(join(root, 'dist/hvagent.cjs'), 0o755);
 execFileSync(process.execPath, [join(root, 'dist/hvagent.cjs')], { env: { ...process.env, HVAGENT_WRITE_CODE_CACHE: '1' } });

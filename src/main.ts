@@ -36,8 +36,9 @@ function exitWhenFlushed(code: number): void {
 }
 
 // scripts/loader.cjs, writing the V8 code cache, asks for a warm-up instead of a run: one
-// rejected request per action through the server path, so that the cache also holds the
-// functions compiled on that path, not just the top level.
+// rejected request per action through the server path, then every action's modules
+// loaded, so that the cache also holds the functions compiled on those paths, not just the
+// top level (an action's first request would otherwise compile its modules from source).
 const warmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: () => Promise<void>) => void) | undefined;
 if (warmUp) {
   warmUp(async () => {
@@ -47,6 +48,8 @@ if (warmUp) {
         await handleRequestText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
       }
     }
+    const { ACTION_HANDLERS } = await import('./agents/index.js');
+    await Promise.all(Object.values(ACTION_HANDLERS).flatMap((actions) => Object.values(actions).map((load) => load())));
   });
 } else main().catch((error: unknown) => {
   const failure = toHvError(error);

@@ -35,7 +35,7 @@ export function install(target: InstallTarget, directory: string, files = runnin
   copyAtomically(files.bundle, join(agentDir, 'hvagent', 'hvagent.bundle.js'), 0o644);
   copyAtomically(join(dirname(files.bundle), VENDOR_FILE), join(agentDir, 'hvagent', VENDOR_FILE), 0o644);
   copyAtomically(files.executable, shared, 0o755);
-  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), writeCodeCache(shared));
+  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), ...writeCodeCaches(shared));
 
   for (const ddl of AGENT_DDLS) {
     const name = ddl.metadata.name;
@@ -70,8 +70,8 @@ function runningFiles(): { executable: string; bundle: string } {
   return files;
 }
 
-/** The code cache is made for the Node that will run the agent: this one. */
-function writeCodeCache(executable: string): string {
+/** The code caches are made for the Node that will run the agent: this one. */
+function writeCodeCaches(executable: string): string[] {
   const result = spawnSync(process.execPath, [executable], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HVAGENT_WRITE_CODE_CACHE: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -79,7 +79,7 @@ function writeCodeCache(executable: string): string {
   if (result.status !== 0) {
     throw new HvError('INTERNAL', `Could not write the code cache: ${String(result.stderr).trim()}`);
   }
-  return join(dirname(executable), 'hvagent.cache');
+  return [join(dirname(executable), 'hvagent.cache'), join(dirname(executable), 'hvagent.vendor.cache')];
 }
 
 function writeAtomically(path: string, content: string, mode: number): void {

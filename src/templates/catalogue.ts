@@ -126,7 +126,7 @@ export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, s
   switch (entry.type) {
     case 'image': {
       const path = inside(entry.file, 'file');
-      const facts = await readImageFacts(path, entry.format, signal).catch((error: HvError) => refuse(`${entry.file}: ${error.message}`));
+      const facts = await readImageFacts(path, entry.format).catch((error: HvError) => refuse(`${entry.file}: ${error.message}`));
       if (facts.problem) refuse(`${entry.file} ${facts.problem}`);
       return { ...base, type: 'image', path, format: entry.format, virtualSizeMb: facts.virtualSizeMb, fileBytes: facts.fileBytes };
     }

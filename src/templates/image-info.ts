@@ -1,9 +1,12 @@
 import { statSync } from 'node:fs';
-import { runTool } from './run.js';
+import { HvError } from '../core/errors.js';
+import { openNoFollow, readQcow2Header } from '../storage/qcow2-header.js';
 
-// What an image template holds, read with `qemu-img info` under its declared format (never
-// probed: a "raw" file with a qcow2 header stays raw). A template must be standalone: a
-// backing file or an external data file could point anywhere on the host.
+// What an image template holds, read under its declared format (never probed: a "raw" file
+// with a qcow2 header stays raw). A qcow2 template's size and dependencies are in its
+// header, read directly: provisioning is on a hot path and `qemu-img info` would cost a
+// process. A template must be standalone: a backing file or an external data file could
+// point anywhere on the host.
 
 export interface ImageFacts {
   virtualSizeMb: number;
@@ -12,27 +15,39 @@ export interface ImageFacts {
   problem?: string;
 }
 
-interface QemuImgInfo {
-  'virtual-size'?: number;
-  'backing-filename'?: string;
-  'format-specific'?: { data?: { 'data-file'?: string } };
-}
+/** qcow2 v3 incompatible feature bit 2: guest data lives in another file. */
+const EXTERNAL_DATA_FILE = 1n << 2n;
 
 // Per process, keyed by the file's identity: a stdio stream of requests reads each image once.
 const cache = new Map<string, ImageFacts>();
 
-export async function readImageFacts(path: string, format: 'raw' | 'qcow2', signal?: AbortSignal): Promise<ImageFacts> {
+export async function readImageFacts(path: string, format: 'raw' | 'qcow2'): Promise<ImageFacts> {
   const stats = statSync(path);
   const key = `${format}:${path}:${stats.ino}:${stats.size}:${stats.mtimeMs}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  const info = JSON.parse(await runTool('qemu-img', ['info', '--output=json', '-U', '-f', format, path], { signal, timeoutMs: 60_000 })) as QemuImgInfo;
-  const backing = info['backing-filename'] ?? info['format-specific']?.data?.['data-file'];
-  const facts: ImageFacts = {
-    virtualSizeMb: Math.ceil((info['virtual-size'] ?? stats.size) / 1048576),
-    fileBytes: stats.size,
-    ...(backing !== undefined && { problem: `depends on another file (${backing}); a template image must be standalone` }),
-  };
+  const facts = format === 'raw' ? { virtualSizeMb: Math.ceil(stats.size / 1048576), fileBytes: stats.size } : await qcow2Facts(path, stats.size);
   cache.set(key, facts);
   return facts;
+}
+
+async function qcow2Facts(path: string, fileBytes: number): Promise<ImageFacts> {
+  const handle = await openNoFollow(path);
+  try {
+    const header = await readQcow2Header(handle);
+    if (!header) throw new HvError('CONFIG_INVALID', `${path} is not a qcow2 image`);
+    const incompatible = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(incompatible, 0, 8, 72);
+    const version = Buffer.alloc(4);
+    await handle.read(version, 0, 4, 4);
+    const externalData = version.readUInt32BE(0) >= 3 && bytesRead === 8 && (incompatible.readBigUInt64BE(0) & EXTERNAL_DATA_FILE) !== 0n;
+    const dependsOn = header.backing ?? (externalData ? 'an external data file' : undefined);
+    return {
+      virtualSizeMb: Math.ceil(header.virtualSize / 1048576),
+      fileBytes,
+      ...(dependsOn !== undefined && { problem: `depends on another file (${dependsOn}); a template image must be standalone` }),
+    };
+  } finally {
+    await handle.close();
+  }
 }

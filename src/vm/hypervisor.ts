@@ -1,6 +1,6 @@
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
-import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
+import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError, type VirshCommand, type VirshCommandResult } from '../libvirt/index.js';
 import { classOfDomainType, type VmClassName } from './classes.js';
 
 // The vm agent's view of libvirt: two connections (the QEMU one for classes qemu and kvm,
@@ -66,6 +66,30 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
   };
   const [qemu, lxc] = await Promise.all([ask('qemu'), ask('lxc')]);
   return qemu ?? lxc;
+}
+
+/**
+ * Whether a VM of that name is defined on either connection, asked through one virsh
+ * process that connects to both in turn: on provisioning's hot path, half the processes
+ * of locate() for the same latency. The state is as libvirt reports it (no reconciling).
+ */
+export async function findDefined(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located | undefined> {
+  const qemuUri = uriFor(config, 'qemu');
+  const lxcUri = uriFor(config, 'lxc');
+  const ask = (): VirshCommand[] => [['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]];
+  const results = await runVirshBatch([...ask(), ['connect', lxcUri], ...ask()], { uri: qemuUri, ...(signal && { signal }) });
+  const found = (driver: Driver, uri: string, [state, type]: Array<VirshCommandResult | undefined>): Located | undefined => {
+    if (!state || state.error) {
+      if (!state || isMissingDomain(state.error)) return undefined;
+      // A host without a working LXC driver has no containers.
+      if (driver === 'lxc') return undefined;
+      throw state.error;
+    }
+    const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
+    return { name, driver, uri, state: stateOf(state.stdout), vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
+  };
+  const lxcConnected = results[2] !== undefined && !results[2].error;
+  return found('qemu', qemuUri, results.slice(0, 2)) ?? (lxcConnected ? found('lxc', lxcUri, results.slice(3, 5)) : undefined);
 }
 
 /** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */

@@ -1,15 +1,16 @@
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { HvError } from '../core/errors.js';
 import { currentScope } from '../core/scope.js';
 
 // One mutating request per VM (or volume) at a time, across processes. The lock is a
-// kernel flock(2) held by a `flock … cat` child whose stdin is our pipe: when this
-// process ends for any reason, even SIGKILL, the pipe closes, cat exits and the kernel
-// drops the lock. No lock file can outlive its owner, so nothing is ever stale.
-// We know the lock is held when cat, which flock starts only then, echoes back the
-// byte we wrote into its stdin.
+// kernel flock(2) on an open file description this process holds: we open the lock file
+// and hand that descriptor to `flock --exclusive 3`, which locks it and exits. The lock
+// belongs to the open file description, so it stays held by our descriptor until we close
+// it, or until this process ends for any reason, even SIGKILL, when the kernel closes it.
+// No lock file can outlive its owner, so nothing is ever stale; and taking a lock costs
+// one short-lived process. (Node opens files close-on-exec: no other child inherits it.)
 
 export interface LockOptions {
   directory: string;
@@ -24,45 +25,30 @@ const LOCK_NAME = /^[a-z]+-[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$/;
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);
   mkdirSync(options.directory, { recursive: true, mode: 0o700 });
-  const waitSeconds = Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1);
-  const holder = execa('flock', ['--exclusive', '--timeout', String(waitSeconds), join(options.directory, `${key}.lock`), 'cat'], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    env: { LC_ALL: 'C' },
-  });
-  currentScope()?.track(holder);
-  const released = async () => {
-    holder.stdin?.end();
-    await holder;
-  };
+  const descriptor = openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
-    await acquired(holder, key, waitSeconds);
-  } catch (error) {
-    holder.kill('SIGKILL');
-    await holder;
-    throw error;
-  }
-  try {
+    await acquire(descriptor, key, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
     return await work();
   } finally {
-    await released();
+    closeSync(descriptor);
   }
 }
 
-function acquired(holder: ReturnType<typeof execa>, key: string, waitSeconds: number): Promise<void> {
+function acquire(descriptor: number, key: string, waitSeconds: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    let said = '';
-    holder.stdout?.once('data', () => resolve());
-    holder.stderr?.on('data', (chunk: Buffer) => {
-      said += chunk.toString();
+    // node:child_process rather than execa: the one place where a descriptor is handed down.
+    const locker = spawn('flock', ['--exclusive', '--timeout', String(waitSeconds), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', descriptor],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
     });
-    holder.stdin?.write('\n');
-    holder.then((result) => {
-      const why = said.includes('timeout') ? `another request held it for more than ${waitSeconds} s` : said.trim() || `flock exited with ${result.exitCode}`;
+    currentScope()?.track(locker);
+    let said = '';
+    locker.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    locker.once('error', (error) => reject(new HvError('COMMAND_FAILED', `Could not lock ${key}: cannot run flock (${error.message})`)));
+    locker.once('close', (exitCode, signal) => {
+      if (exitCode === 0) return resolve();
+      const why = exitCode === 1 && !said.trim() ? `another request held it for more than ${waitSeconds} s` : said.trim() || `flock ended with ${signal ?? exitCode}`;
       reject(new HvError('CONFLICT', `Could not lock ${key}: ${why}`));
-    }, reject);
+    });
   });
 }

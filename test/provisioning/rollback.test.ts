@@ -63,6 +63,19 @@ test('a root volume name that is taken fails the request and leaves that volume 
   expect(box.leftovers()).toEqual([]);
 });
 
+test('a QEMU guest named like an existing container is refused, and the volume made meanwhile is removed', async () => {
+  const name = newVmName();
+  const container = await box.rpc('vm', 'create', { name, vm_class: 'lxc', template: 'lxc:busybox', pool: 'ct', memory_mb: 128 });
+  expect(container.statuscode).toBe(0);
+  const reply = await box.rpc('vm', 'create', { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms' });
+  expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
+  expect(reply.statusmsg).toContain('(lxc, shutoff)');
+  expect(await domstate(name, QEMU_URI)).toBe('absent');
+  expect(box.leftovers()).toEqual([`ct/${name}-root`]);
+  expect((await box.rpc('vm', 'delete', { name, remove_volumes: true })).statuscode).toBe(0);
+  expect(box.leftovers()).toEqual([]);
+});
+
 test('two concurrent creates of one VM: one provisions it, the other is refused and removes nothing of the winner', async () => {
   const name = newVmName();
   const request = { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', memory_mb: 192 };

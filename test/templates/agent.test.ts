@@ -116,9 +116,21 @@ describe('hostile or broken catalogues are CONFIG_INVALID, saying which entry an
     await invalid(withEnv, 'evil.qcow2 depends on another file');
   });
 
+  test('an image that depends on another file (a backing file, an external data file)', async () => {
+    const backed = hostileCatalogue(imageEntry('backed.qcow2'), (dir) => {
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(dir, 'base.qcow2'), '16M']);
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', join(dir, 'base.qcow2'), '-F', 'qcow2', join(dir, 'backed.qcow2')]);
+    });
+    await invalid(backed, 'must be standalone');
+    const external = hostileCatalogue(imageEntry('external.qcow2'), (dir) => {
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', `data_file=${join(dir, 'data.raw')}`, join(dir, 'external.qcow2'), '16M']);
+    });
+    await invalid(external, 'an external data file');
+  });
+
   test('an image that is not in its declared format', async () => {
     const withEnv = hostileCatalogue(imageEntry('evil.qcow2'), (dir) => writeFileSync(join(dir, 'evil.qcow2'), Buffer.alloc(65536)));
-    await invalid(withEnv, 'image:evil: evil.qcow2: qemu-img info');
+    await invalid(withEnv, 'is not a qcow2 image');
   });
 
   test('an archive or TFTP tree that is missing or outside', async () => {

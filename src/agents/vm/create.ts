@@ -5,10 +5,11 @@ import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisa
 import { macsInUse, stableMac } from '../../network/mac.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
 import type { NicSpec } from '../../vm/domain-xml.js';
-import { currentState, locate, uriFor, virsh } from '../../vm/hypervisor.js';
+import { findDefined, uriFor, virsh } from '../../vm/hypervisor.js';
 import { resolveAllowedPath } from '../../vm/paths.js';
 import { provision, type BaseSpec } from '../../vm/provision/execute.js';
 import { planProvisioning, type ProvisionPlan } from '../../vm/provision/plan.js';
+import { withVolumeLock } from '../../storage/index.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
 // Everything that can be refused is checked before anything is made; from then on each
@@ -20,35 +21,65 @@ export const create: ActionHandler = async (context) => {
     throw new HvError('UNSUPPORTED', 'vm_class kvm is not offered on this host: it has no usable hardware virtualisation (use qemu)');
   }
   const name = vmName(context);
-  const plan = await planProvisioning(context, vmClass, name);
-  const base = baseSpec(context, vmClass, name, plan);
   const uri = uriFor(context.config, vmClass.name === 'lxc' ? 'lxc' : 'qemu');
-  await Promise.all(
-    plan.networks.map((network) =>
-      virsh(uri, ['net-info', network], context.signal).catch(() => {
-        throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
-      }),
-    ),
-  );
 
+  // Provisioning is a hot path where each answer costs a process, so what can overlap
+  // does: the plan (catalogue, pools) is read while the VM's lock is being taken; then,
+  // under it, libvirt is asked whether the name is free, whether the networks exist and
+  // which MACs are taken while the volumes' locks are taken and the volumes made. Nothing
+  // is defined before those answers are in; a VM that exists after all undoes the volumes.
+  const planning = planProvisioning(context, vmClass, name);
+  planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
   return underVmLock(context, async () => {
-    const [existing, taken] = await Promise.all([locate(context.config, name, context.signal), plan.networks.length ? macsInUse(context.config, context.signal) : new Map()]);
-    if (existing) throw new HvError('CONFLICT', `A VM named '${name}' already exists (${existing.vmClass}, ${existing.state})`);
-    const nics: NicSpec[] = [];
-    for (const [slot, network] of plan.networks.entries()) {
-      const mac = stableMac(name, slot, taken);
-      taken.set(mac, name);
-      nics.push({ source: { network }, mac });
-    }
-    const made = await provision(context, uri, base, plan, nics);
-    const state = await currentState({ uri, name }, context.signal);
-    return changeReply({ name, vmClass: vmClass.name }, true, state, {
+    const plan = await planning;
+    const base = baseSpec(context, vmClass, name, plan);
+    const lookups = Promise.all([
+      findDefined(context.config, name, context.signal),
+      plan.networks.length > 0 ? macsInUse(context.config, context.signal) : new Map<string, string>(),
+      ...plan.networks.map((network) => mustExistNetwork(context, uri, network)),
+    ]);
+    lookups.catch(() => undefined);
+    const existingVm = async () => (await lookups.catch(() => [undefined]))[0];
+    const nics = async (): Promise<NicSpec[]> => {
+      const [existing, taken] = await lookups;
+      if (existing) throw alreadyExists(name, existing);
+      return plan.networks.map((network, slot) => {
+        const mac = stableMac(name, slot, taken);
+        taken.set(mac, name);
+        return { source: { network }, mac };
+      });
+    };
+    const made = await withPlannedVolumeLocks(context, plan, () => provision(context, uri, base, plan, nics)).catch(async (error: unknown) => {
+      // A clash with an existing VM of that name explains any other failure (its volumes exist too).
+      const existing = await existingVm();
+      throw existing ? alreadyExists(name, existing) : error;
+    });
+    return changeReply({ name, vmClass: vmClass.name }, true, made.state, {
       template: plan.template?.ref ?? null,
       volumes: made.volumes.map(({ pool, name: volume, path, plugin, format }) => ({ pool, name: volume, path, plugin, format })),
       nics: made.nics.map((nic) => ({ mac: nic.mac ?? null, ...nic.source })),
     });
   });
 };
+
+function alreadyExists(name: string, existing: { vmClass: string; state: string }): HvError {
+  return new HvError('CONFLICT', `A VM named '${name}' already exists (${existing.vmClass}, ${existing.state})`);
+}
+
+/**
+ * Holds the locks of every volume the plan makes until the domain that uses them is
+ * defined (or they are removed again): nobody can delete or resize one in between.
+ */
+function withPlannedVolumeLocks<T>(context: ActionContext, plan: ProvisionPlan, work: () => Promise<T>): Promise<T> {
+  const volumes = [...(plan.root ? [plan.root] : []), ...plan.data];
+  return volumes.reduceRight<() => Promise<T>>((inner, volume) => () => withVolumeLock(context.config, context.deadline, volume.pool.name, volume.name, inner), work)();
+}
+
+async function mustExistNetwork(context: ActionContext, uri: string, network: string): Promise<void> {
+  await virsh(uri, ['net-info', network], context.signal).catch(() => {
+    throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
+  });
+}
 
 function baseSpec(context: ActionContext, vmClass: VmClass, name: string, plan: ProvisionPlan): BaseSpec {
   const { inputs, config, request } = context;

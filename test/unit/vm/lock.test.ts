@@ -14,7 +14,7 @@ function deferred() {
   return { promise, release };
 }
 
-describe('per-object locks (kernel flock held by a child that dies with us)', () => {
+describe('per-object locks (kernel flock on a descriptor that dies with us)', () => {
   test('two holders of one key run one after the other', async () => {
     const events: string[] = [];
     const firstInside = deferred();
@@ -52,8 +52,9 @@ describe('per-object locks (kernel flock held by a child that dies with us)', ()
 
   test('a holder killed with SIGKILL leaves no stale lock', async () => {
     const lockFile = join(directory, 'vm-d.lock');
-    // A stand-in for an agent process holding the lock exactly as withLock does.
-    const script = `const c=require('child_process').spawn('flock',['--exclusive',${JSON.stringify(lockFile)},'cat'],{stdio:['pipe','pipe','ignore']});c.stdout.once('data',()=>console.log('held'));c.stdin.write('\\n');setInterval(()=>{},1000);`;
+    // A stand-in for an agent process holding the lock exactly as withLock does: its open
+    // descriptor, locked by a flock child that has exited.
+    const script = `const fs=require('fs');const fd=fs.openSync(${JSON.stringify(lockFile)},'a');const c=require('child_process').spawn('flock',['--exclusive','3'],{stdio:['ignore','ignore','ignore',fd]});c.on('close',()=>console.log('held'));setInterval(()=>{},1000);`;
     const agent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
     await new Promise((resolve) => agent.stdout.once('data', resolve));
     expect((await execa('flock', ['--nonblock', lockFile, 'true'], { reject: false })).exitCode).toBe(1);
