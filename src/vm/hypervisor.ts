@@ -48,7 +48,8 @@ export async function virsh(uri: string, command: readonly string[], signal?: Ab
  * not an error here: a host may run QEMU guests only.
  */
 export async function locate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located | undefined> {
-  const ask = async (driver: Driver): Promise<Located | undefined> => {
+  const ask = (driver: Driver): Promise<Located | undefined> => retryingCrashedVirsh(() => askOne(driver));
+  const askOne = async (driver: Driver): Promise<Located | undefined> => {
     const uri = uriFor(config, driver);
     try {
       const [domstate, type] = await runVirshBatch([['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]], {
@@ -94,12 +95,18 @@ export async function findDefined(config: HvConfig, name: string, signal?: Abort
 
 /** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */
 export async function currentState(vm: { uri: string; name: string }, signal?: AbortSignal): Promise<VmState> {
+  return retryingCrashedVirsh(async () => reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal));
+}
+
+/**
+ * The embedded driver's virsh has crashed here while a QEMU process was exiting; a read is
+ * harmless to repeat, so reads are tried up to three times when virsh was killed by a signal.
+ */
+async function retryingCrashedVirsh<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal);
+      return await read();
     } catch (error) {
-      // The embedded driver's virsh has crashed here while a QEMU process was exiting;
-      // a state read is harmless to repeat.
       if (attempt >= 3 || !(error instanceof VirshError) || !/killed by SIG/.test(error.reason) || error.cancelled) throw error;
     }
   }
