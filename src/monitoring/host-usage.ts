@@ -7,7 +7,8 @@ import { readConfiguredPools, type ConfiguredPoolUsage } from './configured-pool
 import { sampleCpu, type CpuUsage } from './cpu.js';
 import { parsePoolNames, POOL_NAMES_COMMAND, readLibvirtPools, type LibvirtPoolUsage } from './libvirt-pools.js';
 import { readHostMemory, type HostMemory } from './memory.js';
-import { countStates, reconcileEmbedded, stateOfDomstats, stateOfListWord, type StateCounts } from './vm-states.js';
+import { reconcileEmbedded, stateOf, stateOfDomstats } from '../vm/hypervisor.js';
+import { countStates, type StateCounts } from './vm-states.js';
 
 // `host usage` is polled every minute on every host, so it is built around its process
 // count: one virsh on the QEMU connection (free memory per NUMA cell, pool names, VM
@@ -55,7 +56,7 @@ async function readQemuSide(uri: string, signal?: AbortSignal) {
 async function countLxcStates(uri: string, signal?: AbortSignal): Promise<StateCounts | null> {
   try {
     const listed = parseListAll(await runVirsh(['list', '--all'], { uri, ...(signal && { signal }) }));
-    return countStates(listed.map((domain) => stateOfListWord(domain.state)));
+    return countStates(listed.map((domain) => stateOf(domain.state)));
   } catch (error) {
     if (error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return null;
     throw error;

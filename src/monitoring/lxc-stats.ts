@@ -3,7 +3,6 @@ import { parseCounterLines, parseCpuStatsTotalNs, parseListAll } from '../libvir
 import { parseDomainXml } from '../vm/domain-parse.js';
 import { isMissingDomain, stateOf, type VmState } from '../vm/hypervisor.js';
 import type { NicStats, VmStats } from './vm-stats-types.js';
-import { stateOfListWord } from './vm-states.js';
 
 // Containers: the LXC driver has no domstats at all (virConnectGetAllDomainStats is
 // "not supported by the connection driver" in libvirt 9.0), so its per-domain calls are
@@ -45,13 +44,13 @@ export async function readLxcStats(uri: string, name: string | undefined, signal
 
 async function describeAll(uri: string, signal?: AbortSignal): Promise<Described[]> {
   const listed = parseListAll(await runVirsh(['list', '--all'], { uri, ...(signal && { signal }) }));
-  const commands = listed.map((domain) => commandsFor(domain.name, stateOfListWord(domain.state)));
+  const commands = listed.map((domain) => commandsFor(domain.name, stateOf(domain.state)));
   const results = await runVirshBatch(commands.flat(), { uri, ...(signal && { signal }) });
   let next = 0;
   return listed.flatMap((domain, i) => {
     const own = results.slice(next, (next += commands[i]!.length));
     // A container undefined between the two calls is simply no longer reported.
-    return own[0]?.error ? [] : [{ name: domain.name, state: stateOfListWord(domain.state), results: own }];
+    return own[0]?.error ? [] : [{ name: domain.name, state: stateOf(domain.state), results: own }];
   });
 }
 

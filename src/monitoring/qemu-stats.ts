@@ -1,8 +1,8 @@
 import { runVirsh } from '../libvirt/index.js';
 import { parseDomstatsRecords, type DomainStatsRecord } from '../libvirt/parse/domstats.js';
-import { isMissingDomain } from '../vm/hypervisor.js';
+import { isMissingDomain, reconcileEmbedded, stateOfDomstats } from '../vm/hypervisor.js';
 import type { DiskStats, NicStats, VmStats } from './vm-stats-types.js';
-import { reconcileEmbedded, stateOfDomstats } from './vm-states.js';
+
 
 // QEMU guests: ONE `virsh domstats` for one VM or all of them. --nowait: a guest busy in
 // a job (migration, snapshot) gives what is available at once instead of holding up the

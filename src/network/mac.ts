@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
-import { runVirsh, runVirshBatch, VirshError } from '../libvirt/index.js';
-import type { Driver } from '../vm/hypervisor.js';
+import { runVirshBatch } from '../libvirt/index.js';
+import { definedNames } from '../vm/defined.js';
+import { uriFor, type Driver } from '../vm/hypervisor.js';
 
 // MAC addresses of guest NICs.
 //
@@ -50,21 +51,12 @@ export async function macsInUse(config: HvConfig, signal?: AbortSignal): Promise
 }
 
 async function macsOn(driver: Driver, config: HvConfig, signal?: AbortSignal): Promise<Array<[string, string]>> {
-  const uri = driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
-  const options = { uri, ...(signal && { signal }) };
-  let names: string[];
-  try {
-    names = (await runVirsh(['list', '--all', '--name'], options)).split('\n').map((line) => line.trim()).filter(Boolean);
-  } catch (error) {
-    // A host without a working LXC driver has no containers to collide with.
-    if (driver === 'lxc' && error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return [];
-    throw error;
-  }
+  const names = await definedNames(config, driver, signal);
   const commands = names.flatMap((name) => [
     ['dumpxml', '--xpath', INTERFACE_MACS, `--domain=${name}`],
     ['dumpxml', '--inactive', '--xpath', INTERFACE_MACS, `--domain=${name}`],
   ]);
-  const results = await runVirshBatch(commands, options);
+  const results = await runVirshBatch(commands, { uri: uriFor(config, driver), ...(signal && { signal }) });
   // A domain undefined between the list and the batch owns nothing any more.
   return results.flatMap((result, index) =>
     result.error ? [] : [...result.stdout.matchAll(/address="([^"]+)"/g)].map((match): [string, string] => [match[1]!.toLowerCase(), names[Math.floor(index / 2)]!]),

@@ -12,7 +12,11 @@ export interface Qcow2Header {
   virtualSize: number;
   backing: string | null;
   backingFormat: string | null;
+  /** v3 incompatible feature bit 2: guest data lives in another file. */
+  externalDataFile: boolean;
 }
+
+const EXTERNAL_DATA_FILE = 1n << 2n;
 
 /** The header of the qcow2 file open as `handle`, or undefined when it is not qcow2. */
 export async function readQcow2Header(handle: FileHandle): Promise<Qcow2Header | undefined> {
@@ -29,7 +33,8 @@ export async function readQcow2Header(handle: FileHandle): Promise<Qcow2Header |
     await handle.read(name, 0, backingLength, backingOffset);
     backing = name.toString('utf8');
   }
-  return { virtualSize, backing, backingFormat: backing ? backingFormat(head.subarray(0, bytesRead), version) : null };
+  const externalDataFile = version >= 3 && bytesRead >= 80 && (head.readBigUInt64BE(72) & EXTERNAL_DATA_FILE) !== 0n;
+  return { virtualSize, backing, backingFormat: backing ? backingFormat(head.subarray(0, bytesRead), version) : null, externalDataFile };
 }
 
 function backingFormat(head: Buffer, version: number): string | null {

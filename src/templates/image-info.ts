@@ -15,9 +15,6 @@ export interface ImageFacts {
   problem?: string;
 }
 
-/** qcow2 v3 incompatible feature bit 2: guest data lives in another file. */
-const EXTERNAL_DATA_FILE = 1n << 2n;
-
 // Per process, keyed by the file's identity: a stdio stream of requests reads each image once.
 const cache = new Map<string, ImageFacts>();
 
@@ -36,12 +33,7 @@ async function qcow2Facts(path: string, fileBytes: number): Promise<ImageFacts> 
   try {
     const header = await readQcow2Header(handle);
     if (!header) throw new HvError('CONFIG_INVALID', `${path} is not a qcow2 image`);
-    const incompatible = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(incompatible, 0, 8, 72);
-    const version = Buffer.alloc(4);
-    await handle.read(version, 0, 4, 4);
-    const externalData = version.readUInt32BE(0) >= 3 && bytesRead === 8 && (incompatible.readBigUInt64BE(0) & EXTERNAL_DATA_FILE) !== 0n;
-    const dependsOn = header.backing ?? (externalData ? 'an external data file' : undefined);
+    const dependsOn = header.backing ?? (header.externalDataFile ? 'an external data file' : undefined);
     return {
       virtualSizeMb: Math.ceil(header.virtualSize / 1048576),
       fileBytes,

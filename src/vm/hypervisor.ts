@@ -22,6 +22,13 @@ export function uriFor(config: HvConfig, driver: Driver): string {
   return driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
 }
 
+const DOMSTATS_STATES: Record<string, VmState> = { '1': 'running', '2': 'running', '3': 'paused', '5': 'shutoff' };
+
+/** The state of `virsh domstats`' numeric state.state, folded the same way. */
+export function stateOfDomstats(code: string | undefined): VmState {
+  return DOMSTATS_STATES[code ?? ''] ?? 'other';
+}
+
 /** qemu:///embed: QEMU runs inside our own process's libvirt, with nothing watching it between calls. */
 export function isEmbedded(uri: string): boolean {
   return uri.startsWith('qemu:///embed?');
@@ -29,7 +36,8 @@ export function isEmbedded(uri: string): boolean {
 
 export function stateOf(domstate: string): VmState {
   const state = domstate.trim().split('\n')[0]?.trim();
-  if (state === 'running') return 'running';
+  // "idle" is libvirt's blocked state (a guest waiting on I/O): running, as domstats' 2 is.
+  if (state === 'running' || state === 'idle') return 'running';
   if (state === 'paused') return 'paused';
   if (state === 'shut off') return 'shutoff';
   return 'other';
@@ -43,6 +51,16 @@ export async function virsh(uri: string, command: readonly string[], signal?: Ab
   return runVirsh(command, { uri, ...(signal && { signal }) });
 }
 
+/** What locate() asks of one connection: the state, and the domain type that tells the class. */
+function locateCommands(name: string): VirshCommand[] {
+  return [['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]];
+}
+
+function locatedFrom(name: string, driver: Driver, uri: string, domstate: string, type: VirshCommandResult | undefined): Located {
+  const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
+  return { name, driver, uri, state: stateOf(domstate), vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
+}
+
 /**
  * Finds a VM on either connection (asked in parallel). An unreachable LXC connection is
  * not an error here: a host may run QEMU guests only.
@@ -52,13 +70,9 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
   const askOne = async (driver: Driver): Promise<Located | undefined> => {
     const uri = uriFor(config, driver);
     try {
-      const [domstate, type] = await runVirshBatch([['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]], {
-        uri,
-        ...(signal && { signal }),
-      });
-      const state = await reconcile(uri, name, stateOf(stdoutOrThrow(domstate!)), signal);
-      const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
-      return { name, driver, uri, state, vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
+      const [domstate, type] = await runVirshBatch(locateCommands(name), { uri, ...(signal && { signal }) });
+      const found = locatedFrom(name, driver, uri, stdoutOrThrow(domstate!), type);
+      return { ...found, state: await reconcile(uri, name, found.state, signal) };
     } catch (error) {
       if (isMissingDomain(error)) return undefined;
       if (driver === 'lxc' && error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return undefined;
@@ -77,8 +91,7 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
 export async function findDefined(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located | undefined> {
   const qemuUri = uriFor(config, 'qemu');
   const lxcUri = uriFor(config, 'lxc');
-  const ask = (): VirshCommand[] => [['domstate', name], ['dumpxml', '--xpath', '/domain/@type', name]];
-  const results = await runVirshBatch([...ask(), ['connect', lxcUri], ...ask()], { uri: qemuUri, ...(signal && { signal }) });
+  const results = await runVirshBatch([...locateCommands(name), ['connect', lxcUri], ...locateCommands(name)], { uri: qemuUri, ...(signal && { signal }) });
   const found = (driver: Driver, uri: string, [state, type]: Array<VirshCommandResult | undefined>): Located | undefined => {
     if (!state || state.error) {
       if (!state || isMissingDomain(state.error)) return undefined;
@@ -86,8 +99,7 @@ export async function findDefined(config: HvConfig, name: string, signal?: Abort
       if (driver === 'lxc') return undefined;
       throw state.error;
     }
-    const domainType = /type="([a-z]+)"/.exec(type?.stdout ?? '')?.[1] ?? driver;
-    return { name, driver, uri, state: stateOf(state.stdout), vmClass: classOfDomainType(domainType) ?? (driver === 'lxc' ? 'lxc' : 'qemu') };
+    return locatedFrom(name, driver, uri, state.stdout, type);
   };
   const lxcConnected = results[2] !== undefined && !results[2].error;
   return found('qemu', qemuUri, results.slice(0, 2)) ?? (lxcConnected ? found('lxc', lxcUri, results.slice(3, 5)) : undefined);
@@ -132,4 +144,15 @@ async function reconcile(uri: string, name: string, state: VmState, signal?: Abo
   if (again?.stdout.trim().split('\n')[0]?.trim() !== 'in shutdown') return again?.error ? state : stateOf(again?.stdout ?? '');
   await virsh(uri, ['destroy', name], signal).catch(() => undefined);
   return stateOf(await virsh(uri, ['domstate', name], signal));
+}
+
+/**
+ * The states of many VMs read in one go (domstats, list), made true for an embedded
+ * driver: only there can a guest that powered itself off still read running (reconcile),
+ * so only there is one process per running VM spent.
+ */
+export async function reconcileEmbedded<T extends { name: string; state: VmState }>(uri: string, vms: T[], signal?: AbortSignal): Promise<T[]> {
+  if (!isEmbedded(uri)) return vms;
+  for (const vm of vms) if (vm.state === 'running' || vm.state === 'paused') vm.state = await currentState({ uri, name: vm.name }, signal);
+  return vms;
 }

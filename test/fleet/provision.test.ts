@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildTestTemplates, makeSandbox, type Sandbox } from '../provisioning/helpers.js';
+import { READY, waitForSerial } from '../vm/helpers.js';
 import { startHvagentFleet, type Fleet } from './fleet.js';
 
 // One-request provisioning through a real MCollective 2.12 fleet: `mco rpc vm create …
@@ -17,19 +18,6 @@ const BOOT_TIMEOUT_MS = 180_000;
 
 let fleet: Fleet;
 let box: Sandbox;
-
-const consoleLog = () => {
-  const path = join(CONSOLE_LOG_DIR, `${VM}.log`);
-  return existsSync(path) ? readFileSync(path, 'utf8') : '';
-};
-
-async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) throw new Error(`Gave up after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 beforeAll(async () => {
   await buildTestTemplates();
@@ -54,7 +42,7 @@ test('mco rpc vm create template=image:tiny provisions and boots a guest on the 
   const volume = (created.json![0]!.data.volumes as Array<{ path: string; pool: string }>)[0]!;
   expect(volume.pool).toBe('vms');
   expect(volume.path.startsWith(box.pools.vms)).toBe(true);
-  await waitFor(`${VM} to print GUEST: READY`, () => consoleLog().includes('GUEST: READY'), BOOT_TIMEOUT_MS);
+  await waitForSerial(VM, READY, 1, BOOT_TIMEOUT_MS);
 
   const text = await fleet.mco(['rpc', 'vm', 'delete', `name=${VM}`, 'force=true', 'remove_volumes=true', '-I', 'hv1']);
   expect(text.exitCode).toBe(0);

@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import type { ActionContext, ActionHandler } from '../../core/action.js';
 import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
+import { mustReadNetwork } from '../../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../../network/mac.js';
 import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
 import type { NicSpec } from '../../vm/domain-xml.js';
-import { findDefined, uriFor, virsh } from '../../vm/hypervisor.js';
+import { findDefined, uriFor } from '../../vm/hypervisor.js';
 import { resolveAllowedPath } from '../../vm/paths.js';
 import { provision, type BaseSpec } from '../../vm/provision/execute.js';
 import { planProvisioning, type ProvisionPlan } from '../../vm/provision/plan.js';
@@ -36,7 +37,7 @@ export const create: ActionHandler = async (context) => {
     const lookups = Promise.all([
       findDefined(context.config, name, context.signal),
       plan.networks.length > 0 ? macsInUse(context.config, context.signal) : new Map<string, string>(),
-      ...plan.networks.map((network) => mustExistNetwork(context, uri, network)),
+      ...plan.networks.map((network) => mustReadNetwork(uri, network, context.signal)),
     ]);
     lookups.catch(() => undefined);
     const existingVm = async () => (await lookups.catch(() => [undefined]))[0];
@@ -75,11 +76,6 @@ function withPlannedVolumeLocks<T>(context: ActionContext, plan: ProvisionPlan, 
   return volumes.reduceRight<() => Promise<T>>((inner, volume) => () => withVolumeLock(context.config, context.deadline, volume.pool.name, volume.name, inner), work)();
 }
 
-async function mustExistNetwork(context: ActionContext, uri: string, network: string): Promise<void> {
-  await virsh(uri, ['net-info', network], context.signal).catch(() => {
-    throw new HvError('NOT_FOUND', `Input 'network': no libvirt network named '${network}'`, { input: 'network' });
-  });
-}
 
 function baseSpec(context: ActionContext, vmClass: VmClass, name: string, plan: ProvisionPlan): BaseSpec {
   const { inputs, config, request } = context;

@@ -39,12 +39,8 @@ export async function provision(
   return withRollback(async (rollback) => {
     const volumes: Volume[] = [];
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
-    let checked = false;
-    const checkedNics = async () => {
-      if (!checked) spec.nics = await nicsOnceChecked();
-      checked = true;
-      return spec.nics;
-    };
+    let nics: Promise<NicSpec[]> | undefined;
+    const checkedNics = () => (nics ??= nicsOnceChecked().then((checked) => (spec.nics = checked)));
 
     if (plan.root) {
       const root = await createVolume(context, rollback, plan.root);

@@ -8,7 +8,8 @@ import { cpuUsageBetween, parseProcStat } from '../../../src/monitoring/cpu.js';
 import { parsePoolInfo, parsePoolNames } from '../../../src/monitoring/libvirt-pools.js';
 import { parseMeminfo } from '../../../src/monitoring/memory.js';
 import { vmStatsFromDomstats } from '../../../src/monitoring/qemu-stats.js';
-import { countStates, stateOfDomstats, stateOfListWord } from '../../../src/monitoring/vm-states.js';
+import { countStates } from '../../../src/monitoring/vm-states.js';
+import { stateOf, stateOfDomstats } from '../../../src/vm/hypervisor.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -57,7 +58,7 @@ describe('domstats', () => {
 describe('states', () => {
   test('domstats codes and list words fold into running, paused, shutoff, other', () => {
     expect(['1', '2', '3', '4', '5', '6', '7', undefined].map(stateOfDomstats)).toEqual(['running', 'running', 'paused', 'other', 'shutoff', 'other', 'other', 'other']);
-    expect(['running', 'idle', 'paused', 'shut off', 'in shutdown', 'crashed'].map(stateOfListWord)).toEqual(['running', 'running', 'paused', 'shutoff', 'other', 'other']);
+    expect(['running', 'idle', 'paused', 'shut off', 'in shutdown', 'crashed'].map(stateOf)).toEqual(['running', 'running', 'paused', 'shutoff', 'other', 'other']);
     expect(countStates(['running', 'running', 'shutoff', 'other'])).toEqual({ running: 2, paused: 0, shutoff: 1, other: 1, total: 4 });
   });
 
