@@ -42,7 +42,7 @@ function exitWhenFlushed(code: number): void {
 const warmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: () => Promise<void>) => void) | undefined;
 if (warmUp) {
   warmUp(async () => {
-    const [{ handleRequestText }, { AGENT_DDLS }] = await Promise.all([import('./core/dispatch.js'), import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
+    const [{ handleRequestText }, { AGENT_DDLS }] = await Promise.all([import('./dispatch/dispatcher.js'), import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
         await handleRequestText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');

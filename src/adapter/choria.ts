@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { handleRequestText } from '../core/dispatch.js';
+import { handleRequestText } from '../dispatch/dispatcher.js';
 import { isActivated } from './activation.js';
 
 // Choria external agent (protocols.md §3): dispatch on CHORIA_EXTERNAL_PROTOCOL, never

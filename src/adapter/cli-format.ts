@@ -1,5 +1,5 @@
 import type { Reply } from '../core/reply.js';
-import type { JobRecord } from '../core/jobs.js';
+import type { JobRecord } from '../dispatch/job-records.js';
 import type { ActionDdl } from '../ddl/types.js';
 
 // Human output for `hvagent <agent> <action>`: each declared output under its display_as

@@ -1,4 +1,4 @@
-import { handleRequest } from '../core/dispatch.js';
+import { handleRequest } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { VERSION } from '../version.js';
@@ -78,7 +78,7 @@ async function runInstall(target: string | undefined, directory: string | undefi
     return fail(`usage: hvagent install choria|mcollective DIR\n`, 2);
   }
   const { install } = await import('./install.js');
-  const written = install(target, directory);
+  const written = await install(target, directory);
   return print(`Installed hvagent for ${target}:\n${written.map((path) => `  ${path}`).join('\n')}\n`);
 }
 

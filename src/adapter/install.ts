@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import runnerSource from '../../mcollective/util/hvagent_runner.rb';
 import { HvError } from '../core/errors.js';
+import { runProcess } from '../process/run.js';
 import { choriaJsonDdl } from '../ddl/generate/choria-json.js';
 import { mcollectiveDdl } from '../ddl/generate/mcollective-ddl.js';
 import { mcollectiveStub } from '../ddl/generate/mcollective-stub.js';
@@ -23,7 +23,7 @@ const VENDOR_FILE = 'hvagent.vendor.cjs';
 
 export type InstallTarget = 'choria' | 'mcollective';
 
-export function install(target: InstallTarget, directory: string, files = runningFiles()): string[] {
+export async function install(target: InstallTarget, directory: string, files = runningFiles()): Promise<string[]> {
   if (!isAbsolute(directory)) directory = resolve(directory);
   const agentDir = join(directory, 'mcollective', 'agent');
   const written: string[] = [];
@@ -35,7 +35,7 @@ export function install(target: InstallTarget, directory: string, files = runnin
   copyAtomically(files.bundle, join(agentDir, 'hvagent', 'hvagent.bundle.js'), 0o644);
   copyAtomically(join(dirname(files.bundle), VENDOR_FILE), join(agentDir, 'hvagent', VENDOR_FILE), 0o644);
   copyAtomically(files.executable, shared, 0o755);
-  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), ...writeCodeCaches(shared));
+  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), ...(await writeCodeCaches(shared)));
 
   for (const ddl of AGENT_DDLS) {
     const name = ddl.metadata.name;
@@ -71,14 +71,8 @@ function runningFiles(): { executable: string; bundle: string } {
 }
 
 /** The code caches are made for the Node that will run the agent: this one. */
-function writeCodeCaches(executable: string): string[] {
-  const result = spawnSync(process.execPath, [executable], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HVAGENT_WRITE_CODE_CACHE: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  if (result.status !== 0) {
-    throw new HvError('INTERNAL', `Could not write the code cache: ${String(result.stderr).trim()}`);
-  }
+async function writeCodeCaches(executable: string): Promise<string[]> {
+  await runProcess(process.execPath, [executable], { environment: { HVAGENT_WRITE_CODE_CACHE: '1' }, timeoutMs: 120_000 });
   return [join(dirname(executable), 'hvagent.cache'), join(dirname(executable), 'hvagent.vendor.cache')];
 }
 

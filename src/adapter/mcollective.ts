@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { handleRequestText } from '../core/dispatch.js';
+import { handleRequestText } from '../dispatch/dispatcher.js';
 
 // MCollective 2.12 "actions in external scripts" (protocols.md §1): `<cmd> <request> <reply>`
 // with MCOLLECTIVE_REQUEST_FILE/MCOLLECTIVE_REPLY_FILE. The reply file is the flat data

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { answerRequestText } from '../core/dispatch.js';
+import { answerRequestText } from '../dispatch/dispatcher.js';
 import type { Reply } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
 

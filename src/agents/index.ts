@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../core/action.js';
+import type { ActionHandler } from './contract.js';
 
 // Handlers are loaded on demand: a request that fails validation never pays for them.
 export const ACTION_HANDLERS: Record<string, Record<string, () => Promise<ActionHandler>>> = {

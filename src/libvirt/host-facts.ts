@@ -5,7 +5,7 @@ import { parseNodeInfo, type NodeInfo } from './parse/nodeinfo.js';
 import { parseVersion } from './parse/version.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, type VirshCommandResult } from './virsh.js';
 
-import type { VmClassName } from '../vm/classes.js';
+import type { VmClassName } from '../model/vm-classes.js';
 
 /** Memory figures are MiB (KiB from libvirt, rounded down). */
 export interface HostFacts {

@@ -1,3 +1,5 @@
+import { describeEnd, ToolError, type ProcessFacts } from '../process/failure.js';
+
 /**
  * Stable codes callers can branch on; the human message may change between libvirt versions.
  *
@@ -42,15 +44,11 @@ const UNREACHABLE_PATTERNS = [
   /Cannot recv data/i,
 ];
 
-export class VirshError extends Error {
-  readonly code: VirshErrorCode;
-  readonly argv: readonly string[];
+/** A failed virsh: the tool failure (what ran, how it ended, stderr) plus libvirt's own reason and a code callers branch on. */
+export class VirshError extends ToolError {
+  declare readonly code: VirshErrorCode;
   readonly command: readonly string[] | undefined;
   readonly uri: string;
-  readonly exitCode: number | undefined;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  readonly cancelled: boolean;
   /** The libvirt explanation alone, e.g. "Domain not found: no domain with matching name 'x'". */
   readonly reason: string;
 
@@ -58,18 +56,31 @@ export class VirshError extends Error {
     const stderr = (details.stderr ?? '').trim();
     const reason = details.reason ?? (meaningfulErrorText(stderr) || `exit code ${details.exitCode ?? 'unknown'}`);
     const what = details.command?.join(' ') ?? details.summary ?? details.argv.slice(3).join(' ');
-    super(`virsh -c ${details.uri} ${describeCommand(what)}: ${reason}`, { cause: details.cause });
-    this.name = 'VirshError';
-    this.code = details.code;
-    this.argv = details.argv;
+    super(details.code, `virsh -c ${details.uri} ${describeCommand(what)}: ${reason}`, {
+      argv: details.argv,
+      exitCode: details.exitCode,
+      stderr,
+      timedOut: details.timedOut,
+      cancelled: details.cancelled,
+      cause: details.cause,
+    });
     this.command = details.command;
     this.uri = details.uri;
-    this.exitCode = details.exitCode;
-    this.stderr = stderr;
-    this.timedOut = details.timedOut ?? false;
-    this.cancelled = details.cancelled ?? false;
     this.reason = reason;
   }
+}
+
+/** The VirshError for a virsh process that ended abnormally (timeout, cancel, not installed, signal). */
+export function abnormalVirshEnd(facts: ProcessFacts, described: { command?: readonly string[]; summary?: string }, uri: string): VirshError {
+  const code: VirshErrorCode = facts.timedOut
+    ? 'HYPERVISOR_TIMEOUT'
+    : facts.cancelled
+      ? 'CANCELLED'
+      : facts.missing
+        ? 'VIRSH_MISSING'
+        : 'HYPERVISOR_ERROR';
+  const reason = facts.missing ? 'virsh not found on PATH (is libvirt-clients installed?)' : facts.exitCode === undefined && facts.signal ? `virsh killed by ${facts.signal}` : describeEnd(facts);
+  return new VirshError({ ...described, code, argv: facts.argv, uri, exitCode: facts.exitCode, stderr: facts.stderr, timedOut: facts.timedOut, cancelled: facts.cancelled, reason, cause: facts.cause });
 }
 
 function describeCommand(what: string): string {

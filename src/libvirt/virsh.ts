@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { currentScope } from '../core/scope.js';
-import { execa } from 'execa';
+import { runProcess } from '../process/run.js';
 import { splitBatchOutput } from './batch-sections.js';
-import { classifyStderr, VirshError, type VirshErrorCode } from './virsh-error.js';
+import { abnormalVirshEnd, classifyStderr, VirshError } from './virsh-error.js';
 import { assertCommandName, assertPassableArgument, formatVirshCommand, VirshArgumentError } from './virsh-quote.js';
 
 export interface VirshOptions {
@@ -25,8 +24,6 @@ export interface VirshCommandResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-const KILL_GRACE_MS = 2_000;
-const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Runs one virsh command; resolves to its stdout, rejects with VirshError. */
 export async function runVirsh(command: VirshCommand, opts: VirshOptions): Promise<string> {
@@ -120,9 +117,9 @@ function markerCommands(marker: string): string[] {
   return [`echo -- ${marker}`, `echo --err -- ${marker}`];
 }
 
-interface RawResult {
+export interface RawResult {
   readonly argv: readonly string[];
-  readonly exitCode: number | undefined;
+  readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -147,61 +144,36 @@ function refuseUnpassable<T>(described: Described, opts: VirshOptions, build: ()
 
 async function execVirsh(tail: readonly string[], described: Described, opts: VirshOptions): Promise<RawResult> {
   const args = ['-c', opts.uri, ...tail];
-  const argv = ['virsh', ...args];
   refuseUnpassable(described, opts, () => args.forEach(assertPassableArgument));
-
-  const subprocess = execa('virsh', args, {
-    // The agent may run with an empty environment; virsh output must not depend on
-    // the caller's locale, HOME or LIBVIRT_DEFAULT_URI.
-    env: { LC_ALL: 'C', PATH: process.env.PATH || FALLBACK_PATH },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    stripFinalNewline: false,
-    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: KILL_GRACE_MS,
+  const result = await runProcess('virsh', args, {
+    signal: opts.signal,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    // virsh's exit status is read with its output: a batch goes on after a failed command.
+    allowNonZeroExit: true,
+    failure: (facts) => abnormalVirshEnd(facts, described, opts.uri),
   });
-  // At the request's deadline the scope SIGKILLs it at once: the agent exits right after
-  // replying, before a SIGTERM-then-SIGKILL grace could run out.
-  currentScope()?.track(subprocess);
-  const result = await subprocess;
-
-  const failure = abnormalEnd(result);
-  if (failure) {
-    throw new VirshError({
-      ...described,
-      code: failure.code,
-      argv,
-      uri: opts.uri,
-      exitCode: result.exitCode,
-      stderr: String(result.stderr ?? ''),
-      timedOut: result.timedOut,
-      cancelled: result.isCanceled,
-      reason: failure.reason,
-      cause: result.cause,
-    });
-  }
-  return { argv, exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+  return { argv: result.argv, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
-interface ExecaOutcome {
-  readonly timedOut: boolean;
-  readonly isCanceled: boolean;
-  readonly exitCode?: number;
-  readonly signal?: string;
-  readonly cause?: unknown;
+/**
+ * A long virsh command (a migration) whose stderr is read while it runs (`--verbose`
+ * progress), with no timeout of its own: the caller ends it the libvirt way (e.g.
+ * domjobabort), which leaves the domain in a known state, rather than killing virsh. The
+ * request scope still SIGKILLs it at the request's deadline as a last resort.
+ */
+export async function runVirshWatched(command: VirshCommand, uri: string, onStderr: (chunk: string) => void): Promise<RawResult> {
+  const described = { command };
+  const args = refuseUnpassable(described, { uri }, () => {
+    assertCommandName(command);
+    const all = ['-c', uri, ...command];
+    all.forEach(assertPassableArgument);
+    return all;
+  });
+  const result = await runProcess('virsh', args, { onStderr, allowNonZeroExit: true, failure: (facts) => abnormalVirshEnd(facts, described, uri) });
+  return { argv: result.argv, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
-function abnormalEnd(result: ExecaOutcome): { code: VirshErrorCode; reason: string } | undefined {
-  if (result.timedOut) return { code: 'HYPERVISOR_TIMEOUT', reason: 'timed out; virsh was killed' };
-  if (result.isCanceled) return { code: 'CANCELLED', reason: 'cancelled by the caller; virsh was killed' };
-  if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    return { code: 'VIRSH_MISSING', reason: 'virsh not found on PATH (is libvirt-clients installed?)' };
-  }
-  if (result.exitCode === undefined) {
-    const why = result.signal ? `killed by ${result.signal}` : String(result.cause ?? 'did not start');
-    return { code: 'HYPERVISOR_ERROR', reason: `virsh ${why}` };
-  }
-  return undefined;
+/** The failure of a watched command as the usual VirshError. */
+export function watchedFailure(result: RawResult, command: VirshCommand, uri: string, stderr = result.stderr): VirshError {
+  return new VirshError({ code: classifyStderr(stderr), argv: result.argv, command, uri, exitCode: result.exitCode, stderr });
 }

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
-import { execa } from 'execa';
 import type { PoolConfig } from '../config/schema.js';
-import { currentScope } from '../core/scope.js';
+import { ToolError } from '../process/failure.js';
+import { runProcess } from '../process/run.js';
 
 // hvagent's own pools (config storage.pools), measured live: a directory pool by statfs(2)
 // of its path (no process), an LVM pool by one `vgs` for all its volume groups. A pool
@@ -63,18 +63,19 @@ async function directoryUsage(path: string): Promise<Measured> {
 type VolumeGroups = Map<string, { size: number; free: number }> | { readonly problem: Measured };
 
 async function readVolumeGroups(names: string[]): Promise<VolumeGroups> {
-  const subprocess = execa('vgs', ['--noheadings', '--units', 'b', '--nosuffix', '--separator', ':', '-o', 'vg_name,vg_size,vg_free', ...names], {
-    env: { LC_ALL: 'C', PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin' },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    timeout: 10_000,
-  });
-  currentScope()?.track(subprocess);
-  const result = await subprocess;
-  if ((result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { problem: unmeasured('vgs_missing', 'vgs (lvm2) is not installed') };
-  // vgs exits non-zero when one group is missing, yet still prints the others.
-  return parseVgs(String(result.stdout));
+  try {
+    // vgs exits non-zero when one group is missing, yet still prints the others.
+    const { stdout } = await runProcess('vgs', ['--noheadings', '--units', 'b', '--nosuffix', '--separator', ':', '-o', 'vg_name,vg_size,vg_free', ...names], {
+      timeoutMs: 10_000,
+      allowNonZeroExit: true,
+    });
+    return parseVgs(stdout);
+  } catch (error) {
+    if (error instanceof ToolError && error.code !== 'CANCELLED') {
+      return { problem: error.notInstalled ? unmeasured('vgs_missing', 'vgs (lvm2) is not installed') : unmeasured('error', error.message) };
+    }
+    throw error;
+  }
 }
 
 export function parseVgs(text: string): Map<string, { size: number; free: number }> {

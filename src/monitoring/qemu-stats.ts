@@ -1,6 +1,6 @@
 import { runVirsh } from '../libvirt/index.js';
 import { parseDomstatsRecords, type DomainStatsRecord } from '../libvirt/parse/domstats.js';
-import { isMissingDomain, reconcileEmbedded, stateOfDomstats } from '../vm/hypervisor.js';
+import { isMissingDomain, reconcileEmbedded, stateOfDomstats } from '../libvirt/domains/locate.js';
 import type { DiskStats, NicStats, VmStats } from './vm-stats-types.js';
 
 

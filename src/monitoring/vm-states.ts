@@ -1,4 +1,4 @@
-import type { VmState } from '../vm/hypervisor.js';
+import type { VmState } from '../libvirt/domains/locate.js';
 
 // VM counts by state (the states folded as vm/hypervisor.ts folds them).
 

@@ -1,4 +1,4 @@
-import type { Driver, VmState } from '../vm/hypervisor.js';
+import type { Driver, VmState } from '../libvirt/domains/locate.js';
 
 // One VM's counters as `vm stats` reports them. Counters are cumulative (since the VM, or
 // for a NIC its host device, started): a monitoring system takes differences between polls.

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
-import type { Located } from '../vm/hypervisor.js';
+import type { Located } from '../libvirt/domains/locate.js';
 
 // A VM's NICs as libvirt has them: in the running domain (with the host device, vnetN)
 // and in the persistent definition. The two differ while a change waits for the next boot.

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
-import { execa } from 'execa';
-import { currentScope } from '../core/scope.js';
 import { HvError } from '../core/errors.js';
+import { runProcess } from '../process/run.js';
 import { subnetCidr } from './ipv4.js';
 
 // Linux bridges of the host, from one `ip -j addr show type bridge` (links and their
@@ -38,20 +37,8 @@ export function parseIpAddrJson(output: string): HostBridge[] {
 }
 
 export async function readHostBridges(signal?: AbortSignal): Promise<HostBridge[]> {
-  const subprocess = execa('ip', ['-j', 'addr', 'show', 'type', 'bridge'], {
-    env: { LC_ALL: 'C', PATH: process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin' },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    timeout: 20_000,
-    ...(signal && { cancelSignal: signal }),
-  });
-  currentScope()?.track(subprocess);
-  const ran = await subprocess;
-  if (ran.exitCode !== 0) {
-    throw new HvError('COMMAND_FAILED', `Could not list the host's bridges: ip -j addr show type bridge: ${String(ran.stderr || ran.message).trim()}`);
-  }
-  return parseIpAddrJson(String(ran.stdout));
+  const { stdout } = await runProcess('ip', ['-j', 'addr', 'show', 'type', 'bridge'], { signal, timeoutMs: 20_000 });
+  return parseIpAddrJson(stdout);
 }
 
 /** A bridge named in a request must exist on the host. */

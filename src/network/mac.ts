@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { runVirshBatch } from '../libvirt/index.js';
-import { definedNames } from '../vm/defined.js';
-import { uriFor, type Driver } from '../vm/hypervisor.js';
+import { definedNames } from '../libvirt/domains/defined.js';
+import { uriFor, type Driver } from '../libvirt/domains/locate.js';
 
 // MAC addresses of guest NICs.
 //

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HvError } from '../core/errors.js';
 import { runVirsh } from '../libvirt/index.js';
-import type { Located } from '../vm/hypervisor.js';
-import { withXmlFile } from '../vm/xml-file.js';
+import type { Located } from '../libvirt/domains/locate.js';
+import { withXmlFile } from '../libvirt/xml-file.js';
 import type { DomainNic } from './domain-nics.js';
 import { buildInterfaceXml, type InterfaceSpec, type NicSource } from './nic-xml.js';
 

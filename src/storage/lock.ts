@@ -1,5 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
-import { withLock } from '../vm/lock.js';
+import { withLock } from '../files/locks.js';
 import { validateVolumeName } from './names.js';
 
 // Lock order, everywhere: the VM's lock first, then its volumes' locks, then (briefly,

@@ -1,5 +1,6 @@
 import { HvError } from '../core/errors.js';
-import { CommandError, runCommand } from './command.js';
+import { ToolError } from '../process/failure.js';
+import { runProcess } from '../process/run.js';
 import type { ImageFormat, StorageOpContext } from './types.js';
 
 // qemu-img with the format always explicit (`-f raw` included: a raw image is never probed,
@@ -7,7 +8,7 @@ import type { ImageFormat, StorageOpContext } from './types.js';
 
 export async function qemuImg(args: readonly string[], ctx: StorageOpContext, what: string): Promise<string> {
   try {
-    return await runCommand('qemu-img', args, ctx);
+    return (await runProcess('qemu-img', args, { signal: ctx.signal })).stdout;
   } catch (error) {
     throw explain(error, what);
   }
@@ -18,7 +19,8 @@ export async function qemuImgConvert(args: readonly string[], ctx: StorageOpCont
   let last = 0;
   ctx.progress?.({ phase: 'copying', percent: 0, message: what });
   try {
-    await runCommand('qemu-img', ['convert', '-p', ...args], ctx, {
+    await runProcess('qemu-img', ['convert', '-p', ...args], {
+      signal: ctx.signal,
       onStdout: (chunk) => {
         // "    (12.34/100%)\r" once per percent or so.
         for (const match of chunk.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)) {
@@ -36,7 +38,7 @@ export async function qemuImgConvert(args: readonly string[], ctx: StorageOpCont
 }
 
 function explain(error: unknown, what: string): unknown {
-  if (!(error instanceof CommandError)) return error;
+  if (!(error instanceof ToolError) || error.cancelled) return error;
   if (/Failed to get "?(write|shared "?write)"? lock|Is another process using the image/i.test(error.stderr)) {
     return new HvError('CONFLICT', `Cannot ${what}: a running VM has the image open`, { command: 'qemu-img' }, { cause: error });
   }

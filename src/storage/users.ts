@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
 import { runVirsh } from '../libvirt/index.js';
 import { parseDomstatsRecords } from '../libvirt/parse/domstats.js';
-import { describeDefined } from '../vm/defined.js';
-import { stateOfDomstats, uriFor, type Driver, type VmState } from '../vm/hypervisor.js';
+import { describeDefined } from '../libvirt/domains/defined.js';
+import { stateOfDomstats, uriFor, type Driver, type VmState } from '../libvirt/domains/locate.js';
 
 // Which defined VMs use which volume path: QEMU disks (backing chains included, so a
 // template under a running clone counts) and LXC root directories. One virsh process

@@ -1,4 +1,4 @@
-import { VM_CLASSES, type VmClassName } from '../vm/classes.js';
+import { VM_CLASSES, type VmClassName } from '../model/vm-classes.js';
 import type { TemplateType } from './ref.js';
 
 /** The VM classes that can be provisioned from a template of this type. */

@@ -1,11 +1,11 @@
 import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProgressReporter } from '../core/progress.js';
+import type { ProgressReporter } from '../dispatch/job-tracker.js';
 import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';
-import { runTool } from './run.js';
+import { runProcess } from '../process/run.js';
 import { ListingError, parseTarListing } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
 
@@ -24,6 +24,10 @@ export interface PopulateContext {
 const RECORD_BYTES = 10240;
 const CHECKPOINT_RECORDS = 100;
 const HEADER_BYTES = 512;
+/** A root file system is unpacked in minutes at worst; a tar still running after this is stuck. */
+const TAR_TIMEOUT_MS = 10 * 60_000;
+/** The verbose listing of a large root file system (one line per member). */
+const LISTING_MAX_BYTES = 256 * 1024 * 1024;
 
 export async function populateRootDirectory(template: ArchiveTemplate, directory: string, firstBoot: FirstBoot, ctx: PopulateContext = {}): Promise<void> {
   const root = emptyDirectory(directory);
@@ -57,7 +61,12 @@ function emptyDirectory(directory: string): string {
 }
 
 async function unpack(template: ArchiveTemplate, file: string, root: string, phase: string, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
-  const listing = await runTool('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--quoting-style=c', '--file', file], { signal, encoding: 'latin1' });
+  const { stdout: listing } = await runProcess('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--quoting-style=c', '--file', file], {
+    signal,
+    timeoutMs: TAR_TIMEOUT_MS,
+    encoding: 'latin1',
+    maxOutputBytes: LISTING_MAX_BYTES,
+  });
   let checked;
   try {
     checked = checkMembers(parseTarListing(listing), root);
@@ -76,7 +85,7 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
     const excludes = join(scratch, 'exclude');
     writeFileSync(excludes, Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])])));
     const totalRecords = Math.max(1, (checked.contentBytes + HEADER_BYTES * 64) / RECORD_BYTES);
-    await runTool(
+    await runProcess(
       'tar',
       [
         '--extract',
@@ -96,6 +105,8 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
       ],
       {
         signal,
+        timeoutMs: TAR_TIMEOUT_MS,
+        stderrNoise: /hvagent-checkpoint/,
         onStderr: (chunk) => {
           const last = [...chunk.matchAll(/hvagent-checkpoint (\d+)/g)].pop();
           if (last) progress({ phase, percent: Math.min(99, Math.floor((Number(last[1]) * CHECKPOINT_RECORDS * 100) / totalRecords)) });

@@ -1,5 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import type { VmClass } from './classes.js';
+import type { VmClass } from '../model/vm-classes.js';
 
 // Domain XML is built from a structure, never from strings: every user value (paths,
 // command line, names) goes through the XML builder's escaping. hvagent's own facts

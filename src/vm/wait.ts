@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentState, type Located, type VmState } from './hypervisor.js';
+import { currentState, type Located, type VmState } from '../libvirt/domains/locate.js';
 
 const POLL_MS = 250;
 

@@ -57,7 +57,7 @@ describe('the agent keeps its own deadline below the DDL timeout', () => {
   });
 
   test('the deadline can be shortened, never lengthened past the DDL timeout', async () => {
-    const { deadlineFor } = await import('../../src/core/deadline.js');
+    const { deadlineFor } = await import('../../src/dispatch/deadline.js');
     expect(deadlineFor(20, {}).ms).toBe(18_000);
     expect(deadlineFor(20, { HVAGENT_DEADLINE_MS: '999999' }).ms).toBe(18_000);
     expect(deadlineFor(20, { HVAGENT_DEADLINE_MS: '500' }).ms).toBe(500);

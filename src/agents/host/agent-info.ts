@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { AGENT_DDLS } from '../../ddl/registry.js';
 import { VERSION } from '../../version.js';
 

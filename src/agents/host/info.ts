@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { readHostFacts } from '../../libvirt/host-facts.js';
 
 export const info: ActionHandler = async ({ config, signal }) => {

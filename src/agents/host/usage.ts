@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { readHostUsage } from '../../monitoring/host-usage.js';
 
 // Scalars are what `mco rpc` sums or averages over the fleet; the hashes and arrays are

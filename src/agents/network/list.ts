@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { readHostBridges, type HostBridge } from '../../network/host-bridges.js';
 import { readLibvirtNetworks, type LibvirtNetwork } from '../../network/libvirt-networks.js';
 

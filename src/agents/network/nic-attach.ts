@@ -1,4 +1,4 @@
-import type { ActionContext, ActionHandler } from '../../core/action.js';
+import type { ActionContext, ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { readVmNics } from '../../network/domain-nics.js';
 import { mustBeBridge } from '../../network/host-bridges.js';
@@ -7,7 +7,7 @@ import { macsInUse, normalizeMac, stableMac } from '../../network/mac.js';
 import { assertBridgeName, assertNetworkName } from '../../network/names.js';
 import { attachInterface, sourceOf, type Scope } from '../../network/nic-device.js';
 import type { NicSource } from '../../network/nic-xml.js';
-import { VM_CLASSES } from '../../vm/classes.js';
+import { VM_CLASSES } from '../../model/vm-classes.js';
 import { changeReply, lockedVm } from '../vm/common.js';
 import { findNic, nicEntries } from './nic-entries.js';
 

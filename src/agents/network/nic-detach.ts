@@ -1,8 +1,8 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { readVmNics } from '../../network/domain-nics.js';
 import { normalizeMac } from '../../network/mac.js';
 import { detachInterface, waitForLiveRemoval } from '../../network/nic-device.js';
-import { VM_CLASSES } from '../../vm/classes.js';
+import { VM_CLASSES } from '../../model/vm-classes.js';
 import { changeReply, lockedVm } from '../vm/common.js';
 
 // The NIC leaves the running VM first (so that a refusal there changes nothing), then the

@@ -1,6 +1,6 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { readVmNics } from '../../network/domain-nics.js';
-import { mustLocate } from '../../vm/hypervisor.js';
+import { mustLocate } from '../../libvirt/domains/locate.js';
 import { vmName } from '../vm/common.js';
 import { nicEntries } from './nic-entries.js';
 

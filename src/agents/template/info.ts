@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { findTemplate } from '../../templates/index.js';
 import { describeTemplate } from './describe.js';
 

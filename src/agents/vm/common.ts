@@ -1,7 +1,7 @@
-import type { ActionContext } from '../../core/action.js';
+import type { ActionContext } from '../contract.js';
 import type { ReplyData } from '../../core/reply.js';
-import { mustLocate, type Located } from '../../vm/hypervisor.js';
-import { withLock } from '../../vm/lock.js';
+import { mustLocate, type Located } from '../../libvirt/domains/locate.js';
+import { withLock } from '../../files/locks.js';
 
 export function vmName(context: ActionContext): string {
   return String(context.inputs.name);

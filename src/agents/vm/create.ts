@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import type { ActionContext, ActionHandler } from '../../core/action.js';
+import type { ActionContext, ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { hostHasHardwareVirtualisation } from '../../libvirt/hardware-virtualisation.js';
 import { mustReadNetwork } from '../../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../../network/mac.js';
-import { VM_CLASSES, type VmClass, type VmClassName } from '../../vm/classes.js';
+import { VM_CLASSES, type VmClass, type VmClassName } from '../../model/vm-classes.js';
 import type { NicSpec } from '../../vm/domain-xml.js';
-import { findDefined, uriFor } from '../../vm/hypervisor.js';
-import { resolveAllowedPath } from '../../vm/paths.js';
-import { provision, type BaseSpec } from '../../vm/provision/execute.js';
-import { planProvisioning, type ProvisionPlan } from '../../vm/provision/plan.js';
+import { findDefined, uriFor } from '../../libvirt/domains/locate.js';
+import { resolveAllowedPath } from '../../files/containment.js';
+import { provision, type BaseSpec } from '../../provisioning/execute.js';
+import { planProvisioning, type ProvisionPlan } from '../../provisioning/plan.js';
 import { withVolumeLock } from '../../storage/index.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 

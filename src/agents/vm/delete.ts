@@ -1,9 +1,9 @@
-import type { ActionContext, ActionHandler } from '../../core/action.js';
+import type { ActionContext, ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { openPool, validateVolumeName, volumeUsers, withVolumeLock, type Pool } from '../../storage/index.js';
 import { removeConsoleLog } from '../../vm/console-log.js';
-import { parseDomainXml } from '../../vm/domain-parse.js';
-import { locate, virsh } from '../../vm/hypervisor.js';
+import { parseDomainXml } from '../../libvirt/parse/domain.js';
+import { locate, virsh } from '../../libvirt/domains/locate.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
 export const deleteVm: ActionHandler = (context) =>

@@ -1,7 +1,7 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
-import { parseDomainXml } from '../../vm/domain-parse.js';
-import { mustLocate } from '../../vm/hypervisor.js';
+import { parseDomainXml } from '../../libvirt/parse/domain.js';
+import { mustLocate } from '../../libvirt/domains/locate.js';
 import { vmName } from './common.js';
 
 export const info: ActionHandler = async (context) => {

@@ -1,9 +1,9 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import type { HvConfig } from '../../config/schema.js';
 import { runVirsh } from '../../libvirt/index.js';
 import { parseDomstatsRecords } from '../../libvirt/parse/domstats.js';
-import { describeDefined } from '../../vm/defined.js';
-import { reconcileEmbedded, stateOfDomstats, uriFor, type Driver, type VmState } from '../../vm/hypervisor.js';
+import { describeDefined } from '../../libvirt/domains/defined.js';
+import { reconcileEmbedded, stateOfDomstats, uriFor, type Driver, type VmState } from '../../libvirt/domains/locate.js';
 
 // One virsh process per driver, whatever the number of VMs: `domstats` for QEMU; the
 // LXC driver has no domstats, so its (few) containers are listed, then described in one

@@ -1,8 +1,8 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
-import { currentState, mustLocate, type Located } from '../../vm/hypervisor.js';
-import { checkDestination, runMigration, transferredBytes, type MigrationPlan } from '../../vm/migration.js';
-import { parseDestination } from '../../vm/migration-destination.js';
+import { currentState, mustLocate, type Located } from '../../libvirt/domains/locate.js';
+import { checkDestination, runMigration, transferredBytes, type MigrationPlan } from '../../vm/migration/run.js';
+import { parseDestination } from '../../vm/migration/destination.js';
 import { changeReply, underVmLock, vmName } from './common.js';
 
 // vm migrate: the VM leaves this host for another libvirtd, under its lock. A migration

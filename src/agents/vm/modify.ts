@@ -1,11 +1,11 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
-import { VM_CLASSES } from '../../vm/classes.js';
-import { parseDomainXml } from '../../vm/domain-parse.js';
-import { defineDomain } from '../../vm/define.js';
+import { VM_CLASSES } from '../../model/vm-classes.js';
+import { parseDomainXml } from '../../libvirt/parse/domain.js';
+import { defineDomain } from '../../libvirt/domains/define.js';
 import { withVcpus } from '../../vm/domain-edit.js';
-import { virsh, type Located } from '../../vm/hypervisor.js';
+import { virsh, type Located } from '../../libvirt/domains/locate.js';
 import { changeReply, lockedVm } from './common.js';
 
 type Applied = 'live' | 'next_boot';

@@ -1,7 +1,7 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
-import { VM_CLASSES } from '../../vm/classes.js';
-import { currentState, virsh, type Located, type VmState } from '../../vm/hypervisor.js';
+import { VM_CLASSES } from '../../model/vm-classes.js';
+import { currentState, virsh, type Located, type VmState } from '../../libvirt/domains/locate.js';
 import { waitForState } from '../../vm/wait.js';
 import { changeReply, lockedVm } from './common.js';
 

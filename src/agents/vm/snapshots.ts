@@ -1,8 +1,8 @@
 import { XMLParser } from 'fast-xml-parser';
-import type { ActionContext, ActionHandler } from '../../core/action.js';
+import type { ActionContext, ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { runVirshBatch } from '../../libvirt/index.js';
-import { currentState, mustLocate, virsh, type Located } from '../../vm/hypervisor.js';
+import { currentState, mustLocate, virsh, type Located } from '../../libvirt/domains/locate.js';
 import { changeReply, lockedVm, vmName } from './common.js';
 
 // Snapshots are libvirt's (internal qcow2 snapshots for QEMU guests: disk and, when

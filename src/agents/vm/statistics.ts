@@ -1,9 +1,9 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { readLxcStats } from '../../monitoring/lxc-stats.js';
 import { readQemuStats } from '../../monitoring/qemu-stats.js';
 import type { VmStats } from '../../monitoring/vm-stats-types.js';
-import { uriFor } from '../../vm/hypervisor.js';
+import { uriFor } from '../../libvirt/domains/locate.js';
 
 // Both connections are asked in parallel: one `domstats` on QEMU; on LXC one batch for a
 // named container, else `list --all` and one batch (plus one for NIC counters).

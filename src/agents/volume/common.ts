@@ -1,4 +1,4 @@
-import type { ActionContext } from '../../core/action.js';
+import type { ActionContext } from '../contract.js';
 import type { ReplyData } from '../../core/reply.js';
 import { canonicalPath, openPool, syncLibvirtPool, withVolumeLock, type Pool, type StorageOpContext, type VolumeInfo, type VolumeUser } from '../../storage/index.js';
 

@@ -1,7 +1,7 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import type { CreateVolumeRequest, ImageFormat } from '../../storage/index.js';
-import { resolveAllowedPath } from '../../vm/paths.js';
+import { resolveAllowedPath } from '../../files/containment.js';
 import { opContext, underVolumeLock, volumeReply } from './common.js';
 
 export const create: ActionHandler = (context) =>

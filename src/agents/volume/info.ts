@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { HvError } from '../../core/errors.js';
 import { volumeUsage } from '../../storage/index.js';
 import { opContext, poolOf, usersOf, volumeName, volumeReply } from './common.js';

@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../../core/action.js';
+import type { ActionHandler } from '../contract.js';
 import { openPool, volumeUsage } from '../../storage/index.js';
 import { opContext, usersOf, volumeReply } from './common.js';
 

@@ -1,5 +1,6 @@
 import { HvError } from '../../core/errors.js';
-import { CommandError, runCommand } from '../command.js';
+import { ToolError } from '../../process/failure.js';
+import { runProcess } from '../../process/run.js';
 import { validateLvName, VOLUME_NAME } from '../names.js';
 import { qemuImgConvert } from '../qemu-img.js';
 import type { StorageOpContext } from '../types.js';
@@ -29,9 +30,9 @@ async function lvs(target: PoolTarget, name: string | undefined, ctx: StorageOpC
   const vg = vgOf(target);
   let out: string;
   try {
-    out = await runCommand('lvs', lvsArgs(vg, name), ctx);
+    out = (await runProcess('lvs', lvsArgs(vg, name), { signal: ctx.signal })).stdout;
   } catch (error) {
-    if (name !== undefined && error instanceof CommandError && /Failed to find logical volume/i.test(error.stderr)) return [];
+    if (name !== undefined && error instanceof ToolError && /Failed to find logical volume/i.test(error.stderr)) return [];
     throw lvmError(error, `list the logical volumes of ${vg}`);
   }
   const report = JSON.parse(out) as { report?: Array<{ lv?: Array<{ lv_name?: string; lv_size?: string }> }> };
@@ -46,7 +47,7 @@ async function lvs(target: PoolTarget, name: string | undefined, ctx: StorageOpC
 }
 
 function lvmError(error: unknown, what: string): unknown {
-  if (!(error instanceof CommandError)) return error;
+  if (!(error instanceof ToolError) || error.cancelled) return error;
   if (/already exists/i.test(error.stderr)) return new HvError('CONFLICT', `Cannot ${what}: ${error.stderr}`, error.details, { cause: error });
   if (/insufficient free space|Insufficient suitable/i.test(error.stderr)) {
     return new HvError('QUOTA_EXCEEDED', `Cannot ${what}: the volume group has not enough free space (${error.stderr})`, error.details, { cause: error });
@@ -56,7 +57,7 @@ function lvmError(error: unknown, what: string): unknown {
 
 async function lvm(command: string, args: string[], ctx: StorageOpContext, what: string): Promise<void> {
   try {
-    await runCommand(command, args, ctx);
+    await runProcess(command, args, { signal: ctx.signal });
   } catch (error) {
     throw lvmError(error, what);
   }

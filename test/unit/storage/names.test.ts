@@ -1,6 +1,6 @@
 import { validateLvName } from '../../../src/storage/names.js';
 import { validateVolumeName, withVolumeLock } from '../../../src/storage/index.js';
-import { withLock } from '../../../src/vm/lock.js';
+import { withLock } from '../../../src/files/locks.js';
 import { configWith, refusal } from './helpers.js';
 
 describe('volume names are one safe path segment', () => {

@@ -1,5 +1,5 @@
-import { VM_CLASSES } from '../../../src/vm/classes.js';
-import { parseDomainXml } from '../../../src/vm/domain-parse.js';
+import { VM_CLASSES } from '../../../src/model/vm-classes.js';
+import { parseDomainXml } from '../../../src/libvirt/parse/domain.js';
 import { buildDomainXml, HV_NAMESPACE, type DomainSpec } from '../../../src/vm/domain-xml.js';
 
 function spec(overrides: Partial<DomainSpec> = {}): DomainSpec {

@@ -1,5 +1,5 @@
-import { migrationCommand, type MigrationPlan } from '../../../src/vm/migration.js';
-import { parseDestination } from '../../../src/vm/migration-destination.js';
+import { migrationCommand, type MigrationPlan } from '../../../src/vm/migration/run.js';
+import { parseDestination } from '../../../src/vm/migration/destination.js';
 
 describe('migration destination', () => {
   test.each([

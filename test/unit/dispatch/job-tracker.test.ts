@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HvConfig } from '../../../src/config/schema.js';
-import { jobFile, listJobs, pruneJobs, readJob, RETENTION_MS, type JobRecord } from '../../../src/core/jobs.js';
-import { startJob, type JobOptions } from '../../../src/core/progress.js';
+import { jobFile, listJobs, pruneJobs, readJob, RETENTION_MS, type JobRecord } from '../../../src/dispatch/job-records.js';
+import { startJob, type JobOptions } from '../../../src/dispatch/job-tracker.js';
 import type { RpcRequest } from '../../../src/core/request.js';
 
 const dirs: string[] = [];

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { HvConfig } from '../config/schema.js';
-import { JOB_FORMAT, JOB_ID, jobFile, processStart, pruneJobs, readJob, type JobRecord } from './jobs.js';
-import type { RpcRequest } from './request.js';
+import { JOB_FORMAT, JOB_ID, jobFile, processStart, pruneJobs, readJob, type JobRecord } from './job-records.js';
+import type { RpcRequest } from '../core/request.js';
 
 // Long operations (migration, volume copies) say how far they are. A reporter is handed
 // to every action; it keeps a job record (jobs.ts, docs/JOBS.md) that a later jobs API

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { splitBatchOutput } from '../../src/libvirt/batch-sections.js';
+import { splitBatchOutput } from '../../../src/libvirt/batch-sections.js';
 
 const markers = ['M0', 'M1', 'END'];
 

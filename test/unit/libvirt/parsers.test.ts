@@ -1,13 +1,13 @@
 // Parsers against output captured from the real virsh 9.0 on the CI machine
-// (test/libvirt/fixtures/qemu-system-*: QEMU driver; test-default-*: test driver).
+// (test/unit/libvirt/fixtures/qemu-system-*: QEMU driver; test-default-*: test driver).
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { cpuinfoHasHardwareVirtualisation } from '../../src/libvirt/hardware-virtualisation.js';
-import { parseCapabilities } from '../../src/libvirt/parse/capabilities.js';
-import { parseFreecellAll, parseNodeMemStats } from '../../src/libvirt/parse/free-memory.js';
-import { VirshParseError } from '../../src/libvirt/parse/key-value-lines.js';
-import { parseNodeInfo } from '../../src/libvirt/parse/nodeinfo.js';
-import { parseVersion } from '../../src/libvirt/parse/version.js';
+import { cpuinfoHasHardwareVirtualisation } from '../../../src/libvirt/hardware-virtualisation.js';
+import { parseCapabilities } from '../../../src/libvirt/parse/capabilities.js';
+import { parseFreecellAll, parseNodeMemStats } from '../../../src/libvirt/parse/free-memory.js';
+import { VirshParseError } from '../../../src/libvirt/parse/key-value-lines.js';
+import { parseNodeInfo } from '../../../src/libvirt/parse/nodeinfo.js';
+import { parseVersion } from '../../../src/libvirt/parse/version.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 

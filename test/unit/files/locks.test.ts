@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { withLock } from '../../../src/vm/lock.js';
+import { withLock } from '../../../src/files/locks.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hv-locks-'));
 const options = () => ({ directory, deadline: Date.now() + 30_000 });

@@ -1,9 +1,9 @@
-import type { HvConfig } from '../../config/schema.js';
-import type { ActionContext } from '../../core/action.js';
-import { HvError } from '../../core/errors.js';
-import { openPool, type Pool } from '../../storage/index.js';
-import { findTemplate, type Template } from '../../templates/index.js';
-import type { VmClass } from '../classes.js';
+import type { HvConfig } from '../config/schema.js';
+import type { ActionContext } from '../agents/contract.js';
+import { HvError } from '../core/errors.js';
+import { openPool, type Pool } from '../storage/index.js';
+import { findTemplate, type Template } from '../templates/index.js';
+import type { VmClass } from '../model/vm-classes.js';
 
 // Everything a provisioning request asks for, resolved and checked before anything is
 // made: the template exists and suits the VM class, each pool exists and has a plugin

@@ -5,11 +5,11 @@ import type { ActionDdl, AgentDdl } from '../ddl/types.js';
 import { validateInputs } from '../ddl/validate.js';
 import { authorize } from './authorize.js';
 import { deadlineFor } from './deadline.js';
-import { HvError, toHvError } from './errors.js';
-import { startJob, type JobOptions, type JobTracker } from './progress.js';
-import { errorReply, okReply, type Reply, type ReplyData } from './reply.js';
-import { parseRequestText, type Protocol, type RpcRequest } from './request.js';
-import { RequestScope, runInScope } from './scope.js';
+import { HvError, toHvError } from '../core/errors.js';
+import { startJob, type JobOptions, type JobTracker } from './job-tracker.js';
+import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
+import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
+import { RequestScope, runInScope } from '../core/scope.js';
 
 /** request → validate → authorize → dispatch → reply. Never throws: every failure is a reply. */
 export async function handleRequestText(text: string, protocol: Protocol): Promise<Reply> {

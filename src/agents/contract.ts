@@ -1,8 +1,8 @@
 import type { HvConfig } from '../config/schema.js';
 import type { Inputs } from '../ddl/validate.js';
-import type { ProgressReporter } from './progress.js';
-import type { ReplyData } from './reply.js';
-import type { RpcRequest } from './request.js';
+import type { ProgressReporter } from '../dispatch/job-tracker.js';
+import type { ReplyData } from '../core/reply.js';
+import type { RpcRequest } from '../core/request.js';
 
 export interface ActionContext {
   request: RpcRequest;

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HvError } from '../core/errors.js';
-import { runVirsh, runVirshBatch, VirshError } from '../libvirt/index.js';
-import { runVirshWatched, watchedFailure } from '../libvirt/virsh-watched.js';
-import { isMissingDomain } from './hypervisor.js';
-import type { Destination } from './migration-destination.js';
+import { HvError } from '../../core/errors.js';
+import { runVirsh, runVirshBatch, VirshError } from '../../libvirt/index.js';
+import { runVirshWatched, watchedFailure } from '../../libvirt/virsh.js';
+import { isMissingDomain } from '../../libvirt/domains/locate.js';
+import type { Destination } from './destination.js';
 
 // A migration is driven by virsh on this host, connected to both libvirtds (libvirt's
 // client-managed migration): nothing else on either host needs to know about hvagent.

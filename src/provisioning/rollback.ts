@@ -1,4 +1,4 @@
-import { HvError, toHvError } from '../../core/errors.js';
+import { HvError, toHvError } from '../core/errors.js';
 
 // Provisioning creates things one step at a time (volumes, a root filesystem, a domain).
 // Each step that made something registers how to undo it; when a later step fails,

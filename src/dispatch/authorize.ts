@@ -1,7 +1,7 @@
 import type { HvConfig } from '../config/schema.js';
 import type { ActionDdl } from '../ddl/types.js';
-import { HvError } from './errors.js';
-import type { RpcRequest } from './request.js';
+import { HvError } from '../core/errors.js';
+import type { RpcRequest } from '../core/request.js';
 
 /**
  * The authorization hook: read-only hosts refuse mutating actions; then the first

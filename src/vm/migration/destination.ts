@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { HvError } from '../core/errors.js';
+import { HvError } from '../../core/errors.js';
 
 // Where a VM may be migrated to: another host's system libvirtd, over a transport that
 // reaches it (tcp, ssh, tls). The URI goes into an argument array, never a shell, but it

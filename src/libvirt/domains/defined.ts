@@ -1,7 +1,7 @@
-import type { HvConfig } from '../config/schema.js';
-import { runVirsh, runVirshBatch, VirshError } from '../libvirt/index.js';
-import { parseDomainXml, type DomainDescription } from './domain-parse.js';
-import { stateOf, uriFor, type Driver, type VmState } from './hypervisor.js';
+import type { HvConfig } from '../../config/schema.js';
+import { runVirsh, runVirshBatch, VirshError } from '../index.js';
+import { parseDomainXml, type DomainDescription } from '../parse/domain.js';
+import { stateOf, uriFor, type Driver, type VmState } from './locate.js';
 
 // Every domain defined on one connection, for the readers that need them all (vm list,
 // which VMs use a volume, which MACs are taken). An LXC connection that does not answer

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import type { ActionContext } from '../../core/action.js';
-import type { Volume } from '../../storage/index.js';
-import { populateRootDirectory } from '../../templates/index.js';
-import { removeConsoleLog } from '../console-log.js';
-import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../domain-xml.js';
-import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
-import { currentState, isEmbedded, stateOf, virsh, type VmState } from '../hypervisor.js';
-import { withXmlFile } from '../xml-file.js';
+import type { ActionContext } from '../agents/contract.js';
+import type { Volume } from '../storage/index.js';
+import { populateRootDirectory } from '../templates/index.js';
+import { removeConsoleLog } from '../vm/console-log.js';
+import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
+import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
+import { currentState, isEmbedded, stateOf, virsh, type VmState } from '../libvirt/domains/locate.js';
+import { withXmlFile } from '../libvirt/xml-file.js';
 import type { ProvisionPlan, VolumePlan } from './plan.js';
 import { withRollback, type Rollback } from './rollback.js';
 

@@ -1,7 +1,7 @@
-import type { HvConfig } from '../config/schema.js';
-import { HvError } from '../core/errors.js';
-import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError, type VirshCommand, type VirshCommandResult } from '../libvirt/index.js';
-import { classOfDomainType, type VmClassName } from './classes.js';
+import type { HvConfig } from '../../config/schema.js';
+import { HvError } from '../../core/errors.js';
+import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError, type VirshCommand, type VirshCommandResult } from '../index.js';
+import { classOfDomainType, type VmClassName } from '../../model/vm-classes.js';
 
 // The vm agent's view of libvirt: two connections (the QEMU one for classes qemu and kvm,
 // the LXC one for containers), a VM found by name on either, and libvirt's states folded

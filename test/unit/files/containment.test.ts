@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HvError } from '../../../src/core/errors.js';
-import { resolveAllowedPath } from '../../../src/vm/paths.js';
+import { resolveAllowedPath } from '../../../src/files/containment.js';
 
 const base = mkdtempSync(join(tmpdir(), 'hv-paths-'));
 const images = join(base, 'images');

@@ -1,5 +1,5 @@
-import { virsh } from './hypervisor.js';
-import { withXmlFile } from './xml-file.js';
+import { virsh } from './locate.js';
+import { withXmlFile } from '../xml-file.js';
 
 /** `virsh define` of an XML document, through a private 0600 file removed afterwards. */
 export async function defineDomain(uri: string, xml: string, signal?: AbortSignal): Promise<void> {

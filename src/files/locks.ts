@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
-import { currentScope } from '../core/scope.js';
+import { ToolError } from '../process/failure.js';
+import { runProcess } from '../process/run.js';
 
 // One mutating request per VM (or volume) at a time, across processes. The lock is a
 // kernel flock(2) on an open file description this process holds: we open the lock file
@@ -34,21 +34,17 @@ export async function withLock<T>(key: string, options: LockOptions, work: () =>
   }
 }
 
-function acquire(descriptor: number, key: string, waitSeconds: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // node:child_process rather than execa: the one place where a descriptor is handed down.
-    const locker = spawn('flock', ['--exclusive', '--timeout', String(waitSeconds), '3'], {
-      stdio: ['ignore', 'ignore', 'pipe', descriptor],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
-    });
-    currentScope()?.track(locker);
-    let said = '';
-    locker.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    locker.once('error', (error) => reject(new HvError('COMMAND_FAILED', `Could not lock ${key}: cannot run flock (${error.message})`)));
-    locker.once('close', (exitCode, signal) => {
-      if (exitCode === 0) return resolve();
-      const why = exitCode === 1 && !said.trim() ? `another request held it for more than ${waitSeconds} s` : said.trim() || `flock ended with ${signal ?? exitCode}`;
-      reject(new HvError('CONFLICT', `Could not lock ${key}: ${why}`));
-    });
-  });
+async function acquire(descriptor: number, key: string, waitSeconds: number): Promise<void> {
+  let ended;
+  try {
+    // The descriptor goes down as fd 3: flock locks the open file description we hold.
+    ended = await runProcess('flock', ['--exclusive', '--timeout', String(waitSeconds), '3'], { descriptors: [descriptor], allowNonZeroExit: true });
+  } catch (error) {
+    if (error instanceof ToolError && error.code !== 'CANCELLED') throw new HvError('COMMAND_FAILED', `Could not lock ${key}: ${error.message}`, undefined, { cause: error });
+    throw error;
+  }
+  if (ended.exitCode === 0) return;
+  const said = ended.stderr.trim();
+  const why = ended.exitCode === 1 && !said ? `another request held it for more than ${waitSeconds} s` : said || `flock ended with exit status ${ended.exitCode}`;
+  throw new HvError('CONFLICT', `Could not lock ${key}: ${why}`);
 }
