@@ -18,7 +18,7 @@ const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const generate = process.argv.includes('--generate');
 
 await build({
-  entryPoints: { compile: join(root, 'src/ddl/compile.ts'), generate: join(root, 'src/ddl/generate-cli.ts') },
+  entryPoints: { compile: join(root, 'src/build/compile-ddl.ts'), generate: join(root, 'src/build/generate-artefacts.ts') },
   outdir: join(root, 'build'),
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc --noEmit -p .
+npm run --silent check:layers
 node scripts/build.mjs
 node build/generate.mjs . --check
 # Guest assets and test templates are cached: cheap when up to date, built on a fresh machine.

@@ -1,7 +1,12 @@
 import { writeSync } from 'node:fs';
 import { runCli } from './adapter/cli.js';
+import { AGENTS } from './agents/index.js';
 import { toHvError } from './core/errors.js';
+import { createDispatcher } from './dispatch/dispatcher.js';
 
+// The composition root: the dispatcher is handed every agent here, and the adapter the
+// environment asks for is handed the dispatcher.
+//
 // One executable, every protocol: the environment says who is calling.
 //   CHORIA_EXTERNAL_PROTOCOL set  → Choria external agent
 //   MCOLLECTIVE_REQUEST_FILE set  → MCollective 2.12 external script (via our Ruby runner)
@@ -12,20 +17,21 @@ import { toHvError } from './core/errors.js';
 async function main(): Promise<void> {
   const env = process.env;
   const args = process.argv.slice(2);
+  const dispatcher = createDispatcher({ agents: AGENTS });
   if (env.CHORIA_EXTERNAL_PROTOCOL) {
     const { runChoria } = await import('./adapter/choria.js');
-    process.exit(await runChoria(env));
+    process.exit(await runChoria(env, dispatcher));
   }
   if (env.MCOLLECTIVE_REQUEST_FILE) {
     const { runMcollective } = await import('./adapter/mcollective.js');
-    process.exit(await runMcollective(env, args));
+    process.exit(await runMcollective(env, args, dispatcher));
   }
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   }
-  exitWhenFlushed(await runCli(args));
+  exitWhenFlushed(await runCli(args, dispatcher));
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
@@ -42,14 +48,14 @@ function exitWhenFlushed(code: number): void {
 const warmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: () => Promise<void>) => void) | undefined;
 if (warmUp) {
   warmUp(async () => {
-    const [{ handleRequestText }, { AGENT_DDLS }] = await Promise.all([import('./dispatch/dispatcher.js'), import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
+    const [{ AGENT_DDLS }] = await Promise.all([import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
+    const dispatcher = createDispatcher({ agents: AGENTS });
     for (const ddl of AGENT_DDLS) {
       for (const action of ddl.actions) {
-        await handleRequestText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
+        await dispatcher.handleText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
       }
     }
-    const { ACTION_HANDLERS } = await import('./agents/index.js');
-    await Promise.all(Object.values(ACTION_HANDLERS).flatMap((actions) => Object.values(actions).map((load) => load())));
+    await Promise.all(Object.values(AGENTS).flatMap((actions) => Object.values(actions).map((load) => load())));
   });
 } else main().catch((error: unknown) => {
   const failure = toHvError(error);

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { handleRequestText } from '../dispatch/dispatcher.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { isActivated } from './activation.js';
 
 // Choria external agent (protocols.md §3): dispatch on CHORIA_EXTERNAL_PROTOCOL, never
@@ -12,7 +12,7 @@ export const ACTIVATION_REQUEST = 'io.choria.mcorpc.external.v1.activation_reque
 
 type Env = Record<string, string | undefined>;
 
-export async function runChoria(env: Env): Promise<number> {
+export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<number> {
   const requestFile = env.CHORIA_EXTERNAL_REQUEST;
   const replyFile = env.CHORIA_EXTERNAL_REPLY;
   if (!requestFile || !replyFile) {
@@ -25,7 +25,7 @@ export async function runChoria(env: Env): Promise<number> {
       return 0;
     }
     case RPC_REQUEST: {
-      const reply = await handleRequestText(readFileSync(requestFile, 'utf8'), 'choria');
+      const { reply } = await dispatcher.handleText(readFileSync(requestFile, 'utf8'), 'choria');
       writeFileSync(replyFile, JSON.stringify(reply));
       return 0;
     }

@@ -1,4 +1,4 @@
-import { handleRequest } from '../dispatch/dispatcher.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { VERSION } from '../version.js';
@@ -9,7 +9,7 @@ import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
 // Values are typed by the DDL, as `mco rpc` does; anything that does not parse is
 // passed on as text, so the validator (not the CLI) says what is wrong with it.
 
-export async function runCli(args: readonly string[]): Promise<number> {
+export async function runCli(args: readonly string[], dispatcher: Dispatcher): Promise<number> {
   const flags = new Set(args.filter((arg) => arg.startsWith('--')));
   const words = args.filter((arg) => !arg.startsWith('--'));
   const [agentName, actionName, ...pairs] = words;
@@ -18,7 +18,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
   if (!agentName || agentName === 'help') return print(generalHelp());
   if (agentName === 'rpc') {
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');
-    return flags.has('--stream') ? runStdioStream() : runStdioOnce();
+    return flags.has('--stream') ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
   }
   if (agentName === 'install') return runInstall(actionName, pairs[0]);
 
@@ -34,7 +34,7 @@ export async function runCli(args: readonly string[]): Promise<number> {
   const data = parsePairs(action, pairs);
   if (typeof data === 'string') return fail(data, 4);
   const showProgress = flags.has('--progress') || process.stderr.isTTY;
-  const reply = await handleRequest(
+  const reply = await dispatcher.handle(
     { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
     showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
   );

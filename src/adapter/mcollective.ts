@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
-import { handleRequestText } from '../dispatch/dispatcher.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 
 // MCollective 2.12 "actions in external scripts" (protocols.md §1): `<cmd> <request> <reply>`
 // with MCOLLECTIVE_REQUEST_FILE/MCOLLECTIVE_REPLY_FILE. The reply file is the flat data
@@ -8,7 +8,7 @@ import { handleRequestText } from '../dispatch/dispatcher.js';
 
 type Env = Record<string, string | undefined>;
 
-export async function runMcollective(env: Env, args: readonly string[]): Promise<number> {
+export async function runMcollective(env: Env, args: readonly string[], dispatcher: Dispatcher): Promise<number> {
   const requestFile = env.MCOLLECTIVE_REQUEST_FILE ?? args[0];
   const replyFile = env.MCOLLECTIVE_REPLY_FILE ?? args[1];
   if (!requestFile || !replyFile) {
@@ -22,7 +22,7 @@ export async function runMcollective(env: Env, args: readonly string[]): Promise
     writeSync(2, `Cannot read request file: ${(error as Error).message}\n`);
     return 1;
   }
-  const reply = await handleRequestText(text, 'mcollective');
+  const { reply } = await dispatcher.handleText(text, 'mcollective');
   writeFileSync(replyFile, JSON.stringify(reply.data));
   if (reply.statuscode === 0) return 0;
   writeSync(2, `${oneLine(reply.statusmsg)}\n`);

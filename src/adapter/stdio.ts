@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { answerRequestText } from '../dispatch/dispatcher.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
 import type { Reply } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
 
@@ -10,15 +10,15 @@ import type { RpcRequest } from '../core/request.js';
 
 const MAX_IN_FLIGHT = 64;
 
-export async function runStdioOnce(): Promise<number> {
+export async function runStdioOnce(dispatcher: Dispatcher): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  process.stdout.write(`${serialize(await answerRequestText(text, 'stdio'))}\n`);
+  process.stdout.write(`${serialize(await dispatcher.handleText(text, 'stdio'))}\n`);
   return 0;
 }
 
-export async function runStdioStream(): Promise<number> {
+export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let written = Promise.resolve();
   let inFlight = 0;
@@ -42,7 +42,7 @@ export async function runStdioStream(): Promise<number> {
   };
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    const answer = answerRequestText(line, 'stdio');
+    const answer = dispatcher.handleText(line, 'stdio');
     inFlight += 1;
     written = written.then(async () => {
       emit(serialize(await answer));

@@ -1,19 +1,29 @@
 import type { HvConfig } from '../config/schema.js';
-import type { Inputs } from '../ddl/validate.js';
-import type { ProgressReporter } from '../dispatch/job-tracker.js';
+import type { ProgressReporter } from '../core/progress.js';
 import type { ReplyData } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
+import type { Inputs } from '../ddl/validate.js';
+
+// What an action handler is given and returns. Dispatch is handed a registry of these
+// (main.ts wires it), as hono's app is handed its routes: it never imports an agent.
 
 export interface ActionContext {
   request: RpcRequest;
+  /** Validated against the action's DDL, defaults applied. */
   inputs: Inputs;
   config: HvConfig;
-  /** Aborted at the agent's own deadline. */
+  /** Aborted at the agent's own deadline, or when the request is cancelled. */
   signal: AbortSignal;
   /** Epoch milliseconds at which the request is given up. */
   deadline: number;
-  /** Says how far a long operation is (see progress.ts). */
+  /** Says how far a long operation is (a job record, docs/JOBS.md). */
   progress: ProgressReporter;
 }
 
 export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;
+
+/** One agent's actions by name, each loaded on first use: a refused request never pays for a handler. */
+export type AgentActions = Readonly<Record<string, () => Promise<ActionHandler>>>;
+
+/** Every agent this build offers, by name. */
+export type AgentRegistry = Readonly<Record<string, AgentActions>>;

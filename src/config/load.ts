@@ -28,6 +28,16 @@ export function loadConfig(env: Env = process.env): Promise<HvConfig> {
 
 let cached: Promise<HvConfig> | undefined;
 
+/**
+ * Reads the configuration again (a long-running process, on SIGHUP). A file that does
+ * not load leaves the configuration in use unchanged, and the error says why.
+ */
+export async function reloadConfig(env: Env = process.env): Promise<HvConfig> {
+  const fresh = await readConfig(env);
+  if (env === process.env) cached = Promise.resolve(fresh);
+  return fresh;
+}
+
 async function readConfig(env: Env): Promise<HvConfig> {
   const choria = readChoriaPluginConfig(env.CHORIA_EXTERNAL_CONFIG);
   const file = env.HVAGENT_CONFIG ?? choria.config ?? DEFAULT_CONFIG_FILE;

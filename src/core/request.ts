@@ -1,4 +1,5 @@
 import { HvError } from './errors.js';
+import { printable } from './printable.js';
 
 export type Protocol = 'choria' | 'mcollective' | 'stdio' | 'cli';
 
@@ -59,9 +60,4 @@ export function normalizeRequest(parsed: unknown, protocol: Protocol): RpcReques
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 && value.length <= 256 ? value : undefined;
-}
-
-export function printable(value: string): string {
-  const clean = value.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
 }

@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { HvError } from '../core/errors.js';
+import { printable } from '../core/printable.js';
 import { inputValidator } from './registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from './types.js';
 
@@ -48,8 +49,8 @@ function toInputError(agent: AgentDdl, action: ActionDdl, error: ErrorObject | u
     const name = String(error.params.additionalProperty);
     const valid = Object.keys(action.input);
     const hint = valid.length > 0 ? `valid inputs are: ${valid.join(', ')}` : 'it takes no inputs';
-    return new HvError('INPUT_UNDECLARED', `Input '${safeName(name)}' is not declared for ${target}; ${hint}`, {
-      input: safeName(name),
+    return new HvError('INPUT_UNDECLARED', `Input '${printable(name)}' is not declared for ${target}; ${hint}`, {
+      input: printable(name),
     });
   }
   if (error.keyword === 'required') {
@@ -91,10 +92,4 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return `a string`;
   return `${typeof value} ${JSON.stringify(value)}`;
-}
-
-/** Undeclared names come from the caller: keep them printable and short in messages. */
-function safeName(name: string): string {
-  const printable = name.replace(/[^\x20-\x7e]/g, '?');
-  return printable.length > 64 ? `${printable.slice(0, 64)}…` : printable;
 }

@@ -16,3 +16,5 @@ export function deadlineFor(timeoutSeconds: number, env: Record<string, string |
   const graceMs = Math.min(MAX_GRACE_MS, Math.floor((timeoutMs - ms) * 0.75));
   return { ms, at: Date.now() + ms, graceMs };
 }
+
+export type Deadline = ReturnType<typeof deadlineFor>;

@@ -1,55 +1,100 @@
-import { ACTION_HANDLERS } from '../agents/index.js';
-import { loadConfig } from '../config/load.js';
+import type { AgentRegistry } from '../agents/contract.js';
+import { loadConfig, reloadConfig } from '../config/load.js';
+import type { HvConfig } from '../config/schema.js';
+import { HvError, toHvError } from '../core/errors.js';
+import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
+import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
+import { RequestScope, runInScope } from '../core/scope.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
 import { validateInputs } from '../ddl/validate.js';
 import { authorize } from './authorize.js';
-import { deadlineFor } from './deadline.js';
-import { HvError, toHvError } from '../core/errors.js';
-import { startJob, type JobOptions, type JobTracker } from './job-tracker.js';
-import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
-import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
-import { RequestScope, runInScope } from '../core/scope.js';
+import { deadlineFor, type Deadline } from './deadline.js';
+import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
+import { RunningRequests, type RunningRequest } from './running.js';
 
-/** request → validate → authorize → dispatch → reply. Never throws: every failure is a reply. */
-export async function handleRequestText(text: string, protocol: Protocol): Promise<Reply> {
-  return (await answerRequestText(text, protocol)).reply;
+// request → validate → authorize → handler → reply, for every protocol. The dispatcher is
+// handed its agents (main.ts wires them), keeps the requests it runs findable by id so
+// that one can be cancelled, and can reload the configuration for a long-running process.
+
+export interface DispatcherOptions {
+  /** The agents and their actions: the only handlers this dispatcher can run. */
+  readonly agents: AgentRegistry;
+  /** Where the configuration comes from (default: hvagent.yaml, read once per process). */
+  readonly config?: () => Promise<HvConfig>;
+  /** Re-reads the configuration (default: hvagent.yaml again). */
+  readonly reload?: () => Promise<HvConfig>;
 }
 
-/** The reply, and the request it answers when the text parsed as one (stdio echoes its requestid). */
-export async function answerRequestText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }> {
-  let request: RpcRequest;
-  try {
-    request = parseRequestText(text, protocol);
-  } catch (error) {
-    return { reply: errorReply(toHvError(error)) };
-  }
-  return { reply: await handleRequest(request), request };
+export interface Dispatcher {
+  /** Never throws: every failure is a reply. */
+  handle(request: RpcRequest, options?: JobOptions): Promise<Reply>;
+  /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
+  handleText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }>;
+  /** The requests running now. */
+  running(): RunningRequest[];
+  find(id: string): RunningRequest | undefined;
+  /** Cancels a running request (its children killed, its action undoing what it made); false when none runs with that id. */
+  cancel(id: string, by?: string): boolean;
+  /** Reads the configuration again; the running requests keep the one they started with. */
+  reloadConfig(): Promise<HvConfig>;
 }
 
-export async function handleRequest(request: RpcRequest, progress: JobOptions = {}): Promise<Reply> {
-  let outputs: string[] = [];
-  let job: JobTracker | undefined;
-  try {
-    const { agent, action } = resolve(request);
-    outputs = Object.keys(action.output);
-    const inputs = validateInputs(agent, action, request.data);
-    const config = await loadConfig();
-    authorize(request, action, config);
-    const handler = await loadHandler(request);
-    const deadline = deadlineFor(agent.metadata.timeout);
-    job = startJob(request, config, inputs, progress);
-    const { report } = job;
-    const data = await runWithDeadline(deadline, (signal) =>
-      handler({ request, inputs, config, signal, deadline: deadline.at, progress: report }),
-    );
-    job.finish({ ok: true });
-    return okReply(withEveryOutput(data, outputs));
-  } catch (error) {
-    const failure = toHvError(error);
-    job?.finish({ ok: false, code: failure.code, message: failure.message });
-    return errorReply(failure, outputs);
-  }
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const { agents } = options;
+  const configOf = options.config ?? (() => loadConfig());
+  const reload = options.reload ?? (() => reloadConfig());
+  const running = new RunningRequests();
+
+  const handle = async (request: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
+    let outputs: string[] = [];
+    let job: JobTracker | undefined;
+    try {
+      const { agent, action } = resolve(request);
+      outputs = Object.keys(action.output);
+      const inputs = validateInputs(agent, action, request.data);
+      const config = await configOf();
+      authorize(request, action, config);
+      const load = agents[request.agent]?.[request.action];
+      if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
+      const handler = await load();
+      const deadline = deadlineFor(agent.metadata.timeout);
+      job = startJob(request, config, inputs, progress);
+      const { report } = job;
+      const scope = new RequestScope();
+      const id = runningId(request, running);
+      running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
+      let data: ReplyData;
+      try {
+        data = await runCancellable(scope, deadline, () => handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: report }));
+      } finally {
+        running.remove(id);
+      }
+      job.finish({ ok: true });
+      return okReply(withEveryOutput(data, outputs));
+    } catch (error) {
+      const failure = toHvError(error);
+      job?.finish({ ok: false, code: failure.code, message: failure.message });
+      return errorReply(failure, outputs);
+    }
+  };
+
+  return {
+    handle,
+    async handleText(text, protocol) {
+      let request: RpcRequest;
+      try {
+        request = parseRequestText(text, protocol);
+      } catch (error) {
+        return { reply: errorReply(toHvError(error)) };
+      }
+      return { reply: await handle(request), request };
+    },
+    running: () => running.list(),
+    find: (id) => running.find(id),
+    cancel: (id, by) => running.cancel(id, by),
+    reloadConfig: reload,
+  };
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
@@ -63,42 +108,45 @@ function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
   return { agent, action };
 }
 
-async function loadHandler(request: RpcRequest) {
-  const load = ACTION_HANDLERS[request.agent]?.[request.action];
-  if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
-  return load();
+/** The request's own id when no running request holds it, else a new one. */
+function runningId(request: RpcRequest, running: RunningRequests): string {
+  const wanted = request.requestid;
+  return wanted && !running.has(wanted) ? wanted : newJobId();
 }
 
-async function runWithDeadline(
-  deadline: { at: number; ms: number; graceMs: number },
-  work: (signal: AbortSignal) => Promise<ReplyData>,
-): Promise<ReplyData> {
-  const scope = new RequestScope();
-  let timedOut: HvError | undefined;
+/**
+ * Runs the action in its request scope until it ends, or until the deadline or a cancel
+ * ends it: its children are killed at once, but it may still be undoing what it did
+ * (provisioning rollback), so it gets the grace period to finish that before the error
+ * reply goes out and the process may exit.
+ */
+async function runCancellable(scope: RequestScope, deadline: Deadline, work: () => Promise<ReplyData>): Promise<ReplyData> {
   const timers: NodeJS.Timeout[] = [];
-  // At the deadline the action is cancelled (its children killed) but may still be
-  // undoing what it did (provisioning rollback): it gets the grace period to finish
-  // that before the error reply goes out and the process may exit.
+  let stopped: HvError | undefined;
   const abandoned = new Promise<never>((_, reject) => {
-    const untilDeadline = Math.max(0, deadline.at - Date.now());
+    const giveUp = (reason: HvError) => {
+      stopped ??= reason;
+      timers.push(setTimeout(() => reject(stopped), deadline.graceMs));
+    };
+    scope.signal.addEventListener('abort', () => giveUp(toHvError(scope.signal.reason)), { once: true });
     timers.push(
       setTimeout(() => {
-        timedOut = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
-        scope.cancel(timedOut);
-      }, untilDeadline),
-      setTimeout(() => reject(timedOut), untilDeadline + deadline.graceMs),
+        const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
+        stopped ??= reason;
+        scope.cancel(reason);
+      }, Math.max(0, deadline.at - Date.now())),
     );
   });
   try {
-    return await Promise.race([runInScope(scope, () => work(scope.signal)), abandoned]);
+    return await Promise.race([runInScope(scope, work), abandoned]);
   } catch (error) {
-    throw timedOut ?? error;
+    throw stopped ?? error;
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
 }
 
-/** Every declared output is present, null when unknown (protocols.md checklist 16). */
+/** Every declared output is present, null when unknown (docs/reference/protocols.md checklist 16). */
 function withEveryOutput(data: ReplyData, outputs: readonly string[]): ReplyData {
   const complete: ReplyData = {};
   for (const name of outputs) complete[name] = data[name] ?? null;

@@ -1,23 +1,12 @@
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { HvConfig } from '../config/schema.js';
 import { JOB_FORMAT, JOB_ID, jobFile, processStart, pruneJobs, readJob, type JobRecord } from './job-records.js';
+import type { ProgressReporter, ProgressUpdate } from '../core/progress.js';
 import type { RpcRequest } from '../core/request.js';
 
-// Long operations (migration, volume copies) say how far they are. A reporter is handed
-// to every action; it keeps a job record (jobs.ts, docs/JOBS.md) that a later jobs API
-// will expose. Nothing is written for an action that never reports and ends quickly:
+// The job record of one request (job-records.ts, docs/JOBS.md), kept from the progress its
+// action reports. Nothing is written for an action that never reports and ends quickly:
 // the agent's start-up budget has no room for file work on every request.
-
-export interface ProgressUpdate {
-  /** A short word for the step: `copying`, `migrating`, `defining`… */
-  phase: string;
-  /** 0–100 when the step knows it. */
-  percent?: number;
-  /** A line for a person. */
-  message?: string;
-}
-
-export type ProgressReporter = (update: ProgressUpdate) => void;
 
 export type JobOutcome = { ok: true } | { ok: false; code: string; message: string };
 

@@ -1,14 +1,26 @@
-import { realpathSync, statSync } from 'node:fs';
-import { sep } from 'node:path';
+import { lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { join, sep } from 'node:path';
+import type { PoolConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 
-// Paths named in a request must stay inside the directories the operator allowed for
-// images (config paths.images): no `..`, and no symlink may lead out of them, since
-// libvirt would otherwise hand the guest any file of the host.
+// Every path hvagent is asked to use stays where the operator allowed it, whatever the
+// request or a file says, so that libvirt never hands a guest a file of the host:
+//   - paths named in a request (kernels, disks, root directories) resolve, symlinks
+//     followed, inside paths.images;
+//   - files a template catalogue entry names resolve inside the catalogue directory;
+//   - a pool is one real directory (never a symlink), and a volume one entry of it that
+//     is never followed through a symlink.
 
-export type PathKind = 'file' | 'directory';
+export type EntryKind = 'file' | 'directory';
 
-export function resolveAllowedPath(input: string, path: string, kind: PathKind, allowedRoots: readonly string[]): string {
+export function isInside(root: string, candidate: string): boolean {
+  return candidate === root || candidate.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+}
+
+// ── paths named in a request ──
+
+/** The real path of a request's `input`, which must exist inside one of `allowedRoots`. */
+export function resolveAllowedPath(input: string, path: string, kind: EntryKind, allowedRoots: readonly string[]): string {
   if (!path.startsWith('/') || path.split('/').some((segment) => segment === '..' || segment === '.')) {
     throw new HvError('INPUT_INVALID', `Input '${input}' must be an absolute path without . or .. segments`, { input });
   }
@@ -25,7 +37,7 @@ export function resolveAllowedPath(input: string, path: string, kind: PathKind, 
       return [];
     }
   });
-  if (!roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))) {
+  if (!roots.some((root) => isInside(root, real))) {
     throw new HvError('NOT_AUTHORIZED', `Input '${input}': ${path} is outside the allowed image directories (${allowedRoots.join(', ')})`, {
       input,
     });
@@ -35,4 +47,78 @@ export function resolveAllowedPath(input: string, path: string, kind: PathKind, 
     throw new HvError('INPUT_INVALID', `Input '${input}': ${path} is not a ${kind}`, { input });
   }
   return real;
+}
+
+// ── files a catalogue names, relative to its directory ──
+
+/** Why a catalogue-relative path is refused, or undefined when its spelling is acceptable. */
+export function relativePathProblem(path: string): string | undefined {
+  if (path.includes('\0')) return 'contains a NUL byte';
+  if (path.startsWith('/')) return 'is absolute (paths are relative to the catalogue directory)';
+  const segments = path.split('/');
+  if (segments.some((segment) => segment === '..')) return "has a '..' segment";
+  if (segments.some((segment) => segment === '.' || segment === '')) return "has an empty or '.' segment";
+  return undefined;
+}
+
+/**
+ * The real path of `relative` inside the (real) catalogue directory `root`, or a
+ * sentence saying why not (for the caller's CONFIG_INVALID message).
+ */
+export function resolveInside(root: string, relative: string, kind: EntryKind): { path: string } | { problem: string } {
+  const spelling = relativePathProblem(relative);
+  if (spelling) return { problem: `'${relative}' ${spelling}` };
+  let real: string;
+  try {
+    real = realpathSync(join(root, relative));
+  } catch {
+    return { problem: `'${relative}' does not exist in the catalogue` };
+  }
+  if (!isInside(root, real)) return { problem: `'${relative}' leads out of the catalogue (to ${real})` };
+  const stats = statSync(real);
+  if (kind === 'file' ? !stats.isFile() : !stats.isDirectory()) return { problem: `'${relative}' is not a ${kind}` };
+  return { path: real };
+}
+
+// ── pools and their volumes ──
+
+/**
+ * The pool's directory, canonical (parent symlinks resolved), created when `create` is
+ * set; undefined when it does not exist yet and may not be created.
+ */
+export function poolDirectory(pool: string, config: PoolConfig, create: boolean): string | undefined {
+  const configured = config.path!;
+  let stats = lstatOrUndefined(configured);
+  if (!stats && create) {
+    mkdirSync(configured, { recursive: true, mode: 0o755 });
+    stats = lstatSync(configured);
+  }
+  if (!stats) return undefined;
+  if (stats.isSymbolicLink()) {
+    throw new HvError('CONFIG_INVALID', `Storage pool '${pool}': ${configured} is a symlink; set path to the directory it points to`, { pool });
+  }
+  if (!stats.isDirectory()) throw new HvError('CONFIG_INVALID', `Storage pool '${pool}': ${configured} is not a directory`, { pool });
+  return realpathSync(configured);
+}
+
+export function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The entry `name` (already validated) in `directory`: its lstat, or undefined; a symlink is refused. */
+export function volumeEntry(directory: string, name: string, pool: string): { path: string; stats: Stats | undefined } {
+  const path = join(directory, name);
+  const stats = lstatOrUndefined(path);
+  if (stats?.isSymbolicLink()) {
+    throw new HvError('NOT_AUTHORIZED', `Volume '${name}' of pool '${pool}' is a symlink (${path}); hvagent never follows symlinks in a pool`, {
+      pool,
+      name,
+    });
+  }
+  return { path, stats };
 }

@@ -22,6 +22,15 @@ export interface LockOptions {
 // for `volume-<pool>.<name>` (pool ≤ 32, volume ≤ 96 characters).
 const LOCK_NAME = /^[a-z]+-[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$/;
 
+/** The lock keys hvagent uses; lock order everywhere: a VM's, then its volumes', then (briefly) a pool's. */
+export const lockKey = {
+  vm: (name: string) => `vm-${name}`,
+  // Pool names have no '.', so `<pool>.<name>` names one volume only.
+  volume: (pool: string, name: string) => `volume-${pool}.${name}`,
+  /** Held around a pool's quota check and the change it allows. */
+  pool: (pool: string) => `pool-${pool}`,
+};
+
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);
   mkdirSync(options.directory, { recursive: true, mode: 0o700 });
@@ -47,4 +56,9 @@ async function acquire(descriptor: number, key: string, waitSeconds: number): Pr
   const said = ended.stderr.trim();
   const why = ended.exitCode === 1 && !said ? `another request held it for more than ${waitSeconds} s` : said || `flock ended with exit status ${ended.exitCode}`;
   throw new HvError('CONFLICT', `Could not lock ${key}: ${why}`);
+}
+
+/** Holds every lock of `keys`, taken in the order given, for the duration of `work`. */
+export function withLocks<T>(keys: readonly string[], options: LockOptions, work: () => Promise<T>): Promise<T> {
+  return keys.reduceRight<() => Promise<T>>((inner, key) => () => withLock(key, options, inner), work)();
 }

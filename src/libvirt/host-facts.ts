@@ -5,10 +5,12 @@ import { parseNodeInfo, type NodeInfo } from './parse/nodeinfo.js';
 import { parseVersion } from './parse/version.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, type VirshCommandResult } from './virsh.js';
 
-import type { VmClassName } from '../model/vm-classes.js';
+// What the hypervisor connections say about the host: one virsh process on the main
+// connection, plus a probe of the LXC one. Which VM classes that makes available is
+// decided above (monitoring/host-facts.ts).
 
 /** Memory figures are MiB (KiB from libvirt, rounded down). */
-export interface HostFacts {
+export interface HypervisorFacts {
   /** Host name as the hypervisor connection reports it. */
   readonly hostname: string;
   readonly hypervisor: {
@@ -43,7 +45,12 @@ export interface HostFacts {
     /** null when the driver cannot report per-cell free memory. */
     readonly free_mb: number | null;
   }[];
-  readonly vm_classes: readonly VmClassName[];
+  /** What can run here: the domain types libvirt offers guests, whether the CPU has VT-x/AMD-V, whether the LXC connection answers. */
+  readonly virtualisation: {
+    readonly domainTypes: readonly string[];
+    readonly hardware: boolean;
+    readonly lxcAnswers: boolean;
+  };
 }
 
 export interface ReadHostFactsOptions {
@@ -66,7 +73,7 @@ const FACT_COMMANDS = [
 ] as const;
 
 /** Everything comes from ONE virsh process on `uri`, plus an optional LXC probe in parallel. */
-export async function readHostFacts(opts: ReadHostFactsOptions): Promise<HostFacts> {
+export async function readHypervisorFacts(opts: ReadHostFactsOptions): Promise<HypervisorFacts> {
   const [results, lxcAnswers, hardwareVirtualisation] = await Promise.all([
     runVirshBatch(FACT_COMMANDS, { uri: opts.uri, signal: opts.signal }),
     opts.lxcUri ? probeConnection(opts.lxcUri, opts.signal) : Promise.resolve(false),
@@ -102,11 +109,11 @@ export async function readHostFacts(opts: ReadHostFactsOptions): Promise<HostFac
         free_mb: freeKiB === undefined ? null : kibToMib(freeKiB),
       };
     }),
-    vm_classes: vmClasses(caps, hardwareVirtualisation, lxcAnswers),
+    virtualisation: { domainTypes: [...new Set(caps.guests.flatMap((guest) => guest.domainTypes))], hardware: hardwareVirtualisation, lxcAnswers },
   };
 }
 
-function cpuFacts(node: NodeInfo, caps: Capabilities): HostFacts['cpu'] {
+function cpuFacts(node: NodeInfo, caps: Capabilities): HypervisorFacts['cpu'] {
   const topology = caps.hostCpu.topology;
   return {
     model: caps.hostCpu.model ?? node.cpuModel,
@@ -125,27 +132,10 @@ function cpuFacts(node: NodeInfo, caps: Capabilities): HostFacts['cpu'] {
  * CI VMs node0 holds 4.5 GiB of a 24 GiB MemTotal. nodememstats reads MemTotal/MemFree, so
  * it wins when the driver supports it.
  */
-function memoryFacts(node: NodeInfo, freeCells?: FreeCells, memStats?: NodeMemStats): HostFacts['memory'] {
+function memoryFacts(node: NodeInfo, freeCells?: FreeCells, memStats?: NodeMemStats): HypervisorFacts['memory'] {
   const totalKiB = memStats?.totalKiB ?? node.memoryKiB;
   const freeKiB = memStats?.freeKiB ?? freeCells?.totalKiB ?? 0;
   return { total_mb: kibToMib(totalKiB), free_mb: kibToMib(freeKiB) };
-}
-
-/**
- * - qemu: some guest is offered with domain type "qemu" (TCG emulation always works).
- * - kvm: domain type "kvm" offered AND the CPU shows vmx/svm. libvirt offers "kvm" as soon
- *   as /dev/kvm exists, but a /dev/kvm without VT-x/AMD-V (e.g. kvm_pvm inside a Firecracker
- *   VM) only runs PVM-aware guest kernels; ordinary guests crash, so it must not be offered.
- *   The flag check reads the local /proc/cpuinfo: hvagent runs on the host it manages.
- * - lxc: the separate LXC connection answers.
- */
-function vmClasses(caps: Capabilities, hardwareVirtualisation: boolean, lxcAnswers: boolean): VmClassName[] {
-  const offered = new Set(caps.guests.flatMap((guest) => guest.domainTypes));
-  const classes: VmClassName[] = [];
-  if (offered.has('qemu')) classes.push('qemu');
-  if (offered.has('kvm') && hardwareVirtualisation) classes.push('kvm');
-  if (lxcAnswers) classes.push('lxc');
-  return classes;
 }
 
 async function probeConnection(uri: string, signal?: AbortSignal): Promise<boolean> {

@@ -100,6 +100,11 @@ export async function runVirshBatch(
   });
 }
 
+/** One command on a connection, its stdout returned: the short form most callers need. */
+export async function virsh(uri: string, command: VirshCommand, signal?: AbortSignal): Promise<string> {
+  return runVirsh(command, { uri, ...(signal && { signal }) });
+}
+
 /** The stdout of a batch result, or its error thrown. */
 export function stdoutOrThrow(result: VirshCommandResult): string {
   if (result.error) throw result.error;

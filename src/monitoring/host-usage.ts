@@ -7,7 +7,8 @@ import { readConfiguredPools, type ConfiguredPoolUsage } from './configured-pool
 import { sampleCpu, type CpuUsage } from './cpu.js';
 import { parsePoolNames, POOL_NAMES_COMMAND, readLibvirtPools, type LibvirtPoolUsage } from './libvirt-pools.js';
 import { readHostMemory, type HostMemory } from './memory.js';
-import { reconcileEmbedded, stateOf, stateOfDomstats } from '../libvirt/domains/locate.js';
+import { reconcileEmbedded } from '../libvirt/domains/locate.js';
+import { stateOf, stateOfDomstats } from '../libvirt/domains/states.js';
 import { countStates, type StateCounts } from './vm-states.js';
 
 // `host usage` is polled every minute on every host, so it is built around its process

@@ -1,7 +1,7 @@
 import { runVirsh, runVirshBatch, VirshError, type VirshCommandResult } from '../libvirt/index.js';
 import { parseCounterLines, parseCpuStatsTotalNs, parseListAll } from '../libvirt/parse/virsh-tables.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
-import { isMissingDomain, stateOf, type VmState } from '../libvirt/domains/locate.js';
+import { isMissingDomain, stateOf, type VmState } from '../libvirt/domains/states.js';
 import type { NicStats, VmStats } from './vm-stats-types.js';
 
 // Containers: the LXC driver has no domstats at all (virConnectGetAllDomainStats is

@@ -1,6 +1,7 @@
 import { runVirsh } from '../libvirt/index.js';
 import { parseDomstatsRecords, type DomainStatsRecord } from '../libvirt/parse/domstats.js';
-import { isMissingDomain, reconcileEmbedded, stateOfDomstats } from '../libvirt/domains/locate.js';
+import { reconcileEmbedded } from '../libvirt/domains/locate.js';
+import { isMissingDomain, stateOfDomstats } from '../libvirt/domains/states.js';
 import type { DiskStats, NicStats, VmStats } from './vm-stats-types.js';
 
 

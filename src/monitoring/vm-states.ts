@@ -1,4 +1,4 @@
-import type { VmState } from '../libvirt/domains/locate.js';
+import type { VmState } from '../libvirt/domains/states.js';
 
 // VM counts by state (the states folded as vm/hypervisor.ts folds them).
 

@@ -1,4 +1,5 @@
-import type { Driver, VmState } from '../libvirt/domains/locate.js';
+import type { VmState } from '../libvirt/domains/states.js';
+import type { Driver } from '../libvirt/domains/connections.js';
 
 // One VM's counters as `vm stats` reports them. Counters are cumulative (since the VM, or
 // for a NIC its host device, started): a monitoring system takes differences between polls.

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { runVirshBatch } from '../libvirt/index.js';
-import { definedNames } from '../libvirt/domains/defined.js';
-import { uriFor, type Driver } from '../libvirt/domains/locate.js';
+import { definedDomainNames } from '../libvirt/domains/inventory.js';
+import { uriFor, type Driver } from '../libvirt/domains/connections.js';
 
 // MAC addresses of guest NICs.
 //
@@ -51,7 +51,7 @@ export async function macsInUse(config: HvConfig, signal?: AbortSignal): Promise
 }
 
 async function macsOn(driver: Driver, config: HvConfig, signal?: AbortSignal): Promise<Array<[string, string]>> {
-  const names = await definedNames(config, driver, signal);
+  const names = await definedDomainNames(config, driver, signal);
   const commands = names.flatMap((name) => [
     ['dumpxml', '--xpath', INTERFACE_MACS, `--domain=${name}`],
     ['dumpxml', '--inactive', '--xpath', INTERFACE_MACS, `--domain=${name}`],

@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs';
-import type { ActionContext } from '../agents/contract.js';
+import type { HvConfig } from '../config/schema.js';
+import type { OperationContext } from '../core/operation.js';
+import { isEmbedded } from '../libvirt/domains/connections.js';
+import { currentState } from '../libvirt/domains/locate.js';
+import { stateOf, type VmState } from '../libvirt/domains/states.js';
+import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
+import { withXmlFile } from '../libvirt/xml-file.js';
 import type { Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
-import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
-import { currentState, isEmbedded, stateOf, virsh, type VmState } from '../libvirt/domains/locate.js';
-import { withXmlFile } from '../libvirt/xml-file.js';
 import type { ProvisionPlan, VolumePlan } from './plan.js';
 import { withRollback, type Rollback } from './rollback.js';
 
@@ -24,33 +27,38 @@ export interface Provisioned {
   state: VmState;
 }
 
-/**
- * `nicsOnceChecked` gives the NICs once the caller's checks (the name is free, the MAC
- * addresses are not taken) are in: volumes are made meanwhile, nothing needing those
- * answers (a first-boot file, the domain) before.
- */
-export async function provision(
-  context: ActionContext,
-  uri: string,
-  base: BaseSpec,
-  plan: ProvisionPlan,
-  nicsOnceChecked: () => Promise<NicSpec[]>,
-): Promise<Provisioned> {
+export interface Execution {
+  readonly config: HvConfig;
+  readonly ctx: OperationContext;
+  /** The connection the VM is defined on. */
+  readonly uri: string;
+  readonly base: BaseSpec;
+  readonly plan: ProvisionPlan;
+  /**
+   * The NICs, once the checks that must pass before anything is defined are in (the name
+   * is free, the MAC addresses are not taken): volumes are made meanwhile, nothing needing
+   * those answers (a first-boot file, the domain) before.
+   */
+  readonly checkedNics: Promise<NicSpec[]>;
+  readonly start: boolean;
+  readonly autostart: boolean;
+}
+
+export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart }: Execution): Promise<Provisioned> {
   return withRollback(async (rollback) => {
     const volumes: Volume[] = [];
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
-    let nics: Promise<NicSpec[]> | undefined;
-    const checkedNics = () => (nics ??= nicsOnceChecked().then((checked) => (spec.nics = checked)));
+    const checkedNics = async () => (spec.nics = await nics);
 
     if (plan.root) {
-      const root = await createVolume(context, rollback, plan.root);
+      const root = await createVolume(ctx, rollback, plan.root);
       volumes.push(root);
       rollback.done('root-volume');
       if (root.attach === 'directory') {
         spec.rootfs = root.path;
         if (plan.template?.type === 'lxc' || plan.template?.type === 'tar') {
           const firstBoot = { name: spec.name, nics: (await checkedNics()).map((nic) => ({ mac: nic.mac ?? '', ...nic.source })) };
-          await populateRootDirectory(plan.template, root.path, firstBoot, { signal: context.signal, progress: context.progress });
+          await populateRootDirectory(plan.template, root.path, firstBoot, { signal: ctx.signal, progress: ctx.progress });
           rollback.done('populate');
         }
       } else {
@@ -58,7 +66,7 @@ export async function provision(
       }
     }
     for (const data of plan.data) {
-      const volume = await createVolume(context, rollback, data);
+      const volume = await createVolume(ctx, rollback, data);
       volumes.push(volume);
       spec.disks.push(diskOf(volume));
       rollback.done('data-volume');
@@ -67,20 +75,18 @@ export async function provision(
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
 
     if (spec.consoleLog) {
-      mkdirSync(context.config.paths.console_log_dir, { recursive: true, mode: 0o750 });
+      mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });
       const consoleLog = spec.consoleLog;
-      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(context.config, consoleLog));
+      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog));
       rollback.done('console-log');
     }
     // define, autostart, start and the state read in one virsh process: on the hot path of
     // provisioning, each extra process is a connection set up and torn down (P5).
-    context.progress({ phase: context.inputs.start === true ? 'defining and starting' : 'defining' });
-    const autostart = context.inputs.autostart === true;
-    const start = context.inputs.start === true;
+    ctx.progress({ phase: start ? 'defining and starting' : 'defining' });
     const [defined, ...after] = await withXmlFile(buildDomainXml(spec), (file) =>
       runVirshBatch([['define', file], ...(autostart ? [['autostart', spec.name]] : []), ...(start ? [['start', spec.name]] : []), ['domstate', spec.name]], {
         uri,
-        signal: context.signal,
+        signal: ctx.signal,
       }),
     );
     // Every undo is registered before any step is marked done: by then the batch has run
@@ -99,15 +105,15 @@ export async function provision(
       stdoutOrThrow(started);
       rollback.done('start');
     }
-    const state = isEmbedded(uri) ? await currentState({ uri, name: spec.name }, context.signal) : stateOf(stdoutOrThrow(after.shift()!));
+    const state = isEmbedded(uri) ? await currentState({ uri, name: spec.name }, ctx.signal) : stateOf(stdoutOrThrow(after.shift()!));
     return { volumes, nics: spec.nics, state };
   });
 }
 
-async function createVolume(context: ActionContext, rollback: Rollback, plan: VolumePlan): Promise<Volume> {
+async function createVolume(ctx: OperationContext, rollback: Rollback, plan: VolumePlan): Promise<Volume> {
   const { pool } = plan;
-  context.progress({ phase: 'creating volume', message: `${pool.name}/${plan.name}` });
-  // The caller holds the volume's lock (vm create takes every planned volume's lock).
+  ctx.progress({ phase: 'creating volume', message: `${pool.name}/${plan.name}` });
+  // The caller holds the volume's lock (provisionVm takes every planned volume's lock).
   const volume = await pool.create(
     {
       name: plan.name,
@@ -115,7 +121,7 @@ async function createVolume(context: ActionContext, rollback: Rollback, plan: Vo
       ...(plan.from?.kind === 'backing' && { backing: { path: plan.from.path, format: plan.from.format } }),
       ...(plan.from?.kind === 'source' && { source: { path: plan.from.path, format: plan.from.format } }),
     },
-    { signal: context.signal, progress: context.progress, deadline: context.deadline },
+    { signal: ctx.signal, progress: ctx.progress, deadline: ctx.deadline },
   );
   // Undone without the request's signal: by then it may be aborted (deadline), and the
   // volume must still go.

@@ -1,9 +1,9 @@
 import type { HvConfig } from '../config/schema.js';
-import type { ActionContext } from '../agents/contract.js';
 import { HvError } from '../core/errors.js';
+import type { VmClass } from '../model/vm-classes.js';
 import { openPool, type Pool } from '../storage/index.js';
 import { findTemplate, type Template } from '../templates/index.js';
-import type { VmClass } from '../model/vm-classes.js';
+import type { ProvisionRequest } from './request.js';
 
 // Everything a provisioning request asks for, resolved and checked before anything is
 // made: the template exists and suits the VM class, each pool exists and has a plugin
@@ -26,48 +26,47 @@ export interface ProvisionPlan {
   networks: string[];
 }
 
-export async function planProvisioning(context: ActionContext, vmClass: VmClass, name: string): Promise<ProvisionPlan> {
-  const { inputs, config } = context;
-  const template = inputs.template === undefined ? undefined : await findTemplate(config, String(inputs.template));
+export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
+  const { name } = request;
+  const template = request.template === undefined ? undefined : await findTemplate(config, request.template);
   if (template && !vmClass.templateTypes.includes(template.type)) {
     throw new HvError('UNSUPPORTED', `vm_class ${vmClass.name} cannot be provisioned from ${template.type} templates (it takes ${vmClass.templateTypes.join(', ')})`, {
       input: 'template',
     });
   }
-  if (template && template.type !== 'pxe' && (inputs.disk !== undefined || inputs.rootfs !== undefined)) {
-    const input = inputs.disk !== undefined ? 'disk' : 'rootfs';
+  if (template && template.type !== 'pxe' && (request.disk !== undefined || request.rootfs !== undefined)) {
+    const input = request.disk !== undefined ? 'disk' : 'rootfs';
     throw new HvError('INPUT_INVALID', `Input '${input}' and a ${template.type} template both say what the VM boots from: give one`, { input });
   }
 
-  const networks = inputs.network === undefined ? [] : String(inputs.network).split(',');
+  const networks = [...request.networks];
   if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
   if (new Set(networks).size !== networks.length) {
     throw new HvError('INPUT_INVALID', "Input 'network' names a network twice", { input: 'network' });
   }
 
-  const sizeMb = inputs.disk_size_mb === undefined ? undefined : Number(inputs.disk_size_mb);
+  const sizeMb = request.diskSizeMb;
   const wantsRoot = sizeMb !== undefined || (template !== undefined && template.type !== 'pxe');
-  const root = wantsRoot ? rootVolume(config, vmClass, name, template, sizeMb, inputs.pool) : undefined;
-  if (root && inputs.rootfs !== undefined) {
+  const root = wantsRoot ? rootVolume(config, vmClass, name, template, sizeMb, request.pool) : undefined;
+  if (root && request.rootfs !== undefined) {
     throw new HvError('INPUT_INVALID', "Input 'rootfs' and a provisioned root volume both give the container's root: give one", { input: 'rootfs' });
   }
-  if (!root && inputs.pool !== undefined) {
+  if (!root && request.pool !== undefined) {
     throw new HvError('INPUT_INVALID', "Input 'pool' is for the root volume: give a template or disk_size_mb", { input: 'pool' });
   }
 
-  const data = inputs.data_disks === undefined ? [] : String(inputs.data_disks).split(',').map((entry, index) => {
-    const [poolName, size] = entry.split(':') as [string, string];
-    const pool = poolFor(config, vmClass, poolName, 'data_disks');
-    if (pool.attach === 'directory') throw new HvError('UNSUPPORTED', `Input 'data_disks': pool '${poolName}' holds directories, not disks`, { input: 'data_disks' });
-    return { pool, name: `${name}-data${index + 1}`, sizeMb: Number(size) };
+  const data = request.dataDisks.map((disk, index) => {
+    const pool = poolFor(config, vmClass, disk.pool, 'data_disks');
+    if (pool.attach === 'directory') throw new HvError('UNSUPPORTED', `Input 'data_disks': pool '${disk.pool}' holds directories, not disks`, { input: 'data_disks' });
+    return { pool, name: `${name}-data${index + 1}`, sizeMb: disk.sizeMb };
   });
   if (data.length > 0 && vmClass.name === 'lxc') throw new HvError('UNSUPPORTED', 'vm_class lxc takes no data disks', { input: 'data_disks' });
 
   return { ...(template && { template }), ...(root && { root }), data, networks };
 }
 
-function rootVolume(config: HvConfig, vmClass: VmClass, vmName: string, template: Template | undefined, sizeMb: number | undefined, poolInput: unknown): VolumePlan {
-  const pool = poolInput === undefined ? defaultPool(config, vmClass) : poolFor(config, vmClass, String(poolInput), 'pool');
+function rootVolume(config: HvConfig, vmClass: VmClass, vmName: string, template: Template | undefined, sizeMb: number | undefined, poolName: string | undefined): VolumePlan {
+  const pool = poolName === undefined ? defaultPool(config, vmClass) : poolFor(config, vmClass, poolName, 'pool');
   const name = `${vmName}-root`;
   if (template?.type !== 'image') return { pool, name, ...(sizeMb !== undefined && { sizeMb }) };
   if (sizeMb !== undefined && sizeMb < template.virtualSizeMb) {

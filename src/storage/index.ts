@@ -7,3 +7,4 @@ export { validateVolumeName } from './names.js';
 export { canonicalPath, volumeUsage, volumeUsers, type VolumeUser } from './users.js';
 export { withVolumeLock } from './lock.js';
 export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
+export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';

@@ -1,6 +1,6 @@
 import type { HvConfig } from '../config/schema.js';
 import { runVirshBatch, VirshError } from '../libvirt/index.js';
-import { poolDirectory } from './containment.js';
+import { poolDirectory } from '../files/containment.js';
 import { openPool } from './pool.js';
 
 // Each file and directory pool is also a libvirt `dir` pool named `hvagent-<pool>`, so

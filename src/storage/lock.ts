@@ -1,5 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
-import { withLock } from '../files/locks.js';
+import { lockKey, withLock } from '../files/locks.js';
 import { validateVolumeName } from './names.js';
 
 // Lock order, everywhere: the VM's lock first, then its volumes' locks, then (briefly,
@@ -7,11 +7,5 @@ import { validateVolumeName } from './names.js';
 
 /** One mutating operation per volume at a time, across processes. */
 export function withVolumeLock<T>(config: HvConfig, deadline: number, pool: string, name: string, work: () => Promise<T>): Promise<T> {
-  // Pool names have no '.', so `<pool>.<name>` names one volume only.
-  return withLock(`volume-${pool}.${validateVolumeName(name)}`, { directory: config.paths.lock_dir, deadline }, work);
-}
-
-/** Held around a quota check and the change it allows, so parallel creates cannot overrun a pool. */
-export function withPoolQuotaLock<T>(config: HvConfig, deadline: number, pool: string, work: () => Promise<T>): Promise<T> {
-  return withLock(`pool-${pool}`, { directory: config.paths.lock_dir, deadline }, work);
+  return withLock(lockKey.volume(pool, validateVolumeName(name)), { directory: config.paths.lock_dir, deadline }, work);
 }

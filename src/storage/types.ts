@@ -1,5 +1,5 @@
 import type { PoolConfig, StoragePluginType } from '../config/schema.js';
-import type { ProgressReporter } from '../dispatch/job-tracker.js';
+import type { ProgressReporter } from '../core/progress.js';
 
 // The shapes the rest of hvagent codes against (re-exported by index.ts).
 

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
 import { runVirsh } from '../libvirt/index.js';
 import { parseDomstatsRecords } from '../libvirt/parse/domstats.js';
-import { describeDefined } from '../libvirt/domains/defined.js';
-import { stateOfDomstats, uriFor, type Driver, type VmState } from '../libvirt/domains/locate.js';
+import { describeDefinedDomains } from '../libvirt/domains/inventory.js';
+import { stateOfDomstats, type VmState } from '../libvirt/domains/states.js';
+import { uriFor, type Driver } from '../libvirt/domains/connections.js';
 
 // Which defined VMs use which volume path: QEMU disks (backing chains included, so a
 // template under a running clone counts) and LXC root directories. One virsh process
@@ -28,7 +29,7 @@ export function qemuDiskUsers(domstats: string): Array<VolumeUser & { paths: str
 }
 
 async function lxcUsers(config: HvConfig, signal?: AbortSignal): Promise<Array<VolumeUser & { paths: string[] }>> {
-  return (await describeDefined(config, 'lxc', signal)).map(({ name, state, domain }) => ({
+  return (await describeDefinedDomains(config, 'lxc', signal)).map(({ name, state, domain }) => ({
     vm: name,
     driver: 'lxc' as const,
     state,

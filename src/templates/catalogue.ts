@@ -4,7 +4,7 @@ import type { ErrorObject } from 'ajv';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { validateCatalogue } from '../ddl/registry.js';
-import { resolveInside } from './containment.js';
+import { resolveInside } from '../files/containment.js';
 import { readImageFacts } from './image-info.js';
 import { MANIFEST_FILE, type Manifest, type ManifestEntry } from './manifest-schema.js';
 import { parseTemplateRef, templateRef } from './ref.js';

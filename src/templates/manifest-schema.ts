@@ -1,5 +1,5 @@
 // The shape of a template catalogue's manifest (catalogue.yaml). Compiled ahead of time
-// with the DDL validators (src/ddl/compile.ts): no schema is compiled at run time.
+// with the DDL validators (src/build/compile-ddl.ts): no schema is compiled at run time.
 import { TEMPLATE_NAME_PATTERN } from './ref.js';
 
 export const MANIFEST_FILE = 'catalogue.yaml';

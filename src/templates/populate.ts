@@ -1,7 +1,7 @@
 import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProgressReporter } from '../dispatch/job-tracker.js';
+import type { ProgressReporter } from '../core/progress.js';
 import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';

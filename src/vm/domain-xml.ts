@@ -1,25 +1,14 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import { HV_NAMESPACE, type HvMetadata } from '../libvirt/metadata.js';
 import type { VmClass } from '../model/vm-classes.js';
 
 // Domain XML is built from a structure, never from strings: every user value (paths,
 // command line, names) goes through the XML builder's escaping. hvagent's own facts
-// about the VM live in <metadata> under its namespace, so libvirt stays the only place
-// where a VM's truth is kept.
+// about the VM go into <metadata> (libvirt/metadata.ts).
 
-export const HV_NAMESPACE = 'https://hvagent.dev/xmlns/domain/1';
+export type { HvMetadata };
 /** q35 needs spare PCIe root ports for hotplug (backends.md §2c). */
 const SPARE_ROOT_PORTS = 6;
-
-export interface HvMetadata {
-  vm_class: string;
-  created_at: string;
-  created_by?: string;
-  request_id?: string;
-  /** `type:name` of the template it was provisioned from. */
-  template?: string;
-  /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
-  volumes?: string;
-}
 
 export interface DiskSpec {
   /** A file (raw, qcow2) or a block device (LVM). */

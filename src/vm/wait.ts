@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { currentState, type Located, type VmState } from '../libvirt/domains/locate.js';
+import { currentState, type Located } from '../libvirt/domains/locate.js';
+import { type VmState } from '../libvirt/domains/states.js';
 
 const POLL_MS = 250;
 

@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuinfoHasHardwareVirtualisation } from '../../src/libvirt/hardware-virtualisation.js';
-import { readHostFacts, type HostFacts } from '../../src/libvirt/host-facts.js';
+import { readHostFacts, type HostFacts } from '../../src/monitoring/host-facts.js';
 import { VirshError } from '../../src/libvirt/virsh-error.js';
 import { connectionAnswers, ensureSystemLibvirt } from './support/system-libvirt.js';
 

@@ -3,7 +3,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { ProgressUpdate } from '../../src/dispatch/job-tracker.js';
+import type { ProgressUpdate } from '../../src/core/progress.js';
 import { HvError } from '../../src/core/errors.js';
 import { findTemplate } from '../../src/templates/catalogue.js';
 import { populateRootDirectory } from '../../src/templates/populate.js';

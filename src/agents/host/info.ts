@@ -1,5 +1,5 @@
 import type { ActionHandler } from '../contract.js';
-import { readHostFacts } from '../../libvirt/host-facts.js';
+import { readHostFacts } from '../../monitoring/host-facts.js';
 
 export const info: ActionHandler = async ({ config, signal }) => {
   const facts = await readHostFacts({ uri: config.libvirt.uri, lxcUri: config.libvirt.lxc_uri, signal });

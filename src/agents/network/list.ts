@@ -1,58 +1,8 @@
 import type { ActionHandler } from '../contract.js';
-import { readHostBridges, type HostBridge } from '../../network/host-bridges.js';
-import { readLibvirtNetworks, type LibvirtNetwork } from '../../network/libvirt-networks.js';
-
-// Host networks: libvirt's networks, and the host's Linux bridges that no libvirt network
-// created (a network of forward mode bridge only names an existing one, which is listed
-// too, since guests can be plugged into it directly).
-
-/** Forward modes in which libvirt makes and owns the bridge. */
-const LIBVIRT_OWNS_BRIDGE = new Set(['nat', 'route', 'open', 'isolated']);
-
-export interface NetworkEntry {
-  name: string;
-  kind: 'libvirt' | 'bridge';
-  active: boolean;
-  autostart: boolean | null;
-  persistent: boolean | null;
-  bridge: string | null;
-  forward_mode: string | null;
-  subnet: string | null;
-  dhcp_range: string | null;
-  ipv6_subnet: string | null;
-  uuid: string | null;
-}
-
-function libvirtEntry(network: LibvirtNetwork): NetworkEntry {
-  const { name, active, autostart, persistent, bridge, forward_mode, subnet, dhcp_range, ipv6_subnet, uuid } = network;
-  return { name, kind: 'libvirt', active, autostart, persistent, bridge, forward_mode, subnet, dhcp_range, ipv6_subnet, uuid };
-}
-
-function bridgeEntry(bridge: HostBridge): NetworkEntry {
-  return {
-    name: bridge.name,
-    kind: 'bridge',
-    active: bridge.up,
-    autostart: null,
-    persistent: null,
-    bridge: bridge.name,
-    forward_mode: null,
-    subnet: bridge.subnet,
-    dhcp_range: null,
-    ipv6_subnet: null,
-    uuid: null,
-  };
-}
+import { listHostNetworks, type NetworkEntry } from '../../network/host-networks.js';
 
 export const list: ActionHandler = async ({ config, inputs, signal }) => {
-  const kind = String(inputs.kind ?? 'any');
-  // Both are read whatever the filter: libvirt's own bridges must be known to leave them out.
-  const [networks, bridges] = await Promise.all([readLibvirtNetworks(config.libvirt.uri, signal), readHostBridges(signal)]);
-  const owned = new Set(networks.filter((network) => LIBVIRT_OWNS_BRIDGE.has(network.forward_mode)).map((network) => network.bridge));
-  const entries = [
-    ...networks.map(libvirtEntry),
-    ...bridges.filter((bridge) => !owned.has(bridge.name)).map(bridgeEntry),
-  ].filter((entry) => kind === 'any' || entry.kind === kind);
+  const entries = await listHostNetworks(config, String(inputs.kind ?? 'any') as 'any' | NetworkEntry['kind'], signal);
   return {
     networks: entries,
     count: entries.length,

@@ -1,73 +1,14 @@
 import type { ActionHandler } from '../contract.js';
-import { HvError } from '../../core/errors.js';
-import { runVirshBatch, stdoutOrThrow } from '../../libvirt/index.js';
-import { VM_CLASSES } from '../../model/vm-classes.js';
-import { parseDomainXml } from '../../libvirt/parse/domain.js';
-import { defineDomain } from '../../libvirt/domains/define.js';
-import { withVcpus } from '../../vm/domain-edit.js';
-import { virsh, type Located } from '../../libvirt/domains/locate.js';
-import { changeReply, lockedVm } from './common.js';
+import { modifyVm } from '../../vm/resources.js';
+import { changeReply, vmName } from './common.js';
 
-type Applied = 'live' | 'next_boot';
-
-// A change is made live (now, and kept in the definition) when the VM runs and its class
-// can take it; otherwise it is written to the definition and takes effect at next boot.
-
-export const modify: ActionHandler = (context) =>
-  lockedVm(context, async (vm) => {
-    const { inputs, signal } = context;
-    if (inputs.memory_mb === undefined && inputs.vcpus === undefined && inputs.autostart === undefined) {
-      throw new HvError('INPUT_REQUIRED', 'Give at least one of memory_mb, vcpus or autostart', { input: 'memory_mb' });
-    }
-    const [xml, dominfo] = await runVirshBatch([['dumpxml', '--inactive', vm.name], ['dominfo', vm.name]], { uri: vm.uri, signal });
-    const defined = parseDomainXml(stdoutOrThrow(xml!));
-    const autostart = /^Autostart:\s*enable/m.test(stdoutOrThrow(dominfo!));
-    const live = vm.state === 'running' || vm.state === 'paused';
-    const can = VM_CLASSES[vm.vmClass].live;
-    const applied: Record<string, Applied> = {};
-
-    // vCPUs first: for a container that rewrites the whole definition, which must not
-    // undo a memory change made just before.
-    if (inputs.vcpus !== undefined && Number(inputs.vcpus) !== defined.vcpus) {
-      applied.vcpus = await setVcpus(vm, Number(inputs.vcpus), defined.max_vcpus, live && can.vcpus, signal);
-    }
-    if (inputs.memory_mb !== undefined && Number(inputs.memory_mb) !== defined.memory_mb) {
-      applied.memory_mb = await setMemory(vm, Number(inputs.memory_mb), defined.max_memory_mb, live && can.memory, signal);
-    }
-    if (inputs.autostart !== undefined && inputs.autostart !== autostart) {
-      await virsh(vm.uri, ['autostart', vm.name, ...(inputs.autostart ? [] : ['--disable'])], signal);
-      applied.autostart = 'live';
-    }
-    return changeReply(vm, Object.keys(applied).length > 0, vm.state, { applied });
-  });
-
-async function setMemory(vm: Located, mb: number, maxMb: number, live: boolean, signal: AbortSignal): Promise<Applied> {
-  const kib = String(mb * 1024);
-  if (live && mb <= maxMb) {
-    await virsh(vm.uri, ['setmem', vm.name, kib, '--live', '--config'], signal);
-    return 'live';
-  }
-  if (mb > maxMb) await virsh(vm.uri, ['setmaxmem', vm.name, kib, '--config'], signal);
-  await virsh(vm.uri, ['setmem', vm.name, kib, '--config'], signal);
-  return 'next_boot';
-}
-
-async function setVcpus(vm: Located, count: number, max: number, live: boolean, signal: AbortSignal): Promise<Applied> {
-  if (vm.driver === 'lxc') {
-    // The LXC driver cannot set vCPUs through its API: change the definition itself.
-    await defineDomain(vm.uri, withVcpus(await virsh(vm.uri, ['dumpxml', '--inactive', vm.name], signal), count), signal);
-    return 'next_boot';
-  }
-  if (live && count <= max) {
-    try {
-      await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--live', '--config'], signal);
-      return 'live';
-    } catch {
-      // Not every guest takes CPU hot(un)plug; the definition still changes below.
-    }
-  }
-  if (count > max) await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--maximum', '--config'], signal);
-  await virsh(vm.uri, ['setvcpus', vm.name, String(count), '--config'], signal);
-  return 'next_boot';
-}
-
+export const modify: ActionHandler = async (context) => {
+  const { inputs } = context;
+  const change = {
+    ...(inputs.memory_mb !== undefined && { memoryMb: Number(inputs.memory_mb) }),
+    ...(inputs.vcpus !== undefined && { vcpus: Number(inputs.vcpus) }),
+    ...(inputs.autostart !== undefined && { autostart: inputs.autostart === true }),
+  };
+  const { vm, changed, state, applied } = await modifyVm(context.config, vmName(context), change, context);
+  return changeReply(vm, changed, state, { applied });
+};

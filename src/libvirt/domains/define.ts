@@ -1,4 +1,4 @@
-import { virsh } from './locate.js';
+import { virsh } from '../virsh.js';
 import { withXmlFile } from '../xml-file.js';
 
 /** `virsh define` of an XML document, through a private 0600 file removed afterwards. */

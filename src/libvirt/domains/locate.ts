@@ -1,14 +1,14 @@
 import type { HvConfig } from '../../config/schema.js';
 import { HvError } from '../../core/errors.js';
-import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError, type VirshCommand, type VirshCommandResult } from '../index.js';
+import { runVirshBatch, stdoutOrThrow, virsh, type VirshCommand, type VirshCommandResult } from '../virsh.js';
+import { VirshError } from '../virsh-error.js';
+import { isEmbedded, uriFor, type Driver } from './connections.js';
+import { isMissingDomain, stateOf, type VmState } from './states.js';
 import { classOfDomainType, type VmClassName } from '../../model/vm-classes.js';
 
-// The vm agent's view of libvirt: two connections (the QEMU one for classes qemu and kvm,
-// the LXC one for containers), a VM found by name on either, and libvirt's states folded
-// into the four a fleet tool needs.
+// A VM found by name on either connection (connections.ts), with its state as the truth
+// rather than as a stale embedded driver remembers it.
 
-export type Driver = 'qemu' | 'lxc';
-export type VmState = 'running' | 'paused' | 'shutoff' | 'other';
 
 export interface Located {
   name: string;
@@ -18,38 +18,6 @@ export interface Located {
   vmClass: VmClassName;
 }
 
-export function uriFor(config: HvConfig, driver: Driver): string {
-  return driver === 'lxc' ? config.libvirt.lxc_uri : config.libvirt.uri;
-}
-
-const DOMSTATS_STATES: Record<string, VmState> = { '1': 'running', '2': 'running', '3': 'paused', '5': 'shutoff' };
-
-/** The state of `virsh domstats`' numeric state.state, folded the same way. */
-export function stateOfDomstats(code: string | undefined): VmState {
-  return DOMSTATS_STATES[code ?? ''] ?? 'other';
-}
-
-/** qemu:///embed: QEMU runs inside our own process's libvirt, with nothing watching it between calls. */
-export function isEmbedded(uri: string): boolean {
-  return uri.startsWith('qemu:///embed?');
-}
-
-export function stateOf(domstate: string): VmState {
-  const state = domstate.trim().split('\n')[0]?.trim();
-  // "idle" is libvirt's blocked state (a guest waiting on I/O): running, as domstats' 2 is.
-  if (state === 'running' || state === 'idle') return 'running';
-  if (state === 'paused') return 'paused';
-  if (state === 'shut off') return 'shutoff';
-  return 'other';
-}
-
-export function isMissingDomain(error: unknown): boolean {
-  return error instanceof VirshError && /failed to get domain|Domain not found|no domain with matching/i.test(error.stderr);
-}
-
-export async function virsh(uri: string, command: readonly string[], signal?: AbortSignal): Promise<string> {
-  return runVirsh(command, { uri, ...(signal && { signal }) });
-}
 
 /** What locate() asks of one connection: the state, and the domain type that tells the class. */
 function locateCommands(name: string): VirshCommand[] {

@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { classOfDomainType } from '../../model/vm-classes.js';
-import { HV_NAMESPACE } from '../../vm/domain-xml.js';
+import { HV_NAMESPACE } from '../metadata.js';
 
 export interface DomainDescription {
   name: string;

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HvError } from '../../core/errors.js';
-import { poolDirectory, volumeEntry } from '../containment.js';
+import { poolDirectory, volumeEntry } from '../../files/containment.js';
 import { validateVolumeName, VOLUME_NAME } from '../names.js';
 import type { Measured, PoolTarget, StoragePlugin, VolumeTarget } from './plugin.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HvError } from '../../core/errors.js';
-import { poolDirectory, volumeEntry } from '../containment.js';
+import { poolDirectory, volumeEntry } from '../../files/containment.js';
 import { validateVolumeName, VOLUME_NAME } from '../names.js';
 import { openNoFollow, readQcow2Header } from '../qcow2-header.js';
 import { qemuImg, qemuImgConvert, sizeArgument } from '../qemu-img.js';

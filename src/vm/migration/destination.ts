@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { HvError } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
 
 // Where a VM may be migrated to: another host's system libvirtd, over a transport that
 // reaches it (tcp, ssh, tls). The URI goes into an argument array, never a shell, but it
@@ -24,13 +25,9 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const LOCAL_NAMES = new Set(['localhost', 'localhost.localdomain', 'ip6-localhost', 'ip6-loopback']);
 
 function refuse(uri: string, why: string): never {
-  throw new HvError('INVALID_ARGUMENT', `Destination '${printable(uri)}' ${why}`, { destination: printable(uri) });
+  throw new HvError('INVALID_ARGUMENT', `Destination '${printable(uri, 80)}' ${why}`, { destination: printable(uri, 80) });
 }
 
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 80 ? `${clean.slice(0, 80)}…` : clean;
-}
 
 export function parseDestination(uri: string): Destination {
   const match = SHAPE.exec(uri);

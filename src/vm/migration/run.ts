@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HvError } from '../../core/errors.js';
 import { runVirsh, runVirshBatch, VirshError } from '../../libvirt/index.js';
 import { runVirshWatched, watchedFailure } from '../../libvirt/virsh.js';
-import { isMissingDomain } from '../../libvirt/domains/locate.js';
+import { isMissingDomain } from '../../libvirt/domains/states.js';
 import type { Destination } from './destination.js';
 
 // A migration is driven by virsh on this host, connected to both libvirtds (libvirt's

@@ -9,7 +9,7 @@ import { parsePoolInfo, parsePoolNames } from '../../../src/monitoring/libvirt-p
 import { parseMeminfo } from '../../../src/monitoring/memory.js';
 import { vmStatsFromDomstats } from '../../../src/monitoring/qemu-stats.js';
 import { countStates } from '../../../src/monitoring/vm-states.js';
-import { stateOf, stateOfDomstats } from '../../../src/libvirt/domains/locate.js';
+import { stateOf, stateOfDomstats } from '../../../src/libvirt/domains/states.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProgressUpdate } from '../../../src/dispatch/job-tracker.js';
+import type { ProgressUpdate } from '../../../src/core/progress.js';
 import { openPool } from '../../../src/storage/index.js';
 import { configWith, refusal } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { VM_CLASSES } from '../../../src/model/vm-classes.js';
 import { parseDomainXml } from '../../../src/libvirt/parse/domain.js';
-import { buildDomainXml, HV_NAMESPACE, type DomainSpec } from '../../../src/vm/domain-xml.js';
+import { HV_NAMESPACE } from '../../../src/libvirt/metadata.js';
+import { buildDomainXml, type DomainSpec } from '../../../src/vm/domain-xml.js';
 
 function spec(overrides: Partial<DomainSpec> = {}): DomainSpec {
   return {

@@ -1,4 +1,4 @@
-import { parseDomstats } from '../../../src/agents/vm/list.js';
+import { parseDomstats } from '../../../src/vm/list.js';
 
 describe('vm list parsers (output captured from virsh 9.0)', () => {
   test('domstats: state, vCPUs and memory of running and shut-off guests', () => {

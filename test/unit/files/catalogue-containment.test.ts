@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { relativePathProblem, resolveInside } from '../../../src/templates/containment.js';
+import { relativePathProblem, resolveInside } from '../../../src/files/containment.js';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 't-catalogue-')));
 const root = join(base, 'catalogue');

@@ -1,13 +1,14 @@
 import type { HvConfig } from '../../config/schema.js';
 import { runVirsh, runVirshBatch, VirshError } from '../index.js';
 import { parseDomainXml, type DomainDescription } from '../parse/domain.js';
-import { stateOf, uriFor, type Driver, type VmState } from './locate.js';
+import { stateOf, type VmState } from './states.js';
+import { uriFor, type Driver } from './connections.js';
 
 // Every domain defined on one connection, for the readers that need them all (vm list,
 // which VMs use a volume, which MACs are taken). An LXC connection that does not answer
 // has no containers: a host may run QEMU guests only.
 
-export async function definedNames(config: HvConfig, driver: Driver, signal?: AbortSignal): Promise<string[]> {
+export async function definedDomainNames(config: HvConfig, driver: Driver, signal?: AbortSignal): Promise<string[]> {
   try {
     const listed = await runVirsh(['list', '--all', '--name'], { uri: uriFor(config, driver), ...(signal && { signal }) });
     return listed.split('\n').map((line) => line.trim()).filter(Boolean);
@@ -28,8 +29,8 @@ export interface DefinedDomain {
  * (for the LXC driver, which has no domstats). A domain undefined between the two calls
  * is simply no longer there.
  */
-export async function describeDefined(config: HvConfig, driver: Driver, signal?: AbortSignal): Promise<DefinedDomain[]> {
-  const names = await definedNames(config, driver, signal);
+export async function describeDefinedDomains(config: HvConfig, driver: Driver, signal?: AbortSignal): Promise<DefinedDomain[]> {
+  const names = await definedDomainNames(config, driver, signal);
   const results = await runVirshBatch(
     names.flatMap((name) => [['domstate', name], ['dumpxml', name]]),
     { uri: uriFor(config, driver), ...(signal && { signal }) },

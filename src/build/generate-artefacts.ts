@@ -2,8 +2,8 @@
 // with --check, lists the stale ones and fails instead.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generatedArtefacts } from './artefacts.js';
-import { loadDdlDirectory } from './load.js';
+import { generatedArtefacts } from '../ddl/artefacts.js';
+import { loadDdlDirectory } from '../ddl/load.js';
 
 const root = process.argv[2] ?? '.';
 const check = process.argv.includes('--check');

@@ -1,6 +1,7 @@
-import type { HvConfig } from '../../config/schema.js';
-import type { DomainNic, VmNics } from '../../network/domain-nics.js';
-import { leasesByMac } from '../../network/leases.js';
+import type { HvConfig } from '../config/schema.js';
+import { mustLocate, type Located } from '../libvirt/domains/locate.js';
+import { readVmNics, type DomainNic, type VmNics } from './domain-nics.js';
+import { leasesByMac } from './leases.js';
 
 // One entry per NIC, whether it is in the running domain, the definition, or both (they
 // differ while a change waits for the next boot).
@@ -25,4 +26,10 @@ export async function nicEntries(config: HvConfig, nics: VmNics, signal?: AbortS
     live: nics.live?.some((live) => live.mac === nic.mac) ?? false,
     persistent: nics.persistent.some((persistent) => persistent.mac === nic.mac),
   }));
+}
+
+/** A VM's NICs, live and persistent, each with its address from the DHCP leases. */
+export async function listVmNics(config: HvConfig, name: string, signal: AbortSignal): Promise<{ vm: Located; nics: NicEntry[] }> {
+  const vm = await mustLocate(config, name, signal);
+  return { vm, nics: await nicEntries(config, await readVmNics(vm, signal), signal) };
 }

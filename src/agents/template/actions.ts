@@ -1,0 +1,7 @@
+import type { AgentActions } from '../contract.js';
+
+// The template agent's actions (ddl/template.yaml), each loaded on first use.
+export const templateActions: AgentActions = {
+  list: async () => (await import('./list.js')).list,
+  info: async () => (await import('./info.js')).info,
+};

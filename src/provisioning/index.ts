@@ -1,0 +1,85 @@
+import type { HvConfig } from '../config/schema.js';
+import { HvError } from '../core/errors.js';
+import type { OperationContext } from '../core/operation.js';
+import { uriFor } from '../libvirt/domains/connections.js';
+import { findDefined } from '../libvirt/domains/locate.js';
+import { withVmLock } from '../libvirt/domains/locked.js';
+import { hostHasHardwareVirtualisation } from '../libvirt/hardware-virtualisation.js';
+import { VM_CLASSES } from '../model/vm-classes.js';
+import { mustReadNetwork } from '../network/libvirt-networks.js';
+import { macsInUse, stableMac } from '../network/mac.js';
+import { lockKey, withLocks } from '../files/locks.js';
+import { validateVolumeName } from '../storage/index.js';
+import type { NicSpec } from '../vm/domain-xml.js';
+import { baseSpec } from './domain-spec.js';
+import { execute, type Provisioned } from './execute.js';
+import { planProvisioning, type ProvisionPlan } from './plan.js';
+import type { ProvisionRequest } from './request.js';
+
+export type { ProvisionRequest } from './request.js';
+
+// One request provisions a whole VM. Everything that can be refused is checked before
+// anything is made; from then on each step's undo is registered, so a failure (or the
+// deadline, or a cancel) leaves nothing behind (execute.ts, rollback.ts).
+
+export interface ProvisionResult extends Provisioned {
+  /** `type:name` of the template it was made from. */
+  readonly template: string | null;
+}
+
+export async function provisionVm(config: HvConfig, request: ProvisionRequest, ctx: OperationContext): Promise<ProvisionResult> {
+  const vmClass = VM_CLASSES[request.vmClass];
+  if (vmClass.name === 'kvm' && !(await hostHasHardwareVirtualisation())) {
+    throw new HvError('UNSUPPORTED', 'vm_class kvm is not offered on this host: it has no usable hardware virtualisation (use qemu)');
+  }
+  const { name } = request;
+  const uri = uriFor(config, vmClass.name === 'lxc' ? 'lxc' : 'qemu');
+
+  // Provisioning is a hot path where each answer costs a process, so what can overlap
+  // does: the plan (catalogue, pools) is read while the VM's lock is being taken; then,
+  // under it, libvirt is asked whether the name is free, whether the networks exist and
+  // which MACs are taken while the volumes' locks are taken and the volumes made. Nothing
+  // is defined before those answers are in; a VM that exists after all undoes the volumes.
+  const planning = planProvisioning(config, vmClass, request);
+  planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
+  return withVmLock(config, name, ctx, async () => {
+    const plan = await planning;
+    const base = baseSpec(config, vmClass, request, plan);
+    const lookups = Promise.all([
+      findDefined(config, name, ctx.signal),
+      plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),
+      ...plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal)),
+    ]);
+    const checkedNics = lookups.then(([existing, taken]): NicSpec[] => {
+      if (existing) throw alreadyExists(name, existing);
+      return plan.networks.map((network, slot) => {
+        const mac = stableMac(name, slot, taken);
+        taken.set(mac, name);
+        return { source: { network }, mac };
+      });
+    });
+    checkedNics.catch(() => undefined); // awaited by execute, or explained below
+    const existingVm = async () => (await lookups.catch(() => [undefined]))[0];
+    const made = await withPlannedVolumeLocks(config, ctx, plan, () =>
+      execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart }),
+    ).catch(async (error: unknown) => {
+      // A clash with an existing VM of that name explains any other failure (its volumes exist too).
+      const existing = await existingVm();
+      throw existing ? alreadyExists(name, existing) : error;
+    });
+    return { ...made, template: plan.template?.ref ?? null };
+  });
+}
+
+function alreadyExists(name: string, existing: { vmClass: string; state: string }): HvError {
+  return new HvError('CONFLICT', `A VM named '${name}' already exists (${existing.vmClass}, ${existing.state})`);
+}
+
+/**
+ * Holds the locks of every volume the plan makes until the domain that uses them is
+ * defined (or they are removed again): nobody can delete or resize one in between.
+ */
+function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, work: () => Promise<T>): Promise<T> {
+  const keys = [...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
+  return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, work);
+}

@@ -1,0 +1,41 @@
+import type { VmClassName } from '../model/vm-classes.js';
+
+// What a VM is made of, as `vm create` asks for it, typed: the agent translates its DDL
+// inputs into this and nothing below the agent sees raw inputs. Refusals still name the
+// request's input (`Input 'disk_size_mb': …`), which is what the caller can change.
+
+export interface ProvisionRequest {
+  readonly name: string;
+  readonly vmClass: VmClassName;
+  readonly memoryMb: number;
+  /** Defaults to memoryMb. */
+  readonly maxMemoryMb?: number;
+  readonly vcpus: number;
+  /** Defaults to vcpus. */
+  readonly maxVcpus?: number;
+
+  /** Boot sources given by path (each must lie in paths.images). */
+  readonly kernel?: string;
+  readonly initrd?: string;
+  readonly cmdline?: string;
+  readonly disk?: string;
+  readonly diskFormat?: 'raw' | 'qcow2';
+  readonly rootfs?: string;
+
+  /** `type:name` of the template the root volume is made from. */
+  readonly template?: string;
+  /** Pool of the root volume (default: the first pool the class can use). */
+  readonly pool?: string;
+  /** Size of the root volume (MiB); an empty one when no template gives its content. */
+  readonly diskSizeMb?: number;
+  /** Empty volumes attached after the root one, `<name>-data1`, `-data2`, … */
+  readonly dataDisks: readonly { pool: string; sizeMb: number }[];
+  /** libvirt networks, one NIC with a stable MAC each, in order. */
+  readonly networks: readonly string[];
+
+  readonly start: boolean;
+  readonly autostart: boolean;
+  /** Who asked, and under which request id: kept in the domain's metadata. */
+  readonly createdBy?: string;
+  readonly requestId?: string;
+}

@@ -1,0 +1,25 @@
+import type { HvConfig } from '../config/schema.js';
+import { mustLocate, type Located } from '../libvirt/domains/locate.js';
+import { parseDomainXml, type DomainDescription } from '../libvirt/parse/domain.js';
+import { runVirshBatch, stdoutOrThrow } from '../libvirt/virsh.js';
+
+export interface VmDescription extends Omit<DomainDescription, 'filesystems' | 'disks'> {
+  disks: Array<{ target: string | null; source: string | null; format: string | null; device: string }>;
+  state: Located['state'];
+  autostart: boolean;
+}
+
+/** A VM's definition as libvirt has it, with its state and autostart; a container's disks are its mounted directories. */
+export async function describeVm(config: HvConfig, name: string, signal: AbortSignal): Promise<VmDescription> {
+  const vm = await mustLocate(config, name, signal);
+  const [xml, dominfo] = await runVirshBatch([['dumpxml', vm.name], ['dominfo', vm.name]], { uri: vm.uri, signal });
+  const domain = parseDomainXml(stdoutOrThrow(xml!));
+  const autostart = /^Autostart:\s*enable/m.test(stdoutOrThrow(dominfo!));
+  const { filesystems, ...described } = domain;
+  return {
+    ...described,
+    disks: vm.driver === 'lxc' ? filesystems.map((fs) => ({ target: fs.target, source: fs.source, format: 'dir', device: 'filesystem' })) : domain.disks,
+    state: vm.state,
+    autostart,
+  };
+}
