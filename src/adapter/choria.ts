@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { isActivated } from './activation.js';
 
-// Choria external agent (protocols.md §3): dispatch on CHORIA_EXTERNAL_PROTOCOL, never
+// Choria external agent (docs/reference/protocols.md §3): dispatch on CHORIA_EXTERNAL_PROTOCOL, never
 // on argv[3] (always …rpc_request, even for activation). The environment holds only
 // PATH and CHORIA_EXTERNAL_*. A reply is always {statuscode, statusmsg, data} with exit 0:
 // a non-zero exit would replace our message with a generic one.

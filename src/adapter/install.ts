@@ -8,7 +8,7 @@ import { mcollectiveDdl } from '../ddl/generate/mcollective-ddl.js';
 import { mcollectiveStub } from '../ddl/generate/mcollective-stub.js';
 import { AGENT_DDLS } from '../ddl/registry.js';
 
-// Both layouts share one tree (protocols.md checklist 21), so one libdir can serve
+// Both layouts share one tree (docs/reference/protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
 //   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with
 //                 hvagent.bundle.js, the whole agent, hvagent.vendor.cjs, the libraries

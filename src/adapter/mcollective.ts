@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync, writeSync } from 'node:fs';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 
-// MCollective 2.12 "actions in external scripts" (protocols.md §1): `<cmd> <request> <reply>`
+// MCollective 2.12 "actions in external scripts" (docs/reference/protocols.md §1): `<cmd> <request> <reply>`
 // with MCOLLECTIVE_REQUEST_FILE/MCOLLECTIVE_REPLY_FILE. The reply file is the flat data
 // object; a failure is exit code 1..5 with ONE line on stderr, which becomes statusmsg.
 // stderr is written synchronously: the process.stderr stream costs start-up time.

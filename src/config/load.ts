@@ -102,7 +102,7 @@ async function readYamlFile(file: string, mustExist: boolean): Promise<unknown> 
   }
 }
 
-/** Choria's plugin config: `key = value` lines, `#` comments (protocols.md §3.3). */
+/** Choria's plugin config: `key = value` lines, `#` comments (docs/reference/protocols.md §3.3). */
 function readChoriaPluginConfig(file: string | undefined): { uri?: string; config?: string } {
   if (!file) return {};
   let text: string;

@@ -1,6 +1,6 @@
 // Every failure that leaves hvagent is an HvError: a stable machine code, a sentence
 // for a person, and the RPC statuscode that MCollective and Choria both understand
-// (protocols.md §1.10: 1 aborted, 2 unknown action, 3 missing data, 4 invalid data, 5 unknown error).
+// (docs/reference/protocols.md §1.10: 1 aborted, 2 unknown action, 3 missing data, 4 invalid data, 5 unknown error).
 
 export type StatusCode = 0 | 1 | 2 | 3 | 4 | 5;
 

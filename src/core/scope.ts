@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 // A request scope follows one request through every await, so that the command
 // runner can find the request's cancellation signal and register the children it
 // starts without each layer passing them along. At the deadline the scope kills
-// those children at once (protocols.md checklist 19: Choria only kills us, not them).
+// those children at once (docs/reference/protocols.md checklist 19: Choria only kills us, not them).
 
 export class RequestScope {
   readonly #controller = new AbortController();

@@ -2,7 +2,7 @@ import { toJavaScriptRegex } from './regex.js';
 import type { ActionDdl, InputItem } from './types.js';
 
 // One JSON Schema per action, compiled ahead of time by ajv. The rules are the strictest
-// common subset of MCollective 2.12 and Choria (protocols.md §4.3 and §5 item 10):
+// common subset of MCollective 2.12 and Choria (docs/reference/protocols.md §4.3 and §5 item 10):
 // undeclared inputs are refused, integers must be whole, floats accept integral numbers,
 // booleans must be real booleans, lists are exact members. Defaults are filled by ajv
 // (useDefaults) because neither server applies them.

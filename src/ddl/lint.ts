@@ -13,7 +13,7 @@ import {
 } from './types.js';
 
 // The rules a DDL must follow so that ONE file works unchanged in MCollective 2.12 and
-// Choria (protocols.md §5, items 9-10 and 22-27). A DDL that breaks one is refused at
+// Choria (docs/reference/protocols.md §5, items 9-10 and 22-27). A DDL that breaks one is refused at
 // build time, before anything is generated from it.
 
 const SHORTNAME = /^[a-z][a-z0-9_]*$/;

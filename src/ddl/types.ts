@@ -1,4 +1,4 @@
-// The agent DDL in Choria's shape (protocols.md §3.10), restricted to what both
+// The agent DDL in Choria's shape (docs/reference/protocols.md §3.10), restricted to what both
 // MCollective 2.12 and Choria accept (checklist items 22-27; enforced by lint.ts).
 
 export const INPUT_TYPES = ['string', 'list', 'boolean', 'integer', 'float', 'number'] as const;
@@ -39,7 +39,7 @@ export interface OutputItem {
 /**
  * summary and average work in both systems; sum only in MCollective (Choria skips it, so
  * the Choria JSON leaves it out). The format is MCollective's printf, given inside the
- * call (protocols.md §2.6); Choria's schema types args as strings, so its JSON drops it.
+ * call (docs/reference/protocols.md §2.6); Choria's schema types args as strings, so its JSON drops it.
  */
 export const AGGREGATE_FUNCTIONS = ['summary', 'average', 'sum'] as const;
 export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];

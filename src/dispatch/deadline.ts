@@ -1,5 +1,5 @@
 // hvagent gives up before the transport does: Choria SIGKILLs at the DDL timeout and
-// MCollective sends no reply after it (protocols.md §1.9, §3.8), so the agent keeps a
+// MCollective sends no reply after it (docs/reference/protocols.md §1.9, §3.8), so the agent keeps a
 // deadline a safety margin earlier and answers with an error of its own.
 
 export const MIN_MARGIN_MS = 2000;

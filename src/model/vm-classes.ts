@@ -45,7 +45,7 @@ export const VM_CLASSES: Readonly<Record<VmClassName, VmClass>> = {
     // a veth into (and out of) a running container, but only one with a network namespace
     // of its own (started with a NIC, or <privnet/>): see docs/NETWORKS.md.
     live: { memory: true, vcpus: false, nics: true },
-    // busybox-style inits ignore libvirt's default initctl request (backends.md §5a).
+    // busybox-style inits ignore libvirt's default initctl request (docs/reference/backends.md §5a).
     shutdownMode: 'signal',
   },
 };

@@ -7,7 +7,7 @@ import type { VmClass } from '../model/vm-classes.js';
 // about the VM go into <metadata> (libvirt/metadata.ts).
 
 export type { HvMetadata };
-/** q35 needs spare PCIe root ports for hotplug (backends.md §2c). */
+/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c). */
 const SPARE_ROOT_PORTS = 6;
 
 export interface DiskSpec {
@@ -24,6 +24,15 @@ export interface NicSpec {
   mac?: string;
 }
 
+/**
+ * A read-only optical medium (a cloud-init seed, an installer ISO), or an empty drive
+ * (path null) that can be loaded later. On the virtio-scsi bus: Debian's cloud kernel has
+ * no AHCI driver, so a SATA CD-ROM is invisible to it (docs/reference/backends.md, addendum).
+ */
+export interface CdromSpec {
+  path: string | null;
+}
+
 export interface DomainSpec {
   name: string;
   vmClass: VmClass;
@@ -34,8 +43,12 @@ export interface DomainSpec {
   kernel?: { path: string; initrd?: string; cmdline?: string };
   /** Attached as vda, vdb, … in this order; a guest without a kernel boots from the first. */
   disks: DiskSpec[];
+  /** Attached as sda, sdb, … on one virtio-scsi controller, after the disks. */
+  cdroms?: CdromSpec[];
   /** Boot from the network (PXE) instead of the first disk. */
   networkBoot?: boolean;
+  /** Boot from the first CD-ROM (an installer), then the first disk. */
+  cdromBoot?: boolean;
   rootfs?: string;
   nics: NicSpec[];
   consoleLog?: string;
@@ -70,7 +83,7 @@ function machineDomain(spec: DomainSpec) {
     if (spec.kernel.initrd) os.initrd = spec.kernel.initrd;
     if (spec.kernel.cmdline) os.cmdline = spec.kernel.cmdline;
   } else {
-    os.boot = spec.networkBoot ? [{ '@_dev': 'network' }, { '@_dev': 'hd' }] : { '@_dev': 'hd' };
+    os.boot = spec.networkBoot ? [{ '@_dev': 'network' }, { '@_dev': 'hd' }] : spec.cdromBoot ? [{ '@_dev': 'cdrom' }, { '@_dev': 'hd' }] : { '@_dev': 'hd' };
   }
   const serial: Record<string, unknown> = { '@_type': 'pty', target: { '@_port': 0 } };
   if (spec.consoleLog) serial.log = { '@_file': spec.consoleLog, '@_append': 'on' };
@@ -86,14 +99,25 @@ function machineDomain(spec: DomainSpec) {
       controller: [
         { '@_type': 'pci', '@_index': 0, '@_model': 'pcie-root' },
         ...Array.from({ length: SPARE_ROOT_PORTS }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
+        ...(spec.cdroms?.length ? [{ '@_type': 'scsi', '@_index': 0, '@_model': 'virtio-scsi' }] : []),
       ],
-      disk: spec.disks.map((disk, index) => ({
-        '@_type': disk.type,
-        '@_device': 'disk',
-        driver: { '@_name': 'qemu', '@_type': disk.format },
-        source: disk.type === 'block' ? { '@_dev': disk.path } : { '@_file': disk.path },
-        target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
-      })),
+      disk: [
+        ...spec.disks.map((disk, index) => ({
+          '@_type': disk.type,
+          '@_device': 'disk',
+          driver: { '@_name': 'qemu', '@_type': disk.format },
+          source: disk.type === 'block' ? { '@_dev': disk.path } : { '@_file': disk.path },
+          target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
+        })),
+        ...(spec.cdroms ?? []).map((cdrom, index) => ({
+          '@_type': 'file',
+          '@_device': 'cdrom',
+          driver: { '@_name': 'qemu', '@_type': 'raw' },
+          ...(cdrom.path !== null && { source: { '@_file': cdrom.path } }),
+          target: { '@_dev': cdromTarget(index), '@_bus': 'scsi' },
+          readonly: '',
+        })),
+      ],
       interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
@@ -121,10 +145,16 @@ function containerDomain(spec: DomainSpec) {
   };
 }
 
+const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + letters(n % 26));
+
 /** vda … vdz, then vdaa …: the names the virtio bus gives disks in order. */
 export function diskTarget(index: number): string {
-  const letters = (n: number): string => (n < 26 ? String.fromCharCode(97 + n) : letters(Math.floor(n / 26) - 1) + letters(n % 26));
   return `vd${letters(index)}`;
+}
+
+/** sda, sdb, …: the names the SCSI bus gives CD-ROMs in order. */
+export function cdromTarget(index: number): string {
+  return `sd${letters(index)}`;
 }
 
 function nicElement(nic: NicSpec) {

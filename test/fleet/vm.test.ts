@@ -86,7 +86,7 @@ afterAll(async () => {
 
 describe('vm agent through the MCollective fleet', () => {
   test('mco rpc vm create defines a TCG guest on the one host it is sent to', async () => {
-    // mco types key=value by the DDL (protocols.md §2.10): memory_mb=192 travels as the
+    // mco types key=value by the DDL (docs/reference/protocols.md §2.10): memory_mb=192 travels as the
     // Integer 192, which the server-side DDL check requires; "192" would be refused there.
     const result = await rpc(
       'create',

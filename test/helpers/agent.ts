@@ -52,7 +52,7 @@ export async function stdioStream(lines: string[], env: Record<string, string> =
 }
 
 /**
- * Exactly what MCollective 2.12 does (protocols.md §1.4-1.6): a request file holding
+ * Exactly what MCollective 2.12 does (docs/reference/protocols.md §1.4-1.6): a request file holding
  * Request#to_json plus "\n", an empty reply file, `<cmd> <request> <reply>` with the
  * MCOLLECTIVE_* variables, cwd = tmpdir, stdin empty.
  */

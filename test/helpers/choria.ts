@@ -1,4 +1,4 @@
-// A go-choria-exact external agent invocation (protocols.md §3.2-3.6), since Choria
+// A go-choria-exact external agent invocation (docs/reference/protocols.md §3.2-3.6), since Choria
 // itself cannot be installed here: temp files named like os.CreateTemp("", "request"),
 // the request without a trailing newline, argv[3] always …rpc_request, the environment
 // REPLACED by CHORIA_EXTERNAL_* and PATH, cwd os.TempDir(), stdin /dev/null, SIGKILL at

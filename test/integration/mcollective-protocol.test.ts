@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { mcollectiveCall } from '../helpers/agent.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
 
-// MCollective 2.12's external-script contract, byte for byte (protocols.md §1.4-1.7):
+// MCollective 2.12's external-script contract, byte for byte (docs/reference/protocols.md §1.4-1.7):
 // the flat data object in the reply file, failure as exit code 1..5 plus one stderr line.
 
 describe('MCollective external-script protocol', () => {

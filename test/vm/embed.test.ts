@@ -6,7 +6,7 @@ import { ASSETS, CMDLINE, guestSpec, INITRD, KERNEL, newVmName, requireGuestAsse
 
 // libvirt's embedded QEMU driver (qemu:///embed?root=DIR): no daemon, and nothing
 // watches QEMU between connections. A guest that powers itself off must be reported
-// shut off, not "running" as the driver remembers it (backends.md, addendum).
+// shut off, not "running" as the driver remembers it (docs/reference/backends.md, addendum).
 
 const root = mkdtempSync(join(ASSETS, 'embed-'));
 // QEMU runs as libvirt-qemu and must reach the driver's state under the root.

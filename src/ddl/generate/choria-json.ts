@@ -2,7 +2,7 @@ import { MCOLLECTIVE_ONLY_AGGREGATES, type ActionDdl, type AgentDdl, type Aggreg
 
 export const CHORIA_DDL_SCHEMA = 'https://choria.io/schemas/mcorpc/ddl/v1/agent.json';
 
-/** `agent/<agent>.json`: Choria's JSON DDL for an external agent (protocols.md §3.10). */
+/** `agent/<agent>.json`: Choria's JSON DDL for an external agent (docs/reference/protocols.md §3.10). */
 export function choriaJsonDdl(ddl: AgentDdl): string {
   const document = {
     $schema: CHORIA_DDL_SCHEMA,

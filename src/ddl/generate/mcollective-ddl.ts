@@ -27,7 +27,7 @@ function rubyAction(action: ActionDdl): string {
   for (const [name, output] of Object.entries(action.output)) lines.push('', `  output :${name},\n         ${rubyOptions(outputPairs(output), '         ')}`);
   if (action.aggregate?.length) {
     lines.push('', '  summarize do');
-    // The format goes inside the call: given after it, MCollective ignores it (protocols.md §2.6).
+    // The format goes inside the call: given after it, MCollective ignores it (docs/reference/protocols.md §2.6).
     for (const aggregate of action.aggregate) {
       const format = aggregate.args[1]?.format;
       lines.push(`    aggregate ${aggregate.function}(:${aggregate.args[0]}${format === undefined ? '' : `, :format => ${rubyString(format)}`})`);

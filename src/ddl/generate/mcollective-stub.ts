@@ -3,7 +3,7 @@ import { rubyClassName, rubyString } from './ruby.js';
 
 /**
  * `mcollective/agent/<agent>.rb`: every action hands the request to hvagent through our
- * runner, not `implemented_by`, which Ruby 3.1 breaks on Debian 12 (protocols.md §1.11).
+ * runner, not `implemented_by`, which Ruby 3.1 breaks on Debian 12 (docs/reference/protocols.md §1.11).
  */
 export function mcollectiveStub(ddl: AgentDdl, source: string): string {
   const actions = ddl.actions

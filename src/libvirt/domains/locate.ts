@@ -99,7 +99,7 @@ export async function mustLocate(config: HvConfig, name: string, signal?: AbortS
 }
 
 /**
- * With qemu:///embed nothing watches QEMU between connections (backends.md, addendum):
+ * With qemu:///embed nothing watches QEMU between connections (docs/reference/backends.md, addendum):
  * a guest that powered itself off still reads "running", because libvirt runs QEMU with
  * -no-shutdown and learns what happened only when its reconnection to QEMU completes,
  * which the first job-taking call on the domain waits for. So: ask a harmless job-taking

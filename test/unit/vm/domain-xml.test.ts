@@ -103,3 +103,24 @@ describe('editing a defined domain', () => {
     expect({ ...edited, vcpus: before.vcpus, max_vcpus: before.max_vcpus }).toEqual(before);
   });
 });
+
+describe('CD-ROMs', () => {
+  test('go read-only on one virtio-scsi controller after the virtio disks, an empty drive with no source', () => {
+    const xml = buildDomainXml(spec({ kernel: undefined, disks: [{ type: 'file', path: '/var/lib/hvagent/volumes/a', format: 'qcow2' }], cdroms: [{ path: '/var/lib/hvagent/seed.iso' }, { path: null }] }));
+    expect(xml.match(/model="virtio-scsi"/g)).toHaveLength(1);
+    const parsed = parseDomainXml(xml);
+    expect(parsed.disks).toEqual([
+      { target: 'vda', source: '/var/lib/hvagent/volumes/a', format: 'qcow2', device: 'disk' },
+      { target: 'sda', source: '/var/lib/hvagent/seed.iso', format: 'raw', device: 'cdrom' },
+      { target: 'sdb', source: null, format: 'raw', device: 'cdrom' },
+    ]);
+    expect(xml.match(/<readonly\s*\/>|<readonly><\/readonly>/g)).toHaveLength(2);
+    expect(xml).toContain('bus="scsi"');
+    expect(xml).not.toContain('bus="sata"');
+  });
+
+  test('an installer boots from the CD-ROM first, then the disk; without CD-ROMs there is no SCSI controller', () => {
+    expect(buildDomainXml(spec({ kernel: undefined, cdroms: [{ path: '/x.iso' }], cdromBoot: true }))).toMatch(/<boot dev="cdrom"\s*\/>\s*<boot dev="hd"\s*\/>/);
+    expect(buildDomainXml(spec())).not.toContain('virtio-scsi');
+  });
+});
