@@ -92,7 +92,8 @@ export function judge(allocation: HostAllocation, limits: AdmissionConfig | null
   if (request.kind !== 'create' && !current) return null;
 
   if (request.kind === 'create' && capacity.max_vms !== null && capacity.vms + 1 > capacity.max_vms) {
-    return denied('max_vms', `this host has ${capacity.vms} VMs defined and admission.max_vms is ${capacity.max_vms}: delete a VM, or raise admission.max_vms`, {
+    const defined = `${capacity.vms} VM${capacity.vms === 1 ? '' : 's'}`;
+    return denied('max_vms', `this host has ${defined} defined and admission.max_vms is ${capacity.max_vms}: delete a VM, or raise admission.max_vms`, {
       defined: capacity.vms,
       max_vms: capacity.max_vms,
     });
@@ -107,7 +108,7 @@ export function judge(allocation: HostAllocation, limits: AdmissionConfig | null
   const before = request.kind === 'resize' ? { memory: current!.memory_mb, vcpus: current!.vcpus } : { memory: 0, vcpus: 0 };
   const runs = request.kind === 'create' ? request.start : request.kind === 'start' || isActive(current!);
   const verb = request.kind === 'create' ? (request.start ? 'creating and starting' : 'creating') : request.kind === 'start' ? 'starting' : 'resizing';
-  const who = `${verb} '${request.name}'`;
+  const who = request.name ? `${verb} '${request.name}'` : `${verb} a VM`;
 
   if (capacity.memory_limit_mb !== null && wanted.memory > before.memory) {
     const others = runs ? capacity.allocated_memory_mb - before.memory : 0;

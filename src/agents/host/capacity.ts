@@ -10,8 +10,8 @@ export const capacity: ActionHandler = async ({ inputs, config, signal }) => {
   const [allocation, pools] = await Promise.all([readHostAllocation(config, signal), readConfiguredPools(config.storage.pools)]);
   const room = capacityOf(allocation, limits);
   const size = inputs.memory_mb === undefined ? undefined : { memoryMb: Number(inputs.memory_mb), vcpus: Number(inputs.vcpus) };
-  // A name no VM can have: the judgement is about room, not about a name already taken.
-  const refusal = size && judge(allocation, limits, { kind: 'create', name: '(new VM)', ...size, start: inputs.start !== false });
+  // No name: the judgement is about room, not about a name already taken.
+  const refusal = size && judge(allocation, limits, { kind: 'create', name: '', ...size, start: inputs.start !== false });
   const measured = pools.flatMap((pool) => (pool.available_mb === null ? [] : [pool.available_mb]));
   return {
     free_memory_mb: room.free_memory_mb,
