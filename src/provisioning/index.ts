@@ -61,10 +61,12 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     });
     checkedNics.catch(() => undefined); // awaited by execute, or explained below
     const existingVm = async () => (await lookups.catch(() => [undefined]))[0];
-    // Admission refuses early, before any volume is made, and decides for good around the define.
+    // Admission decides for good around the define; when volumes come first, it also refuses
+    // early, before any is made (a copy can take minutes).
     const admission: AdmissionRequest = { kind: 'create', name, memoryMb: request.memoryMb, vcpus: request.vcpus, start: request.start };
     const admit = <T>(define: () => Promise<T>) => withAdmission(config, admission, ctx, define);
-    const made = await precheckAdmission(config, admission, ctx)
+    const makesVolumes = plan.root !== undefined || plan.data.length > 0;
+    const made = await (makesVolumes ? precheckAdmission(config, admission, ctx) : Promise.resolve())
       .then(() => withPlannedVolumeLocks(config, ctx, plan, () => execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart, admit })))
       .catch(async (error: unknown) => {
         // A clash with an existing VM of that name explains any other failure (its volumes exist too).
