@@ -80,10 +80,10 @@ module MCollective
       def list_command
         vm = client('vm')
         rows = []
-        failures = each_reply(vm, :list, :detail => true) do |host, data|
+        failures = each_reply(vm, :list, :details => true) do |host, data|
           (data[:vms] || []).each do |entry|
             rows << { 'host' => host, 'name' => entry['name'], 'state' => entry['state'], 'class' => entry['vm_class'] || entry['driver'],
-                      'memory_mb' => entry['memory_mb'], 'vcpus' => entry['vcpus'], 'ips' => entry['ips'] || [] }
+                      'memory_mb' => entry['memory_mb'], 'vcpus' => entry['vcpus'], 'ips' => entry['ipv4'] || [] }
           end
         end
         rows = rows.sort_by { |row| [row['host'], row['name']] }
@@ -115,7 +115,7 @@ module MCollective
         pattern = configuration[:arguments][0]
         vm = client('vm')
         rows = []
-        failures = each_reply(vm, :list, :detail => true) do |host, data|
+        failures = each_reply(vm, :list, :details => true) do |host, data|
           (data[:vms] || []).each do |entry|
             next unless File.fnmatch(pattern, entry['name'].to_s)
 

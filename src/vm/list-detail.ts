@@ -4,7 +4,7 @@ import { parseDomainXml, type DomainDescription } from '../libvirt/parse/domain.
 import { runVirshBatch } from '../libvirt/virsh.js';
 import { leasesByMac } from '../network/leases.js';
 
-// `vm list detail=true`: each VM's class and IPv4 addresses, for tables across a fleet
+// `vm list details=true`: each VM's class and IPv4 addresses, for tables across a fleet
 // (mco hvagent list). It costs one more virsh process per connection with VMs (their
 // definitions in one batch) and one for the DHCP leases of the networks running VMs use;
 // plain `vm list` stays one domstats.
@@ -12,7 +12,7 @@ import { leasesByMac } from '../network/leases.js';
 export interface ListDetail {
   readonly vm_class: string;
   /** From libvirt's DHCP leases: known for NICs on a libvirt network, while the VM is not shut off. */
-  readonly ips: string[];
+  readonly ipv4: string[];
 }
 
 export async function readListDetail(
@@ -44,8 +44,8 @@ export async function readListDetail(
   return new Map(
     vms.map((vm) => {
       const domain = domains.get(`${vm.driver}/${vm.name}`);
-      const ips = vm.state === 'shutoff' ? [] : (domain?.nics ?? []).flatMap((nic) => (nic.mac && leases.has(nic.mac.toLowerCase()) ? [leases.get(nic.mac.toLowerCase())!] : []));
-      return [vm.name, { vm_class: domain?.vm_class ?? (vm.driver === 'lxc' ? 'lxc' : 'unknown'), ips }];
+      const ipv4 = vm.state === 'shutoff' ? [] : (domain?.nics ?? []).flatMap((nic) => (nic.mac && leases.has(nic.mac.toLowerCase()) ? [leases.get(nic.mac.toLowerCase())!] : []));
+      return [vm.name, { vm_class: domain?.vm_class ?? (vm.driver === 'lxc' ? 'lxc' : 'unknown'), ipv4 }];
     }),
   );
 }

@@ -38,7 +38,7 @@ export interface ListFilter {
   readonly driver: 'any' | Driver;
   readonly state: 'any' | VmState;
   /** Each VM's class and addresses too (list-detail.ts). */
-  readonly detail?: boolean;
+  readonly details?: boolean;
 }
 
 /** Every VM on both connections (as the filter allows), sorted by name. */
@@ -50,7 +50,7 @@ export async function listVms(config: HvConfig, filter: ListFilter, signal: Abor
   ]);
   await reconcileEmbedded(qemuUri, qemu, signal);
   const listed = [...qemu, ...lxc].filter((vm) => filter.state === 'any' || vm.state === filter.state).sort((a, b) => a.name.localeCompare(b.name));
-  if (!filter.detail) return listed;
+  if (!filter.details) return listed;
   const detail = await readListDetail(config, listed, signal);
   return listed.map((vm) => ({ ...vm, ...detail.get(vm.name) }));
 }
