@@ -178,7 +178,8 @@ module MCollective
           exit EXIT_USAGE
         end
 
-        skipped = []
+        # Hosts that could not judge it are passed over, and said so.
+        skipped = failures.map { |sender, message, _| { 'host' => sender, 'reason' => message } }
         candidates = hosts.select do |sender|
           data = capacity[sender]
           if !having.include?(sender)
@@ -217,7 +218,6 @@ module MCollective
           STDERR.puts "mco hvagent place: no discovered host can take #{name} (#{want['memory_mb']} MiB, #{vcpus} vCPU#{vcpus == 1 ? '' : 's'}):"
           skipped.each { |entry| STDERR.puts "  #{entry['host']}: #{entry['reason']}" }
         end
-        failures.each { |sender, message, _| STDERR.puts "  #{sender}: #{message}" }
         exit EXIT_NOTHING
       end
 

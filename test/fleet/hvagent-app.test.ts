@@ -169,12 +169,13 @@ describe('mco hvagent on a fleet of hosts that differ', () => {
     expect(stats).toMatch(/^Summary of Memory \(MiB\):\n\n {3}Total: 128 MiB$/m);
   });
 
-  test('place refuses a name already in the fleet (exit 1) and says why no host can take a VM (exit 3)', async () => {
+  test('place refuses a name already in the fleet (exit 1) and says why no host, the failing one included, can take a VM (exit 3)', async () => {
     const taken = await fleet.mco(['hvagent', 'place', `name=${A}`, 'template=image:tiny', `memory_mb=${VM_MB}`, ...BOTH]);
     expect(taken.exitCode).toBe(1);
     expect(taken.stderr).toMatch(new RegExp(`a VM named ${A} exists already on hv[12]`));
-    const huge = await fleet.mco(['hvagent', 'place', `name=${C}`, 'template=image:tiny', `memory_mb=${hostMemoryMb()}`, ...BOTH]);
+    const huge = await fleet.mco(['hvagent', 'place', `name=${C}`, 'template=image:tiny', `memory_mb=${hostMemoryMb()}`, '--nodes', fleet.nodesFile]);
     expect(huge.exitCode).toBe(3);
+    expect(huge.stderr).toMatch(/^ {2}hv3: .*failed to connect to the hypervisor/m);
     expect(huge.stderr).toMatch(/^ {2}hv1: Admission denied: this host has 1 VM defined/m);
     expect(huge.stderr).toMatch(/^ {2}hv2: Admission denied: creating and starting a VM needs \d+ MiB/m);
     expect((await virshOn('hv1', ['domstate', C])).exitCode).not.toBe(0);
