@@ -3,3 +3,7 @@ declare module '*.rb' {
   const content: string;
   export default content;
 }
+declare module '*.ddl' {
+  const content: string;
+  export default content;
+}

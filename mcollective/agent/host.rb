@@ -17,6 +17,10 @@ module MCollective
       action 'usage' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'capacity' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

@@ -14,6 +14,10 @@ module MCollective
         Util::HvagentRunner.run(self, HVAGENT)
       end
 
+      action 'locate' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
       action 'statistics' do
         Util::HvagentRunner.run(self, HVAGENT)
       end

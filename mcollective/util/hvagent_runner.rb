@@ -8,7 +8,7 @@
 #     NoMethodError `thread' after the program has run (and its reply is lost);
 #   * Shell never kills a hung program: MCollective's own agent timeout only drops the reply.
 #
-# Usage, in a generated agent stub:
+# Usage, in a generated agent stub (and HvagentRunner.call for a request made on the server itself):
 #   require 'mcollective/util/hvagent_runner'
 #   action "info" do
 #     MCollective::Util::HvagentRunner.run(self, File.join(File.dirname(__FILE__), "hvagent", "hvagent"))
@@ -16,6 +16,7 @@
 #
 # Stdlib only; works on Ruby 2.x and 3.x.
 require 'json'
+require 'securerandom'
 require 'tempfile'
 require 'tmpdir'
 
@@ -33,6 +34,35 @@ module MCollective
 
       def self.run(agent, command)
         Invocation.new(agent, command).run
+      end
+
+      # A request made here rather than received from a client (the hvagent data plugin asks
+      # `host capacity` or `vm info` during discovery): the same program and protocol, with
+      # no caller. Returns the reply: statuscode, statusmsg and data (keys symbolised).
+      def self.call(command, agent, action, data, timeout)
+        reply = LocalReply.new
+        request = LocalRequest.new(agent, action, data, "hvagent data plugin", nil, SecureRandom.hex(16))
+        Invocation.new(LocalAgent.new(request, reply, timeout), command).run
+        reply
+      end
+
+      LocalRequest = Struct.new(:agent, :action, :data, :sender, :caller, :uniqid)
+      LocalAgent = Struct.new(:request, :reply, :timeout)
+
+      # What RPC::Reply offers the invocation: data to merge into, and fail.
+      class LocalReply
+        attr_reader :data, :statuscode, :statusmsg
+
+        def initialize
+          @data = {}
+          @statuscode = 0
+          @statusmsg = "OK"
+        end
+
+        def fail(message, code = 1)
+          @statusmsg = message
+          @statuscode = code
+        end
       end
 
       # One run of the program for one request; fills in agent.reply.

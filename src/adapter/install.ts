@@ -1,11 +1,11 @@
 import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import runnerSource from '../../mcollective/util/hvagent_runner.rb';
 import { HvError } from '../core/errors.js';
 import { runProcess } from '../process/run.js';
 import { choriaJsonDdl } from '../ddl/generate/choria-json.js';
 import { mcollectiveDdl } from '../ddl/generate/mcollective-ddl.js';
 import { mcollectiveStub } from '../ddl/generate/mcollective-stub.js';
+import { MCOLLECTIVE_PLUGINS } from './mcollective-plugins.js';
 import { allAgentDdls } from '../ddl/registry.js';
 
 // Both layouts share one tree (docs/reference/protocols.md checklist 21), so one libdir can serve
@@ -17,6 +17,8 @@ import { allAgentDdls } from '../ddl/registry.js';
 //                                           executable Choria runs (a hard link: Choria wants a file)
 //   DIR/mcollective/agent/<agent>.{rb,ddl}  MCollective stub and DDL
 //   DIR/mcollective/util/hvagent_runner.rb  what the stubs call instead of implemented_by
+//   DIR/mcollective/{aggregate,data,application}/...  hvagent_sum/average, the hvagent data
+//                                           plugin, `mco hvagent` (mcollective-plugins.ts)
 
 /** The pieces the executable loads (scripts/build.mjs, scripts/loader.cjs). */
 const PIECE = /^hvagent\.(bundle\.js|[a-z0-9_.-]+\.cjs)$/;
@@ -60,7 +62,9 @@ export async function install(target: InstallTarget, directory: string, files = 
       put(join(agentDir, `${name}.rb`), mcollectiveStub(ddl, source));
     }
   }
-  if (target === 'mcollective') put(join(directory, 'mcollective', 'util', 'hvagent_runner.rb'), runnerSource);
+  if (target === 'mcollective') {
+    for (const [path, content] of Object.entries(MCOLLECTIVE_PLUGINS)) put(join(directory, 'mcollective', ...path.split('/')), content);
+  }
   return written;
 }
 

@@ -66,6 +66,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
       jobs_dir: parsed.paths?.jobs_dir ?? '/run/hvagent/jobs',
     },
     storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
+    admission: parsed.admission ?? {},
     templates: { catalogue: parsed.templates?.catalogue ?? '/var/lib/hvagent/templates' },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };

@@ -76,6 +76,16 @@ export const configSchema = {
       additionalProperties: false,
       properties: { catalogue: absolutePath },
     },
+    admission: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        memory_overcommit_ratio: { type: 'number', exclusiveMinimum: 0, maximum: 100 },
+        vcpu_ratio: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+        max_vms: { type: 'integer', minimum: 0, maximum: 100000 },
+        reserved_memory_mb: { type: 'integer', minimum: 0, maximum: 1099511627776 },
+      },
+    },
     agents: {
       type: 'object',
       additionalProperties: false,
@@ -106,6 +116,21 @@ export interface PoolConfig {
   max_total_mb?: number;
 }
 
+/**
+ * Host limits that create, start and modify must stay within (src/vm/admission.ts,
+ * docs/ADMISSION.md). Each is off when left out: admission then refuses nothing.
+ */
+export interface AdmissionConfig {
+  /** Memory of running VMs ≤ (host memory − reserved) × this. Implied 1.0 when only reserved_memory_mb is set. */
+  memory_overcommit_ratio?: number;
+  /** vCPUs of running VMs ≤ host CPUs × this. */
+  vcpu_ratio?: number;
+  /** Defined VMs (both connections, any state) ≤ this. */
+  max_vms?: number;
+  /** Memory kept for the host itself, out of reach of VMs (MiB). */
+  reserved_memory_mb?: number;
+}
+
 export interface HvConfig {
   libvirt: { uri: string; lxc_uri: string };
   authorization: { read_only: boolean; rules: AuthorizationRule[] };
@@ -121,6 +146,8 @@ export interface HvConfig {
     jobs_dir: string;
   };
   storage: { pools: Record<string, PoolConfig> };
+  /** Absent in configurations built by hand (tests): no limits. */
+  admission?: AdmissionConfig;
   templates: {
     /** Directory holding the template manifest (catalogue.yaml) and the files it names. */
     catalogue: string;

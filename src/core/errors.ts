@@ -25,6 +25,7 @@ const STATUS_BY_CODE = {
   CONFLICT: 1,
   UNSUPPORTED: 1,
   QUOTA_EXCEEDED: 1,
+  ADMISSION_DENIED: 1,
   CONFIG_INVALID: 5,
   INTERNAL: 5,
 } as const satisfies Record<string, StatusCode>;

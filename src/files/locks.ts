@@ -22,13 +22,18 @@ export interface LockOptions {
 // for `volume-<pool>.<name>` (pool ≤ 32, volume ≤ 96 characters).
 const LOCK_NAME = /^[a-z]+-[A-Za-z0-9][A-Za-z0-9_.-]{0,159}$/;
 
-/** The lock keys hvagent uses; lock order everywhere: a VM's, then its volumes', then (briefly) a pool's. */
+/**
+ * The lock keys hvagent uses. Lock order everywhere: a VM's, then its volumes', then
+ * (briefly) a pool's or the host's; the pool and host locks are never held together.
+ */
 export const lockKey = {
   vm: (name: string) => `vm-${name}`,
   // Pool names have no '.', so `<pool>.<name>` names one volume only.
   volume: (pool: string, name: string) => `volume-${pool}.${name}`,
   /** Held around a pool's quota check and the change it allows. */
   pool: (pool: string) => `pool-${pool}`,
+  /** Held around the admission check and the define, start or resize it allows (src/vm/admission.ts). */
+  host: () => 'host-admission',
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {

@@ -42,9 +42,11 @@ export interface Execution {
   readonly checkedNics: Promise<NicSpec[]>;
   readonly start: boolean;
   readonly autostart: boolean;
+  /** Runs the define (and start) once admission allows it, under the host lock (vm/admission.ts). */
+  readonly admit: <T>(define: () => Promise<T>) => Promise<T>;
 }
 
-export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart }: Execution): Promise<Provisioned> {
+export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart, admit }: Execution): Promise<Provisioned> {
   return withRollback(async (rollback) => {
     const volumes: Volume[] = [];
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
@@ -83,11 +85,13 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
     // define, autostart, start and the state read in one virsh process: on the hot path of
     // provisioning, each extra process is a connection set up and torn down (P5).
     ctx.progress({ phase: start ? 'defining and starting' : 'defining' });
-    const [defined, ...after] = await withXmlFile(buildDomainXml(spec), (file) =>
-      runVirshBatch([['define', file], ...(autostart ? [['autostart', spec.name]] : []), ...(start ? [['start', spec.name]] : []), ['domstate', spec.name]], {
-        uri,
-        signal: ctx.signal,
-      }),
+    const [defined, ...after] = await admit(() =>
+      withXmlFile(buildDomainXml(spec), (file) =>
+        runVirshBatch([['define', file], ...(autostart ? [['autostart', spec.name]] : []), ...(start ? [['start', spec.name]] : []), ['domstate', spec.name]], {
+          uri,
+          signal: ctx.signal,
+        }),
+      ),
     );
     // Every undo is registered before any step is marked done: by then the batch has run
     // them all, and a failure injected after `define` must also stop the started guest.

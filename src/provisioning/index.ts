@@ -10,6 +10,7 @@ import { mustReadNetwork } from '../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../network/mac.js';
 import { lockKey, withLocks } from '../files/locks.js';
 import { validateVolumeName } from '../storage/index.js';
+import { precheckAdmission, withAdmission, type AdmissionRequest } from '../vm/admission.js';
 import type { NicSpec } from '../vm/domain-xml.js';
 import { baseSpec } from './domain-spec.js';
 import { execute, type Provisioned } from './execute.js';
@@ -60,13 +61,18 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     });
     checkedNics.catch(() => undefined); // awaited by execute, or explained below
     const existingVm = async () => (await lookups.catch(() => [undefined]))[0];
-    const made = await withPlannedVolumeLocks(config, ctx, plan, () =>
-      execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart }),
-    ).catch(async (error: unknown) => {
-      // A clash with an existing VM of that name explains any other failure (its volumes exist too).
-      const existing = await existingVm();
-      throw existing ? alreadyExists(name, existing) : error;
-    });
+    // Admission decides for good around the define; when volumes come first, it also refuses
+    // early, before any is made (a copy can take minutes).
+    const admission: AdmissionRequest = { kind: 'create', name, memoryMb: request.memoryMb, vcpus: request.vcpus, start: request.start };
+    const admit = <T>(define: () => Promise<T>) => withAdmission(config, admission, ctx, define);
+    const makesVolumes = plan.root !== undefined || plan.data.length > 0;
+    const made = await (makesVolumes ? precheckAdmission(config, admission, ctx) : Promise.resolve())
+      .then(() => withPlannedVolumeLocks(config, ctx, plan, () => execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart, admit })))
+      .catch(async (error: unknown) => {
+        // A clash with an existing VM of that name explains any other failure (its volumes exist too).
+        const existing = await existingVm();
+        throw existing ? alreadyExists(name, existing) : error;
+      });
     return { ...made, template: plan.template?.ref ?? null };
   });
 }

@@ -1,5 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
-import { mustLocate, type Located } from '../libvirt/domains/locate.js';
+import { findDefined, mustLocate, type Located } from '../libvirt/domains/locate.js';
 import { parseDomainXml, type DomainDescription } from '../libvirt/parse/domain.js';
 import { runVirshBatch, stdoutOrThrow } from '../libvirt/virsh.js';
 
@@ -22,4 +22,20 @@ export async function describeVm(config: HvConfig, name: string, signal: AbortSi
     state: vm.state,
     autostart,
   };
+}
+
+export interface Whereabouts {
+  readonly present: boolean;
+  readonly state: Located['state'] | null;
+  readonly vm_class: Located['vmClass'] | null;
+}
+
+/**
+ * Whether this host holds the VM, in one virsh process for both connections: what the
+ * hvagent data plugin asks during discovery, within its timeout, on every host. A host
+ * without the VM answers present=false rather than NOT_FOUND.
+ */
+export async function locateVm(config: HvConfig, name: string, signal: AbortSignal): Promise<Whereabouts> {
+  const found = await findDefined(config, name, signal);
+  return found ? { present: true, state: found.state, vm_class: found.vmClass } : { present: false, state: null, vm_class: null };
 }

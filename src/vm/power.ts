@@ -6,6 +6,7 @@ import { withLockedVm } from '../libvirt/domains/locked.js';
 import type { VmState } from '../libvirt/domains/states.js';
 import { virsh } from '../libvirt/virsh.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
+import { withAdmission } from './admission.js';
 import type { VmChange } from './change.js';
 import { waitForState } from './wait.js';
 
@@ -38,7 +39,8 @@ export function changePower(config: HvConfig, name: string, verb: PowerVerb, ctx
     const { command, done, from } = VERBS[verb];
     if (done(vm.state)) return { vm, changed: false, state: vm.state };
     if (from && vm.state !== from) refuse(vm, command);
-    await virsh(vm.uri, [command, vm.name], ctx.signal);
+    const run = () => virsh(vm.uri, [command, vm.name], ctx.signal);
+    await (verb === 'start' ? withAdmission(config, { kind: 'start', name: vm.name }, ctx, run) : run());
     return { vm, changed: true, state: await currentState(vm, ctx.signal) };
   });
 }

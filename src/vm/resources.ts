@@ -7,6 +7,7 @@ import { withLockedVm } from '../libvirt/domains/locked.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
 import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
+import { withAdmission } from './admission.js';
 import type { VmChange } from './change.js';
 import { withVcpus } from './domain-edit.js';
 
@@ -35,14 +36,17 @@ export function modifyVm(config: HvConfig, name: string, change: ResourceChange,
     const can = VM_CLASSES[vm.vmClass].live;
     const applied: Record<string, Applied> = {};
 
-    // vCPUs first: for a container that rewrites the whole definition, which must not
-    // undo a memory change made just before.
-    if (change.vcpus !== undefined && change.vcpus !== defined.vcpus) {
-      applied.vcpus = await setVcpus(vm, change.vcpus, defined.max_vcpus, live && can.vcpus, signal);
-    }
-    if (change.memoryMb !== undefined && change.memoryMb !== defined.memory_mb) {
-      applied.memory_mb = await setMemory(vm, change.memoryMb, defined.max_memory_mb, live && can.memory, signal);
-    }
+    const resize = { kind: 'resize', name: vm.name, ...(change.memoryMb !== undefined && { memoryMb: change.memoryMb }), ...(change.vcpus !== undefined && { vcpus: change.vcpus }) } as const;
+    await withAdmission(config, resize, ctx, async () => {
+      // vCPUs first: for a container that rewrites the whole definition, which must not
+      // undo a memory change made just before.
+      if (change.vcpus !== undefined && change.vcpus !== defined.vcpus) {
+        applied.vcpus = await setVcpus(vm, change.vcpus, defined.max_vcpus, live && can.vcpus, signal);
+      }
+      if (change.memoryMb !== undefined && change.memoryMb !== defined.memory_mb) {
+        applied.memory_mb = await setMemory(vm, change.memoryMb, defined.max_memory_mb, live && can.memory, signal);
+      }
+    });
     if (change.autostart !== undefined && change.autostart !== autostart) {
       await virsh(vm.uri, ['autostart', vm.name, ...(change.autostart ? [] : ['--disable'])], signal);
       applied.autostart = 'live';

@@ -16,6 +16,7 @@
 #   STOMP_PORT                            broker port; default: first free port from 61613
 #   PSK=hvagent-fleet-psk                 psk shared secret
 #   READY_TIMEOUT=120                     seconds to wait for broker / servers
+#   $FLEET/<identity>/server.env          optional KEY=VALUE lines: that server's own environment
 #
 # mcollectived runs as shipped (/usr/sbin/mcollectived, no `ruby -r` shim, RUBYOPT unset), so
 # the tests prove that hvagent's runner works on stock MCollective with Ruby 3.
@@ -200,9 +201,17 @@ registerinterval = 0
 EOF
     connector_cfg; } > "$d/etc/server.cfg"
   rm -f "$d/mcollectived.log"
+  # This identity's own environment, KEY=VALUE lines in $d/server.env (e.g. an HVAGENT_CONFIG
+  # of its own, so that identities differ like hosts do); passed as arguments, never evaluated.
+  local extra=() line
+  if [ -f "$d/server.env" ]; then
+    while IFS= read -r line; do
+      [[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && extra+=("$line")
+    done < "$d/server.env"
+  fi
   # Stock daemon, no RUBYOPT: nothing may patch MCollective::Shell/systemu. TMPDIR gives each
   # server its own Dir.tmpdir (request/reply files); MCOLLECTIVE_IDENTITY is for test fixtures.
-  ( cd "$d" && exec env -u RUBYOPT MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" \
+  ( cd "$d" && exec env -u RUBYOPT MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" "${extra[@]}" \
       setsid /usr/sbin/mcollectived --config "$d/etc/server.cfg" --no-daemonize \
       > "$d/stdout.log" 2>&1 < /dev/null ) &
   echo $! > "$d/mcollectived.pid"

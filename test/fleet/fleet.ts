@@ -1,7 +1,7 @@
 // Jest helpers for end-to-end tests against a real MCollective fleet (see fleet.sh).
 // Each startFleet() gets its own state directory and a free STOMP port, so test files
 // running in parallel workers do not share a broker.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ export interface FleetOptions {
   nodes?: string[];
   /** Extra environment for the servers, which the agents they run inherit (e.g. HVAGENT_CONFIG). */
   env?: Record<string, string>;
+  /** Environment of one identity only, over `env` (e.g. its own HVAGENT_CONFIG): identities that differ as hosts do. */
+  nodeEnv?: Record<string, Record<string, string>>;
 }
 
 /** One entry of `mco rpc --json` output. */
@@ -65,7 +67,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A fleet of hv1 and hv2 whose libdir is what `hvagent install mcollective` writes. */
-export async function startHvagentFleet(options: Pick<FleetOptions, 'env'> = {}): Promise<Fleet> {
+export async function startHvagentFleet(options: Pick<FleetOptions, 'env' | 'nodes' | 'nodeEnv'> = {}): Promise<Fleet> {
   const { cli } = await import('../helpers/agent.js');
   const pluginDir = await mkdtemp(join(tmpdir(), 'hv-plugin-'));
   const installed = await cli(['install', 'mcollective', pluginDir]);
@@ -85,6 +87,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     STOMP_PORT: String(await freePort()),
   };
   const fleetSh = (args: string[]) => execa(FLEET_SH, args, { env, stdin: 'ignore', all: true, reject: false });
+  for (const [node, nodeEnv] of Object.entries(options.nodeEnv ?? {})) {
+    await mkdir(join(dir, node), { recursive: true });
+    await writeFile(join(dir, node, 'server.env'), Object.entries(nodeEnv).map(([key, value]) => `${key}=${value}\n`).join(''));
+  }
 
   const started = await fleetSh(['start']);
   if (started.exitCode !== 0) {

@@ -58,7 +58,7 @@ describe('Choria external agent protocol', () => {
     expect(outcome.exitCode).toBe(0);
     expect(outcome.published).toMatchObject({
       statuscode: 2,
-      statusmsg: "Unknown action 'explode' for agent 'host'; actions: info, agent_info, usage",
+      statusmsg: "Unknown action 'explode' for agent 'host'; actions: info, agent_info, usage, capacity",
       data: { error_code: 'ACTION_UNKNOWN' },
     });
   });

@@ -57,9 +57,12 @@ describe('hvagent install', () => {
     for (const file of ['host.rb', 'host.ddl']) {
       expect(readFileSync(join(agentDir, file), 'utf8')).toBe(readFileSync(join(REPO, 'mcollective', 'agent', file), 'utf8'));
     }
-    expect(readFileSync(join(dir, 'mcollective', 'util', 'hvagent_runner.rb'), 'utf8')).toBe(
-      readFileSync(join(REPO, 'mcollective', 'util', 'hvagent_runner.rb'), 'utf8'),
-    );
+    // The runner, the aggregates that skip failed replies, the data plugin and `mco hvagent`, as in the repository.
+    const handWritten = ['util/hvagent_runner.rb', 'aggregate/hvagent_sum.rb', 'aggregate/hvagent_sum.ddl', 'aggregate/hvagent_average.rb', 'aggregate/hvagent_average.ddl',
+      'data/hvagent_data.rb', 'data/hvagent_data.ddl', 'application/hvagent.rb', 'application/hvagent.ddl'];
+    for (const file of handWritten) {
+      expect([file, readFileSync(join(dir, 'mcollective', file), 'utf8')]).toEqual([file, readFileSync(join(REPO, 'mcollective', file), 'utf8')]);
+    }
     expect(statSync(join(agentDir, 'hvagent', 'hvagent')).mode & 0o111).toBe(0o111);
     expect(existsSync(join(agentDir, 'host.json'))).toBe(false);
     const ruby = await execa('ruby', ['-c', join(agentDir, 'host.rb')], { reject: false });

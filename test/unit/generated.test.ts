@@ -42,6 +42,10 @@ describe('artefacts generated from ddl/', () => {
     expect(configure).not.toHaveProperty('mutating');
   });
 
+  test('the Ruby DDL puts the range of a bounded input in its description: mco plugin doc shows nothing else', () => {
+    expect(mcollectiveDdl(sampleDdl(), 'test')).toContain(":description => 'How many (1 to 64)'");
+  });
+
   test('the Ruby DDL writes named validators as Symbols and regexes as single-quoted Strings', () => {
     const ruby = mcollectiveDdl(sampleDdl(), 'test');
     expect(ruby).toContain(':validation  => :shellsafe');
@@ -51,10 +55,10 @@ describe('artefacts generated from ddl/', () => {
     expect(ruby).toContain('aggregate summary(:result)');
   });
 
-  test('aggregates: formats inside the call in Ruby; Choria JSON without sum and without formats', () => {
+  test('aggregates: formats inside the call in Ruby, through the sum and average that skip failed replies; Choria JSON without sum and without formats', () => {
     const ruby = mcollectiveDdl(sampleDdl(), 'test');
-    expect(ruby).toContain("    aggregate sum(:items, :format => 'Total: %d')\n");
-    expect(ruby).toContain("    aggregate average(:items, :format => 'Average: %.1f%%')\n");
+    expect(ruby).toContain("    aggregate hvagent_sum(:items, :format => 'Total: %d')\n");
+    expect(ruby).toContain("    aggregate hvagent_average(:items, :format => 'Average: %.1f%%')\n");
     const choria = JSON.parse(choriaJsonDdl(sampleDdl())).actions[0];
     expect(choria.aggregate).toEqual([
       { function: 'summary', args: ['result'] },
@@ -65,8 +69,8 @@ describe('artefacts generated from ddl/', () => {
   test('host usage sums fleet totals for mco and keeps only the CPU average for Choria', () => {
     const host = ddls.find((ddl) => ddl.metadata.name === 'host')!;
     const ruby = mcollectiveDdl(host, 'ddl/host.yaml');
-    expect(ruby).toContain("aggregate sum(:running_vms, :format => 'Total: %d')");
-    expect(ruby).toContain("aggregate sum(:free_memory_mb, :format => 'Total: %d MiB')");
+    expect(ruby).toContain("aggregate hvagent_sum(:running_vms, :format => 'Total: %d')");
+    expect(ruby).toContain("aggregate hvagent_sum(:free_memory_mb, :format => 'Total: %d MiB')");
     const usage = JSON.parse(choriaJsonDdl(host)).actions.find((action: { action: string }) => action.action === 'usage');
     expect(usage.aggregate).toEqual([{ function: 'average', args: ['cpu_percent'] }]);
   });

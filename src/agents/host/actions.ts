@@ -5,4 +5,5 @@ export const hostActions: AgentActions = {
   info: async () => (await import('./info.js')).info,
   agent_info: async () => (await import('./agent-info.js')).agentInfo,
   usage: async () => (await import('./usage.js')).usage,
+  capacity: async () => (await import('./capacity.js')).capacity,
 };

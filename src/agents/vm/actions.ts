@@ -5,6 +5,7 @@ export const vmActions: AgentActions = {
   list: async () => (await import('./list.js')).list,
   statistics: async () => (await import('./statistics.js')).statistics,
   info: async () => (await import('./info.js')).info,
+  locate: async () => (await import('./info.js')).locate,
   create: async () => (await import('./create.js')).create,
   modify: async () => (await import('./modify.js')).modify,
   start: async () => (await import('./power.js')).start,

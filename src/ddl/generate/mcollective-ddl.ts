@@ -1,5 +1,13 @@
-import { NAMED_VALIDATORS, type ActionDdl, type AgentDdl, type InputItem, type OutputItem } from '../types.js';
+import { NAMED_VALIDATORS, type ActionDdl, type AgentDdl, type AggregateFunction, type InputItem, type OutputItem } from '../types.js';
 import { rubyOptions, rubyString, rubyValue } from './ruby.js';
+
+/**
+ * MCollective's own sum and average raise on a nil, and a failed reply (or a host without
+ * the VM asked for) carries every output as nil: one such host turned every total into
+ * "Could not compute summary". hvagent's versions (mcollective/aggregate/, installed beside
+ * the agents) count only the replies that have a number. summary already skips nil.
+ */
+export const MCOLLECTIVE_FUNCTION: Record<AggregateFunction, string> = { summary: 'summary', sum: 'hvagent_sum', average: 'hvagent_average' };
 
 /** `mcollective/agent/<agent>.ddl`: loads in MCollective 2.12 and renders with `mco plugin doc`. */
 export function mcollectiveDdl(ddl: AgentDdl, source: string): string {
@@ -30,7 +38,7 @@ function rubyAction(action: ActionDdl): string {
     // The format goes inside the call: given after it, MCollective ignores it (docs/reference/protocols.md §2.6).
     for (const aggregate of action.aggregate) {
       const format = aggregate.args[1]?.format;
-      lines.push(`    aggregate ${aggregate.function}(:${aggregate.args[0]}${format === undefined ? '' : `, :format => ${rubyString(format)}`})`);
+      lines.push(`    aggregate ${MCOLLECTIVE_FUNCTION[aggregate.function]}(:${aggregate.args[0]}${format === undefined ? '' : `, :format => ${rubyString(format)}`})`);
     }
     lines.push('  end');
   }
@@ -41,7 +49,7 @@ function rubyAction(action: ActionDdl): string {
 function inputPairs(input: InputItem): Array<[string, string]> {
   const pairs: Array<[string, string]> = [
     ['prompt', rubyString(input.prompt)],
-    ['description', rubyString(input.description)],
+    ['description', rubyString(withRange(input))],
     ['type', `:${input.type}`],
   ];
   if (input.type === 'string') {
@@ -54,6 +62,17 @@ function inputPairs(input: InputItem): Array<[string, string]> {
   pairs.push(['optional', String(input.optional)]);
   if (input.default !== undefined) pairs.push(['default', rubyValue(input.default)]);
   return pairs;
+}
+
+/**
+ * MCollective keeps no bounds of its own (an input's other keys are dropped) and `mco plugin
+ * doc` shows only the description: the range hvagent enforces goes there.
+ */
+function withRange(input: InputItem): string {
+  const { minimum, maximum } = input;
+  if (minimum === undefined && maximum === undefined) return input.description;
+  const range = minimum !== undefined && maximum !== undefined ? `${minimum} to ${maximum}` : minimum !== undefined ? `at least ${minimum}` : `at most ${maximum}`;
+  return `${input.description} (${range})`;
 }
 
 function outputPairs(output: OutputItem): Array<[string, string]> {
