@@ -25,6 +25,10 @@ const STATUS_BY_CODE = {
   CONFLICT: 1,
   UNSUPPORTED: 1,
   QUOTA_EXCEEDED: 1,
+  TEMPLATE_EXISTS: 1,
+  TEMPLATE_IN_USE: 1,
+  DOWNLOAD_FAILED: 1,
+  CHECKSUM_MISMATCH: 4,
   CONFIG_INVALID: 5,
   INTERNAL: 5,
 } as const satisfies Record<string, StatusCode>;
