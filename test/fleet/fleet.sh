@@ -16,6 +16,9 @@
 #   STOMP_PORT                            broker port; default: first free port from 61613
 #   PSK=hvagent-fleet-psk                 psk shared secret
 #   READY_TIMEOUT=120                     seconds to wait for broker / servers
+#   HVAGENT_CONFIG_PATTERN                when set, each server (and the hvagent it runs) gets
+#                                         HVAGENT_CONFIG with {node} replaced by its identity:
+#                                         one configuration per host (its own catalogue, pools)
 #
 # mcollectived runs as shipped (/usr/sbin/mcollectived, no `ruby -r` shim, RUBYOPT unset), so
 # the tests prove that hvagent's runner works on stock MCollective with Ruby 3.
@@ -200,9 +203,11 @@ registerinterval = 0
 EOF
     connector_cfg; } > "$d/etc/server.cfg"
   rm -f "$d/mcollectived.log"
+  local own=()
+  [ -z "${HVAGENT_CONFIG_PATTERN:-}" ] || own=("HVAGENT_CONFIG=${HVAGENT_CONFIG_PATTERN//\{node\}/$n}")
   # Stock daemon, no RUBYOPT: nothing may patch MCollective::Shell/systemu. TMPDIR gives each
   # server its own Dir.tmpdir (request/reply files); MCOLLECTIVE_IDENTITY is for test fixtures.
-  ( cd "$d" && exec env -u RUBYOPT MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" \
+  ( cd "$d" && exec env -u RUBYOPT MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" "${own[@]}" \
       setsid /usr/sbin/mcollectived --config "$d/etc/server.cfg" --no-daemonize \
       > "$d/stdout.log" 2>&1 < /dev/null ) &
   echo $! > "$d/mcollectived.pid"
