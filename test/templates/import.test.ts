@@ -1,7 +1,7 @@
 // `template import` through the built agent (hvagent rpc, the CLI): real files, a real HTTP
 // server on 127.0.0.1, real qemu-img, xz, gzip and tar. Every refusal is checked to name its
 // input and to leave the catalogue exactly as it was (every file, and the manifest's text).
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -23,14 +23,15 @@ beforeAll(async () => {
   await run('sh', ['-c', `xz -0 -T1 -c "$0" > "$1"`, TINY, source('tiny.qcow2.xz')]);
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', source('other.qcow2'), '8M']);
   await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', TINY, source('tiny.raw')]);
-  // 8 MiB of zeros but for a signature-less first sector: a bare file system, say.
-  writeFileSync(source('bare.img'), Buffer.alloc(8 * 1024 * 1024));
-  writeFileSync(source('bare.img'), Buffer.from('not a boot sector'), { flag: 'r+' });
+  // 8 MiB, sparse, of zeros but for a signature-less first sector: a bare file system, say.
+  writeFileSync(source('bare.img'), Buffer.from('not a boot sector'));
+  truncateSync(source('bare.img'), 8 * 1024 * 1024);
   server = await startServer();
   server.serve('/tiny.qcow2', TINY);
   server.serve('/chunked/tiny.qcow2', TINY, { chunked: true });
   server.serve('/tiny.qcow2.xz', source('tiny.qcow2.xz'));
   server.serve('/tiny.qcow2.gz', source('tiny.qcow2.gz'), { chunked: true });
+  server.serve('/bare.img', source('bare.img'));
 });
 
 afterAll(async () => {
@@ -79,20 +80,23 @@ describe('importing from a file', () => {
     expect(await sha256Of(gz.data.file as string)).toBe(await sha256Of(TINY));
   });
 
-  test('a raw disk is kept raw and sparse; one without a partition table or boot sector needs format=raw', async () => {
+  test('a raw disk is kept raw; one without a partition table or boot sector needs format=raw; zeros are not written', async () => {
     const raw = await importing({ ref: 'image:tiny-raw', source: source('tiny.raw') });
     expect(raw).toMatchObject({ statuscode: 0, data: { format: 'raw', file: expect.stringMatching(/\.raw$/) } });
     expect(await sha256Of(raw.data.file as string)).toBe(await sha256Of(source('tiny.raw')));
 
     const auto = await refused({ ref: 'image:bare', source: source('bare.img') }, 'INPUT_INVALID');
     expect(auto.statusmsg).toBe(`Input 'source': ${source('bare.img')} is not a qcow2 image and shows no partition table or boot sector: give format=raw if it is a raw disk image; nothing was kept`);
-    const forced = await importing({ ref: 'image:bare', source: source('bare.img'), format: 'raw' });
-    expect(forced).toMatchObject({ statuscode: 0, data: { format: 'raw', file_bytes: 8 * 1024 * 1024, virtual_size_mb: 8 } });
-    const stored = statSync(forced.data.file as string);
-    expect(stored.size).toBe(8 * 1024 * 1024);
-    // Only the first block holds data: the zeros after it were skipped, not written.
-    expect(stored.blocks * 512).toBeLessThanOrEqual(256 * 1024);
-    expect(await sha256Of(forced.data.file as string)).toBe(await sha256Of(source('bare.img')));
+    // A file: copied by the kernel, its holes kept. A download: its runs of zeros skipped.
+    for (const [name, from] of [['bare', source('bare.img')], ['bare-http', server.url('/bare.img')]] as const) {
+      const forced = await importing({ ref: `image:${name}`, source: from, format: 'raw' });
+      expect(forced).toMatchObject({ statuscode: 0, data: { format: 'raw', file_bytes: 8 * 1024 * 1024, virtual_size_mb: 8 } });
+      const stored = statSync(forced.data.file as string);
+      expect(stored.size).toBe(8 * 1024 * 1024);
+      // Only the first block holds data.
+      expect(stored.blocks * 512).toBeLessThanOrEqual(256 * 1024);
+      expect(await sha256Of(forced.data.file as string)).toBe(await sha256Of(source('bare.img')));
+    }
   });
 
   test('an installer ISO (iso:NAME) and a container archive (lxc:NAME, kept compressed)', async () => {
@@ -109,7 +113,7 @@ describe('importing from a file', () => {
   test('--progress shows the phases on stderr, and the job record in jobs_dir says how it ended', async () => {
     const ran = await cli(['template', 'import', 'ref=image:progress', `source=${TINY}`, '--progress', '--json'], box.env);
     expect(ran.exitCode).toBe(0);
-    expect(ran.stderr).toMatch(/^hvagent: template import image:progress: reading( [\d.]+%)? [\d.]+ of [\d.]+ MiB$/m);
+    expect(ran.stderr).toMatch(/^hvagent: template import image:progress: copying [\d.]+% [\d.]+ of [\d.]+ MiB$/m);
     expect(ran.stderr).toMatch(/: committing image:progress \(succeeded\)$/m);
     const jobs = readdirSync(box.jobs).filter((name) => name.endsWith('.json')).map((name) => JSON.parse(readFileSync(join(box.jobs, name), 'utf8')) as Record<string, unknown>);
     expect(jobs).toContainEqual(expect.objectContaining({ agent: 'template', action: 'import', target: 'image:progress', state: 'succeeded', protocol: 'cli' }));

@@ -3,11 +3,12 @@
 // qcow2 headers) keeps `template delete` from removing it; `replace=true` gives the template
 // a new file and leaves the old one, byte for byte, under the clone until nothing uses it;
 // `template prune` then removes it. A volume made from the file counts as a user too.
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stdioRpc, type Reply } from '../helpers/agent.js';
-import { cleanup, newVmName, virsh, QEMU_URI } from '../vm/helpers.js';
+import { cleanup, domstate, LOCK_DIR, newVmName, virsh, waitFor, QEMU_URI } from '../vm/helpers.js';
 import { testCatalogue } from './helpers.js';
 import { importSandbox, run, sha256Of, TINY, type ImportSandbox } from './import-helpers.js';
 
@@ -73,4 +74,46 @@ test('a file in a VM disk chain or under a volume is never removed; replace leav
   expect((await agent('volume', 'delete', { pool: box.poolName, name: 'clone1' })).statuscode).toBe(0);
   expect((await agent('template', 'delete', { ref: 'image:base' })).data).toMatchObject({ changed: true, removed_files: [newFile] });
   expect(existsSync(newFile)).toBe(false);
+});
+
+/** Holds a catalogue's file lock (as a provision or a prune does) until released. */
+async function holdFilesLock(catalogue: string, mode: 'shared' | 'exclusive') {
+  // The lock file is named after the catalogue's real path (docs/TEMPLATES.md).
+  const id = createHash('sha256').update(realpathSync(catalogue)).digest('hex').slice(0, 16);
+  // --no-fork: the holder is this one process, and killing it releases the lock.
+  const holder = execa('flock', ['--no-fork', `--${mode}`, join(LOCK_DIR, `templatefiles-${id}.lock`), 'sh', '-c', 'echo held; exec sleep 600'], { reject: false });
+  await new Promise((resolve) => holder.stdout!.once('data', resolve));
+  return { release: async () => void (holder.kill('SIGKILL'), await holder) };
+}
+
+test('the catalogue file lock: an import does not remove a file while a provision may be about to use it; vm create waits for a delete', async () => {
+  const first = await agent('template', 'import', { ref: 'image:locked', source: TINY });
+  const shared = await holdFilesLock(box.catalogue, 'shared');
+  let replaced: Reply;
+  try {
+    // Replaced while "a provision" holds the files: the old file is not pruned now…
+    replaced = await agent('template', 'import', { ref: 'image:locked', source: join(box.importDir, 'other.qcow2'), replace: true });
+    expect(replaced.data).toMatchObject({ changed: true, removed_files: [], kept_files: [] });
+    expect(existsSync(first.data.file as string)).toBe(true);
+  } finally {
+    await shared.release();
+  }
+  // …but by the next prune.
+  expect((await agent('template', 'prune', {})).data).toMatchObject({ removed_files: [first.data.file] });
+
+  // A provision takes the lock shared: while it is held exclusively (a delete), vm create waits.
+  const exclusive = await holdFilesLock(box.catalogue, 'exclusive');
+  const vm = newVmName();
+  let done = false;
+  const creating = agent('vm', 'create', { name: vm, vm_class: 'qemu', template: 'image:locked', pool: box.poolName, memory_mb: 128 }).finally(() => (done = true));
+  try {
+    // The agent's flock child waiting for the shared lock is the signal that it waits.
+    await waitFor(async () => (await execa('pgrep', ['-f', '^flock --shared --timeout'], { reject: false })).exitCode === 0, 'vm create to wait for the file lock');
+    expect(done).toBe(false);
+    expect(await domstate(vm)).toBe('absent');
+  } finally {
+    await exclusive.release();
+  }
+  expect((await creating).data).toMatchObject({ name: vm, template: 'image:locked' });
+  expect((await agent('vm', 'delete', { name: vm, remove_volumes: true })).statuscode).toBe(0);
 });

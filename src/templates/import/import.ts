@@ -80,7 +80,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     const source = await openSource(config, request.source, ctx.signal);
     let form: StoredForm | undefined;
     let kind: ContentKind = 'unknown';
-    const received = await receive(source, part.handle, {
+    const received = await receive(source, part, {
       decompress: type === 'image' || type === 'iso',
       check: (found) => {
         kind = found;
@@ -96,8 +96,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     }
     ctx.progress({ phase: 'checking', message: `${source.shown}: ${received.bytesStored} bytes` });
     const inspected = await inspectStored(form!, kind, { path: part.path, handle: part.handle, bytes: received.bytesStored }, source.shown, ctx.signal);
-    // On disk before the manifest names it: a crash must not leave a template of zeros.
-    await part.handle.datasync();
+    // receive() flushed it: on disk before the manifest names it.
     await part.handle.close();
 
     ctx.progress({ phase: 'committing', message: ref });

@@ -4,9 +4,10 @@ import { Readable, Transform, Writable, type TransformCallback } from 'node:stre
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HvError } from '../../core/errors.js';
-import type { ProgressReporter } from '../../core/progress.js';
 import { runProcess } from '../../process/run.js';
-import { compressionOf, contentKind, HEAD_BYTES, type Compression, type ContentKind } from './sniff.js';
+import { copyInKernel, keepFlushing, readHead } from './kernel-copy.js';
+import type { Received, ReceiveOptions } from './received.js';
+import { compressionOf, contentKind, HEAD_BYTES, type ContentKind } from './sniff.js';
 import type { OpenedSource } from './source.js';
 
 // One pass from the source to a temporary file, in constant memory: the source's bytes are
@@ -15,39 +16,31 @@ import type { OpenedSource } from './source.js';
 // tar reads it compressed), then written. Nothing is written before the first HEAD_BYTES
 // of content have been looked at: a file that is not what the import expects is refused
 // before it is downloaded whole. Runs of zeros are skipped, not written: the file stays sparse.
+// A local file that needs no decompressing is copied by the kernel instead (kernel-copy.ts).
+// Either way the file is on disk when receive() returns: flushed while it is written.
 
-export interface ReceiveOptions {
-  /** Decompress gzip and xz on the way (images and ISOs); archives are kept compressed. */
-  decompress: boolean;
-  /** Refuses the content from what its head shows it is (throws), or accepts it. */
-  check(kind: ContentKind): void;
-  hashSource: boolean;
-  maxBytes: number;
-  progress: ProgressReporter;
-  signal: AbortSignal;
-}
-
-export interface Received {
-  bytesIn: number;
-  bytesStored: number;
-  compression: Compression | undefined;
-  /** SHA-256 of the source's bytes, when asked for. */
-  sha256: string | undefined;
-}
-
-/** Sparse writes: a block of this many zero bytes, aligned in the file, is skipped. */
+/** Sparse writes: the content is looked at in pieces aligned to this in the file; pieces of zeros are skipped. */
 const ZERO_BLOCK = 64 * 1024;
 const ZEROS = Buffer.alloc(ZERO_BLOCK);
 /** Progress is reported at most this often. */
 const PROGRESS_EVERY_MS = 200;
 
-export async function receive(source: OpenedSource, file: FileHandle, options: ReceiveOptions): Promise<Received> {
+export async function receive(source: OpenedSource, part: { path: string; handle: FileHandle }, options: ReceiveOptions): Promise<Received> {
   const tooLarge = () =>
     new HvError('QUOTA_EXCEEDED', `Input 'source': ${source.shown} is larger than templates.max_import_mb (${Math.floor(options.maxBytes / 1048576)} MiB); nothing was kept`, {
       input: 'source',
     });
+  if (source.file && !(options.decompress && compressionOf(await readHead(source.file, 8)))) {
+    try {
+      return await copyInKernel(source, source.file, part, options, tooLarge);
+    } finally {
+      source.close();
+    }
+  }
+  const file = part.handle;
   const meter = new Meter(source, options, tooLarge);
   const sink = new SparseSink(file, options.check, options.maxBytes, tooLarge);
+  const flushing = keepFlushing(file);
   try {
     source.stream.on('error', (error) => meter.destroy(error as Error));
     const { head, rest } = await peek(source.stream.pipe(meter), 8);
@@ -67,10 +60,12 @@ export async function receive(source: OpenedSource, file: FileHandle, options: R
     if (source.totalBytes !== undefined && meter.bytes !== source.totalBytes && source.remote) {
       throw new HvError('DOWNLOAD_FAILED', `Input 'source': ${source.shown} ended after ${meter.bytes} of ${source.totalBytes} bytes; nothing was kept`, { input: 'source' });
     }
+    await flushing.finish();
     return { bytesIn: meter.bytes, bytesStored: sink.bytes, compression, sha256: meter.hash?.digest('hex') };
   } catch (error) {
     throw source.explain(error);
   } finally {
+    await flushing.finish().catch(() => undefined);
     source.close();
   }
 }
@@ -196,12 +191,14 @@ class SparseSink extends Writable {
     const start = this.bytes;
     if (start + chunk.length > this.maxBytes) throw this.tooLarge();
     this.bytes += chunk.length;
-    // Runs of non-zero blocks are written in one call; block boundaries are the file's.
+    // Runs of non-zero pieces are written in one call. Pieces end at the file's block
+    // boundaries; a piece of zeros (even part of a block) needs no writing: the file is new,
+    // and what is never written reads as zeros.
     let runStart = -1;
     let at = 0;
     while (at < chunk.length) {
       const end = Math.min(chunk.length, at + ZERO_BLOCK - ((start + at) % ZERO_BLOCK));
-      const zero = end - at === ZERO_BLOCK && chunk.subarray(at, end).equals(ZEROS);
+      const zero = chunk.subarray(at, end).equals(ZEROS.subarray(0, end - at));
       if (zero && runStart >= 0) {
         await writeAll(this.file, chunk.subarray(runStart, at), start + runStart);
         runStart = -1;

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { HvConfig } from '../../config/schema.js';
 import { HvError } from '../../core/errors.js';
@@ -19,6 +19,8 @@ export interface OpenedSource {
   /** The source as messages and the catalogue show it: a URL without credentials, query or fragment. */
   readonly shown: string;
   readonly remote: boolean;
+  /** A local file's open handle (the path it was opened by is never used again). */
+  readonly file?: FileHandle;
   /** Called for every chunk received: a download that receives nothing for download_stall_s is given up. */
   alive(): void;
   /** The error to report for a failure of the stream: the stall or timeout that caused it, if one did. */
@@ -61,6 +63,7 @@ async function openFile(config: HvConfig, path: string): Promise<OpenedSource> {
     totalBytes: size,
     shown: path,
     remote: false,
+    file: handle,
     alive: () => undefined,
     explain: (error) => error,
     close: () => stream.destroy(),
