@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
@@ -29,6 +29,25 @@ export function catalogueDirectory(config: HvConfig, create: boolean): string {
   return realpathSync(config.templates.catalogue);
 }
 
+/** Whether the catalogue directory exists yet. */
+export function catalogueExists(config: HvConfig): boolean {
+  return existsSync(config.templates.catalogue);
+}
+
+/**
+ * After a failed import: the part directory, and the catalogue directory when the import
+ * made it, go again if nothing else is in them (rmdir removes only empty directories).
+ */
+export function removeEmptyDirectories(directory: string, madeCatalogue: boolean): void {
+  for (const path of [join(directory, IMPORT_DIRECTORY), ...(madeCatalogue ? [directory] : [])]) {
+    try {
+      rmdirSync(path);
+    } catch {
+      // Not empty (another import's part file, templates), or gone already.
+    }
+  }
+}
+
 /** What names the catalogue in lock keys: every config naming the same directory takes the same locks. */
 export function catalogueId(directory: string): string {
   return createHash('sha256').update(directory).digest('hex').slice(0, 16);
@@ -37,9 +56,15 @@ export function catalogueId(directory: string): string {
 /** A new, empty file for an import in progress (O_EXCL: never an existing one). */
 export async function createPartFile(directory: string): Promise<{ path: string; handle: FileHandle }> {
   const parts = join(directory, IMPORT_DIRECTORY);
-  mkdirSync(parts, { recursive: true, mode: 0o700 });
   const path = join(parts, `${process.pid}.${processStart(process.pid) ?? 'x'}.${randomBytes(4).toString('hex')}.part`);
-  const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  const create = () => open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  mkdirSync(parts, { recursive: true, mode: 0o700 });
+  // A failed import removes the directory when empty (removeEmptyDirectories): once more if it just did.
+  const handle = await create().catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    mkdirSync(parts, { recursive: true, mode: 0o700 });
+    return create();
+  });
   return { path, handle };
 }
 

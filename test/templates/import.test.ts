@@ -162,11 +162,15 @@ describe('bad input: a typed error naming the input, and nothing left behind', (
     expect((await refused({ ref: 'image:x', source: TINY, sha256: 'xyz' }, 'INPUT_INVALID')).statusmsg).toContain("'sha256'");
   });
 
-  test('a path outside templates.import_dirs, or missing', async () => {
+  test('a path outside templates.import_dirs, missing, or larger than max_import_mb', async () => {
     expect((await refused({ ref: 'image:x', source: '/etc/passwd' }, 'NOT_AUTHORIZED')).statusmsg).toBe(
       `Input 'source': /etc/passwd is outside the import directories (templates.import_dirs) (${box.importDir}, ${TEST_CATALOGUE}, ${join(iso, '..')})`,
     );
     expect((await refused({ ref: 'image:x', source: source('nothing.qcow2') }, 'NOT_FOUND')).statusmsg).toContain("Input 'source'");
+    const small = { HVAGENT_CONFIG: writeConfig({ max_import_mb: 8 }) };
+    expect((await refused({ ref: 'image:x', source: TINY }, 'QUOTA_EXCEEDED', small)).statusmsg).toBe(
+      `Input 'source': ${TINY} is larger than templates.max_import_mb (8 MiB); nothing was kept`,
+    );
   });
 
   test('an unreachable URL, a 404, a server that never answers, one that stalls, one that trickles, one that never ends', async () => {
@@ -272,6 +276,7 @@ describe('bare names, delete, and imports at the same time', () => {
   });
 
   test('a killed import leaves only a part file the catalogue never shows, and the next import removes it', async () => {
+    await importing({ ref: 'image:before-kill', source: TINY });
     const before = box.snapshot().split('\n').filter((line) => !line.startsWith('.import/'));
     const running = execa(AGENT, ['rpc'], {
       input: JSON.stringify({ agent: 'template', action: 'import', data: { ref: 'image:killed', source: server.url('/trickle.qcow2') } }),

@@ -5,7 +5,7 @@ import { HvError } from '../../core/errors.js';
 import type { OperationContext } from '../../core/operation.js';
 import { resolveInside } from '../../files/containment.js';
 import { findTemplate, lookUpRef, readCatalogue } from '../catalogue.js';
-import { catalogueDirectory, createPartFile, importedFileName, sameContent, sweepPartFiles, syncDirectory, type ImportableType } from '../catalogue-files.js';
+import { catalogueDirectory, catalogueExists, createPartFile, importedFileName, removeEmptyDirectories, sameContent, sweepPartFiles, syncDirectory, type ImportableType } from '../catalogue-files.js';
 import type { ManifestEntry } from '../manifest-schema.js';
 import { editManifest } from '../manifest-write.js';
 import { namedFiles, pruneCatalogue } from '../prune.js';
@@ -62,6 +62,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
   if (type === 'pxe') throw new HvError('UNSUPPORTED', `Input 'ref': ${ref}: a PXE template is a TFTP tree served by a network; write its catalogue entry by hand (docs/TEMPLATES.md)`, { input: 'ref' });
   if (request.format !== 'auto' && type !== 'image') throw new HvError('INPUT_INVALID', `Input 'format' is for image templates; ${ref} is an ${type} template`, { input: 'format' });
 
+  const madeCatalogue = !catalogueExists(config);
   const directory = catalogueDirectory(config, true);
   sweepPartFiles(directory);
   const entry = looked.entry;
@@ -76,6 +77,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
 
   const part = await createPartFile(directory);
   let kept: string | undefined;
+  let succeeded = false;
   try {
     const source = await openSource(config, request.source, ctx.signal);
     let form: StoredForm | undefined;
@@ -119,6 +121,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       return { changed: true, replaced: current !== undefined };
     });
     kept = undefined;
+    succeeded = true;
     const pruned = await pruneCatalogue(config, ctx, false);
     return {
       template: await findTemplate(config, ref, ctx.signal),
@@ -133,6 +136,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     rmSync(part.path, { force: true });
     // Renamed into place but never named (the manifest could not be written): not a template.
     if (kept !== undefined) rmSync(kept, { force: true });
+    if (!succeeded) removeEmptyDirectories(directory, madeCatalogue);
   }
 }
 

@@ -38,7 +38,7 @@ export async function receive(source: OpenedSource, part: { path: string; handle
     }
   }
   const file = part.handle;
-  const meter = new Meter(source, options, tooLarge);
+  const meter = new Meter(source, options);
   const sink = new SparseSink(file, options.check, options.maxBytes, tooLarge);
   const flushing = keepFlushing(file);
   try {
@@ -99,7 +99,7 @@ async function peek(stream: Readable, bytes: number): Promise<{ head: Buffer; re
   return { head, rest };
 }
 
-/** Counts, limits and (when asked) hashes the source's bytes; reports progress. */
+/** Counts and (when asked) hashes the source's bytes; reports progress. The sink limits what is kept. */
 class Meter extends Transform {
   bytes = 0;
   readonly hash: Hash | undefined;
@@ -108,7 +108,6 @@ class Meter extends Transform {
   constructor(
     private readonly source: OpenedSource,
     private readonly options: ReceiveOptions,
-    private readonly tooLarge: () => HvError,
   ) {
     super({ highWaterMark: 4 * 1024 * 1024 });
     this.hash = options.hashSource ? createHash('sha256') : undefined;
@@ -117,7 +116,6 @@ class Meter extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.source.alive();
     this.bytes += chunk.length;
-    if (this.bytes > this.options.maxBytes) return done(this.tooLarge());
     this.hash?.update(chunk);
     const now = Date.now();
     if (now - this.#lastReport >= PROGRESS_EVERY_MS) {
