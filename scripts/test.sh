@@ -10,4 +10,5 @@ node build/generate.mjs . --check
 # Guest assets and test templates are cached: cheap when up to date, built on a fresh machine.
 scripts/libvirt-setup.sh start assets >/dev/null
 scripts/test-templates.sh >/dev/null
+scripts/test-templates.sh iso >/dev/null
 exec node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"
