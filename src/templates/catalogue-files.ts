@@ -35,11 +35,12 @@ export function catalogueExists(config: HvConfig): boolean {
 }
 
 /**
- * After a failed import: the part directory, and the catalogue directory when the import
- * made it, go again if nothing else is in them (rmdir removes only empty directories).
+ * After a failed import: the directories it made go again, when nothing else is in them
+ * (rmdir removes only empty directories).
  */
-export function removeEmptyDirectories(directory: string, madeCatalogue: boolean): void {
-  for (const path of [join(directory, IMPORT_DIRECTORY), ...(madeCatalogue ? [directory] : [])]) {
+export function removeEmptyDirectories(directory: string, made: { catalogue: boolean; parts: boolean }): void {
+  for (const [path, madeIt] of [[join(directory, IMPORT_DIRECTORY), made.parts || made.catalogue], [directory, made.catalogue]] as const) {
+    if (!madeIt) continue;
     try {
       rmdirSync(path);
     } catch {
@@ -53,19 +54,19 @@ export function catalogueId(directory: string): string {
   return createHash('sha256').update(directory).digest('hex').slice(0, 16);
 }
 
-/** A new, empty file for an import in progress (O_EXCL: never an existing one). */
-export async function createPartFile(directory: string): Promise<{ path: string; handle: FileHandle }> {
+/** A new, empty file for an import in progress (O_EXCL: never an existing one); `madeDirectory`: .import was made for it. */
+export async function createPartFile(directory: string): Promise<{ path: string; handle: FileHandle; madeDirectory: boolean }> {
   const parts = join(directory, IMPORT_DIRECTORY);
   const path = join(parts, `${process.pid}.${processStart(process.pid) ?? 'x'}.${randomBytes(4).toString('hex')}.part`);
   const create = () => open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-  mkdirSync(parts, { recursive: true, mode: 0o700 });
-  // A failed import removes the directory when empty (removeEmptyDirectories): once more if it just did.
+  let madeDirectory = mkdirSync(parts, { recursive: true, mode: 0o700 }) !== undefined;
+  // A failed import that made the directory removes it when empty: make it again if one just did.
   const handle = await create().catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
-    mkdirSync(parts, { recursive: true, mode: 0o700 });
+    madeDirectory = mkdirSync(parts, { recursive: true, mode: 0o700 }) !== undefined;
     return create();
   });
-  return { path, handle };
+  return { path, handle, madeDirectory };
 }
 
 /** Removes the part files of imports whose process is gone (killed); returns their paths. */

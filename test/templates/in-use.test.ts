@@ -4,7 +4,7 @@
 // a new file and leaves the old one, byte for byte, under the clone until nothing uses it;
 // `template prune` then removes it. A volume made from the file counts as a user too.
 import { createHash } from 'node:crypto';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stdioRpc, type Reply } from '../helpers/agent.js';
@@ -37,6 +37,13 @@ test('a file in a VM disk chain or under a volume is never removed; replace leav
   expect(imported.statuscode).toBe(0);
   const oldFile = imported.data.file as string;
   const tinySum = await sha256Of(TINY);
+
+  // A disk too small for the image: refused, naming the input and the size it needs, nothing made.
+  const virtualMb = Math.ceil((JSON.parse((await execa('qemu-img', ['info', '--output=json', TINY])).stdout) as { 'virtual-size': number })['virtual-size'] / 1048576);
+  const small = await agent('vm', 'create', { name: newVmName(), vm_class: 'qemu', template: 'base', pool: box.poolName, disk_size_mb: virtualMb - 1 });
+  expect(small).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_INVALID' } });
+  expect(small.statusmsg).toBe(`Input 'disk_size_mb': image:base needs at least ${virtualMb} MiB`);
+  expect(readdirSync(box.pool)).toEqual([]);
 
   // A bare name in vm create is the class's default type: image for qemu.
   const vm = newVmName();

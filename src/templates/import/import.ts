@@ -136,7 +136,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     rmSync(part.path, { force: true });
     // Renamed into place but never named (the manifest could not be written): not a template.
     if (kept !== undefined) rmSync(kept, { force: true });
-    if (!succeeded) removeEmptyDirectories(directory, madeCatalogue);
+    if (!succeeded) removeEmptyDirectories(directory, { catalogue: madeCatalogue, parts: part.madeDirectory });
   }
 }
 

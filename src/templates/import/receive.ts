@@ -11,9 +11,9 @@ import { compressionOf, contentKind, HEAD_BYTES, type ContentKind } from './snif
 import type { OpenedSource } from './source.js';
 
 // One pass from the source to a temporary file, in constant memory: the source's bytes are
-// counted (progress, the size limit) and hashed when a checksum is to be verified, then
-// decompressed when they are gzip or xz (an image or ISO; an archive is kept as it comes,
-// tar reads it compressed), then written. Nothing is written before the first HEAD_BYTES
+// counted (progress) and hashed when a checksum is to be verified, then decompressed when
+// they are gzip or xz (an image or ISO; an archive is kept as it comes, tar reads it
+// compressed), then written, up to the size limit. Nothing is written before the first HEAD_BYTES
 // of content have been looked at: a file that is not what the import expects is refused
 // before it is downloaded whole. Runs of zeros are skipped, not written: the file stays sparse.
 // A local file that needs no decompressing is copied by the kernel instead (kernel-copy.ts).
