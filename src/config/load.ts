@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { HvError } from '../core/errors.js';
-import { validateConfig } from '../ddl/registry.js';
+import { configValidator } from '../ddl/registry.js';
 import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
@@ -53,6 +53,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
   const explicit = env.HVAGENT_CONFIG !== undefined || choria.config !== undefined;
   const raw = await readYamlFile(file, explicit);
 
+  const validateConfig = configValidator();
   if (!validateConfig(raw ?? {})) {
     const error = validateConfig.errors?.[0];
     const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'top level';
