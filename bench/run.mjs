@@ -13,3 +13,4 @@ bench('stream.mjs');
 bench('host-usage.mjs');
 bench('vm-list.mjs');
 bench('provision.mjs'); // needs scripts/test-templates.sh
+bench('template-import.mjs', '9', '--sha256'); // writes a 1 GiB image, twice per round

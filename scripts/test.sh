@@ -11,5 +11,6 @@ node build/generate.mjs . --check
 # built on a fresh machine (the cloud image takes 2-3 minutes).
 scripts/libvirt-setup.sh start assets >/dev/null
 scripts/test-templates.sh >/dev/null
+scripts/test-templates.sh iso >/dev/null
 scripts/cloud-image.sh >/dev/null
 exec node --experimental-vm-modules node_modules/jest/bin/jest.js "$@"

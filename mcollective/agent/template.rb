@@ -13,6 +13,18 @@ module MCollective
       action 'info' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'import' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'delete' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'prune' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

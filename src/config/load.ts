@@ -13,6 +13,15 @@ export const DEFAULT_POOLS: Record<string, PoolConfig> = {
   containers: { plugin: 'dir', path: '/var/lib/hvagent/containers' },
 };
 
+export const TEMPLATE_DEFAULTS: HvConfig['templates'] = {
+  catalogue: '/var/lib/hvagent/templates',
+  import_dirs: ['/var/lib/hvagent/import'],
+  max_import_mb: 64 * 1024,
+  // Within the template agent's deadline (timeout 3600 s less its margin): its own error comes first.
+  download_timeout_s: 3000,
+  download_stall_s: 60,
+};
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -67,7 +76,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
     },
     storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
     admission: parsed.admission ?? {},
-    templates: { catalogue: parsed.templates?.catalogue ?? '/var/lib/hvagent/templates' },
+    templates: { ...TEMPLATE_DEFAULTS, ...parsed.templates },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
   for (const [pool, settings] of Object.entries(config.storage.pools)) {

@@ -74,7 +74,13 @@ export const configSchema = {
     templates: {
       type: 'object',
       additionalProperties: false,
-      properties: { catalogue: absolutePath },
+      properties: {
+        catalogue: absolutePath,
+        import_dirs: { type: 'array', maxItems: 64, items: absolutePath },
+        max_import_mb: mebibytes,
+        download_timeout_s: { type: 'integer', minimum: 1, maximum: 86400 },
+        download_stall_s: { type: 'integer', minimum: 1, maximum: 3600 },
+      },
     },
     admission: {
       type: 'object',
@@ -151,6 +157,14 @@ export interface HvConfig {
   templates: {
     /** Directory holding the template manifest (catalogue.yaml) and the files it names. */
     catalogue: string;
+    /** Directories whose files `template import` may read (a source given as a path). */
+    import_dirs: string[];
+    /** Largest image an import accepts, downloaded and as stored (MiB). */
+    max_import_mb: number;
+    /** Longest a download may take (the request's own deadline may end it sooner). */
+    download_timeout_s: number;
+    /** A download that receives nothing for this long is given up. */
+    download_stall_s: number;
   };
   /** Where the values came from, for error messages and `host info`. */
   source: { file: string | null; uri_from: 'default' | 'file' | 'HVAGENT_URI' | 'choria plugin config' };

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../process/identity.js';
 
 // A job record: one JSON file per request in paths.jobs_dir, the contract of the future
 // jobs API (docs/JOBS.md). Writers replace the file atomically (temp + rename), so a
@@ -44,27 +45,9 @@ export function jobFile(directory: string, jobId: string): string {
   return join(directory, `${jobId}.json`);
 }
 
-export function processStart(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? ticks : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Whether the process that wrote a record still runs (and is the same process). */
 export function writerAlive(record: Pick<JobRecord, 'pid' | 'pid_start'>): boolean {
-  try {
-    process.kill(record.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (record.pid_start === null) return true;
-  return processStart(record.pid) === record.pid_start;
+  return processAlive(record.pid, record.pid_start);
 }
 
 export function observe(record: JobRecord): ObservedJob {

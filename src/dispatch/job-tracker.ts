@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { HvConfig } from '../config/schema.js';
-import { JOB_FORMAT, JOB_ID, jobFile, processStart, pruneJobs, readJob, type JobRecord } from './job-records.js';
+import { processStart } from '../process/identity.js';
+import { JOB_FORMAT, JOB_ID, jobFile, pruneJobs, readJob, type JobRecord } from './job-records.js';
 import type { ProgressReporter, ProgressUpdate } from '../core/progress.js';
 import type { RpcRequest } from '../core/request.js';
 
@@ -58,7 +59,8 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
       request_id: request.requestid ?? null,
       agent: request.agent,
       action: request.action,
-      target: typeof inputs.name === 'string' ? inputs.name : null,
+      // What the request acts on: a VM or volume by name, a template by ref.
+      target: typeof inputs.name === 'string' ? inputs.name : typeof inputs.ref === 'string' ? inputs.ref : null,
       caller: request.callerid ?? null,
       protocol: request.protocol,
       state: 'running',

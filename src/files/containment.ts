@@ -19,8 +19,8 @@ export function isInside(root: string, candidate: string): boolean {
 
 // ── paths named in a request ──
 
-/** The real path of a request's `input`, which must exist inside one of `allowedRoots`. */
-export function resolveAllowedPath(input: string, path: string, kind: EntryKind, allowedRoots: readonly string[]): string {
+/** The real path of a request's `input`, which must exist inside one of `allowedRoots` (`rootsAre`: what they are called). */
+export function resolveAllowedPath(input: string, path: string, kind: EntryKind, allowedRoots: readonly string[], rootsAre = 'the allowed image directories'): string {
   if (!path.startsWith('/') || path.split('/').some((segment) => segment === '..' || segment === '.')) {
     throw new HvError('INPUT_INVALID', `Input '${input}' must be an absolute path without . or .. segments`, { input });
   }
@@ -38,7 +38,7 @@ export function resolveAllowedPath(input: string, path: string, kind: EntryKind,
     }
   });
   if (!roots.some((root) => isInside(root, real))) {
-    throw new HvError('NOT_AUTHORIZED', `Input '${input}': ${path} is outside the allowed image directories (${allowedRoots.join(', ')})`, {
+    throw new HvError('NOT_AUTHORIZED', `Input '${input}': ${path} is outside ${rootsAre} (${allowedRoots.join(', ')})`, {
       input,
     });
   }

@@ -16,6 +16,8 @@ export interface LockOptions {
   directory: string;
   /** Epoch ms after which waiting is given up. */
   deadline: number;
+  /** Shared with other shared holders (readers); an exclusive holder waits for them all. Default exclusive. */
+  shared?: boolean;
 }
 
 // A key is one file name in the lock directory: no '/', so it cannot leave it. Long enough
@@ -34,31 +36,66 @@ export const lockKey = {
   pool: (pool: string) => `pool-${pool}`,
   /** Held around the admission check and the define, start or resize it allows (src/vm/admission.ts). */
   host: () => 'host-admission',
+  /** Held around a change to a template catalogue's manifest (`id`: the catalogue's, see templates/). */
+  catalogue: (id: string) => `catalogue-${id}`,
+  /** Shared while a request uses a catalogue's files; exclusive to remove one. */
+  templateFiles: (id: string) => `templatefiles-${id}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
-  if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);
-  mkdirSync(options.directory, { recursive: true, mode: 0o700 });
-  const descriptor = openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const held = await takeLock(key, options, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
   try {
-    await acquire(descriptor, key, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
     return await work();
   } finally {
-    closeSync(descriptor);
+    held.release();
   }
 }
 
-async function acquire(descriptor: number, key: string, waitSeconds: number): Promise<void> {
+/** A lock taken by takeLock, until released (or this process ends). */
+export interface HeldLock {
+  release(): void;
+}
+
+/**
+ * Takes the lock and returns it held, for a holder whose work does not fit one callback
+ * (a lock taken while other work runs). `waitSeconds` 0: only if it is free right now;
+ * undefined is returned when it is not.
+ */
+export async function takeLock(key: string, options: Omit<LockOptions, 'deadline'>, waitSeconds: 0): Promise<HeldLock | undefined>;
+export async function takeLock(key: string, options: Omit<LockOptions, 'deadline'>, waitSeconds: number): Promise<HeldLock>;
+export async function takeLock(key: string, options: Omit<LockOptions, 'deadline'>, waitSeconds: number): Promise<HeldLock | undefined> {
+  if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);
+  mkdirSync(options.directory, { recursive: true, mode: 0o700 });
+  const descriptor = openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  let taken = false;
+  try {
+    taken = await acquire(descriptor, key, waitSeconds, options.shared === true);
+  } finally {
+    if (!taken) closeSync(descriptor);
+  }
+  if (!taken) return undefined;
+  let open = true;
+  return {
+    release() {
+      if (open) closeSync(descriptor);
+      open = false;
+    },
+  };
+}
+
+async function acquire(descriptor: number, key: string, waitSeconds: number, shared: boolean): Promise<boolean> {
   let ended;
+  const wait = waitSeconds > 0 ? ['--timeout', String(waitSeconds)] : ['--nonblock'];
   try {
     // The descriptor goes down as fd 3: flock locks the open file description we hold.
-    ended = await runProcess('flock', ['--exclusive', '--timeout', String(waitSeconds), '3'], { descriptors: [descriptor], allowNonZeroExit: true });
+    ended = await runProcess('flock', [shared ? '--shared' : '--exclusive', ...wait, '3'], { descriptors: [descriptor], allowNonZeroExit: true });
   } catch (error) {
     if (error instanceof ToolError && error.code !== 'CANCELLED') throw new HvError('COMMAND_FAILED', `Could not lock ${key}: ${error.message}`, undefined, { cause: error });
     throw error;
   }
-  if (ended.exitCode === 0) return;
+  if (ended.exitCode === 0) return true;
   const said = ended.stderr.trim();
+  if (waitSeconds === 0 && ended.exitCode === 1 && !said) return false;
   const why = ended.exitCode === 1 && !said ? `another request held it for more than ${waitSeconds} s` : said || `flock ended with exit status ${ended.exitCode}`;
   throw new HvError('CONFLICT', `Could not lock ${key}: ${why}`);
 }

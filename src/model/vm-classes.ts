@@ -13,6 +13,8 @@ export interface VmClass {
   connection: 'uri' | 'lxc_uri';
   storagePlugins: readonly string[];
   templateTypes: readonly string[];
+  /** What a bare template name (no `type:`) means for this class. */
+  defaultTemplateType: string;
   /** What boots it. */
   boots: readonly ('kernel' | 'disk' | 'rootfs')[];
   /** What can change while it runs; `nics`: NICs plugged in and out (attach/detach-device --live). */
@@ -24,7 +26,9 @@ export interface VmClass {
 const QEMU_FAMILY = {
   connection: 'uri',
   storagePlugins: ['raw', 'qcow2', 'lvm'],
-  templateTypes: ['image', 'pxe'],
+  // iso: an installer booted from a CD-ROM onto an empty root volume.
+  templateTypes: ['image', 'pxe', 'iso'],
+  defaultTemplateType: 'image',
   boots: ['kernel', 'disk'],
   // NICs hot-plug into the spare pcie-root-ports of q35 (domain-xml.ts).
   live: { memory: true, vcpus: true, nics: true },
@@ -40,6 +44,7 @@ export const VM_CLASSES: Readonly<Record<VmClassName, VmClass>> = {
     connection: 'lxc_uri',
     storagePlugins: ['dir'],
     templateTypes: ['lxc', 'tar'],
+    defaultTemplateType: 'lxc',
     boots: ['rootfs'],
     // The LXC driver changes the memory cgroup live; it cannot hot-plug CPUs. It does move
     // a veth into (and out of) a running container, but only one with a network namespace

@@ -1,4 +1,7 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
+import { HvError } from '../core/errors.js';
 import { currentScope } from '../core/scope.js';
 import { toolEnvironment } from './environment.js';
 import { toolFailure, type ProcessFacts, type ToolError } from './failure.js';
@@ -16,6 +19,13 @@ export interface RunOptions {
   readonly timeoutMs?: number | undefined;
   /** Text written to its stdin; stdin is closed (ignored) when left out. */
   readonly input?: string | undefined;
+  /** Bytes streamed into its stdin (a download being decompressed), instead of `input`. */
+  readonly inputStream?: Readable | undefined;
+  /**
+   * Reads stdout as a stream instead of keeping it (the result's stdout is then empty): the
+   * run ends when this settles too. Backpressure flows back to the program.
+   */
+  readonly consumeStdout?: ((stdout: Readable) => Promise<void>) | undefined;
   /** Variables added to the fixed environment (never the caller's own). */
   readonly environment?: Readonly<Record<string, string>> | undefined;
   /** Open descriptors handed down as fd 3, 4, … (a lock's descriptor to flock). */
@@ -50,7 +60,8 @@ export async function runProcess(file: string, args: readonly string[], options:
   const argv = [file, ...args];
   // execa hands a number in the stdio array down as that descriptor (fd 3, 4, …); its
   // types only admit numbers for the first three.
-  const stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.descriptors ?? [])] as unknown as ['pipe', 'pipe', 'pipe'];
+  const stdin = options.input === undefined && options.inputStream === undefined ? 'ignore' : 'pipe';
+  const stdio = [stdin, 'pipe', 'pipe', ...(options.descriptors ?? [])] as unknown as ['pipe', 'pipe', 'pipe'];
   const subprocess = execa(file, args, {
     env: { ...toolEnvironment(), ...options.environment },
     extendEnv: false,
@@ -60,6 +71,7 @@ export async function runProcess(file: string, args: readonly string[], options:
     stripFinalNewline: false,
     encoding: options.encoding ?? 'utf8',
     maxBuffer: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
+    ...(options.consumeStdout && { buffer: { stdout: false, stderr: true } }),
     ...(options.timeoutMs !== undefined && options.timeoutMs > 0 && { timeout: options.timeoutMs }),
     ...(options.signal && { cancelSignal: options.signal }),
     forceKillAfterDelay: KILL_GRACE_MS,
@@ -69,7 +81,9 @@ export async function runProcess(file: string, args: readonly string[], options:
   currentScope()?.track(subprocess);
   if (options.onStdout) subprocess.stdout?.on('data', (chunk: Buffer) => options.onStdout!(chunk.toString(options.encoding ?? 'utf8')));
   if (options.onStderr) subprocess.stderr?.on('data', (chunk: Buffer) => options.onStderr!(chunk.toString('utf8')));
+  const streamed = streamThrough(subprocess, options);
   const result = await subprocess;
+  const streamFailure = await streamed;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   const facts: ProcessFacts = {
@@ -85,8 +99,31 @@ export async function runProcess(file: string, args: readonly string[], options:
     cause: result.cause,
   };
   const ended = facts.timedOut || facts.cancelled || facts.missing || facts.outputTooLarge || result.exitCode === undefined;
+  // A typed failure of the streams (a download cut off, a size limit) explains the tool's
+  // end better than the tool does: it was killed or saw its input end early because of it.
+  if (streamFailure instanceof HvError) throw streamFailure;
   if (ended || (result.exitCode !== 0 && !options.allowNonZeroExit)) {
     throw options.failure ? options.failure(facts) : toolFailure(facts, options.stderrNoise);
   }
+  if (streamFailure !== undefined) throw streamFailure;
   return { argv, exitCode: result.exitCode!, stdout, stderr };
+}
+
+/**
+ * Feeds `inputStream` to the program and hands its stdout to `consumeStdout`; resolves with
+ * the first failure of either (the program is killed then), or undefined.
+ */
+async function streamThrough(subprocess: ReturnType<typeof execa>, options: RunOptions): Promise<unknown> {
+  let failure: unknown;
+  const fail = (error: unknown) => {
+    // A typed failure wins over what it causes downstream (EPIPE, a premature end).
+    if (failure === undefined || (!(failure instanceof HvError) && error instanceof HvError)) failure = error;
+    subprocess.kill();
+  };
+  const { inputStream, consumeStdout } = options;
+  await Promise.all([
+    inputStream && subprocess.stdin ? pipeline(inputStream, subprocess.stdin).catch(fail) : undefined,
+    consumeStdout && subprocess.stdout ? consumeStdout(subprocess.stdout).catch(fail) : undefined,
+  ]);
+  return failure;
 }

@@ -48,6 +48,8 @@ export function baseSpec(config: HvConfig, vmClass: VmClass, request: ProvisionR
     disks: disk ? [{ type: 'file', path: disk, format: request.diskFormat === 'raw' ? 'raw' : 'qcow2' }] : [],
     ...(given('rootfs') && { rootfs: path('rootfs', 'directory') }),
     ...(plan.template?.type === 'pxe' && { networkBoot: true }),
+    // The installer is attached in place, read-only, as the first CD-ROM, and boots first.
+    ...(plan.template?.type === 'iso' && { cdroms: [{ path: plan.template.path }], cdromBoot: true }),
     ...(vmClass.name !== 'lxc' && { consoleLog: join(config.paths.console_log_dir, `${name}.log`) }),
     metadata: {
       vm_class: vmClass.name,

@@ -11,6 +11,7 @@ import { macsInUse, stableMac } from '../network/mac.js';
 import { lockKey, withLocks } from '../files/locks.js';
 import { validateVolumeName } from '../storage/index.js';
 import { precheckAdmission, withAdmission, type AdmissionRequest } from '../vm/admission.js';
+import { shareTemplateFiles, templateFilesExist } from '../templates/index.js';
 import type { NicSpec } from '../vm/domain-xml.js';
 import { baseSpec } from './domain-spec.js';
 import { execute, type Provisioned } from './execute.js';
@@ -41,10 +42,20 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
   // under it, libvirt is asked whether the name is free, whether the networks exist and
   // which MACs are taken while the volumes' locks are taken and the volumes made. Nothing
   // is defined before those answers are in; a VM that exists after all undoes the volumes.
+  // A template's files must outlive this request's use of them: the catalogue's file lock,
+  // shared, is taken while the plan reads the catalogue, and held until the VM is defined
+  // (template prune and delete remove a file only under it exclusively).
+  const templateFiles = request.template === undefined ? undefined : shareTemplateFiles(config, Math.floor((ctx.deadline - Date.now()) / 1000) - 1);
   const planning = planProvisioning(config, vmClass, request);
   planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
+  templateFiles?.catch(() => undefined);
   return withVmLock(config, name, ctx, async () => {
     const plan = await planning;
+    await templateFiles;
+    // The plan may have read the catalogue before the lock was held: a file removed in between is gone.
+    if (plan.template && !templateFilesExist(plan.template)) {
+      throw new HvError('CONFLICT', `Template ${plan.template.ref} was replaced or deleted while this request began: try again`, { input: 'template' });
+    }
     const base = baseSpec(config, vmClass, request, plan);
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
@@ -74,7 +85,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
         throw existing ? alreadyExists(name, existing) : error;
       });
     return { ...made, template: plan.template?.ref ?? null };
-  });
+  }).finally(() => void templateFiles?.then((held) => held.release(), () => undefined));
 }
 
 function alreadyExists(name: string, existing: { vmClass: string; state: string }): HvError {

@@ -2,7 +2,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { VmClass } from '../model/vm-classes.js';
 import { openPool, type Pool } from '../storage/index.js';
-import { findTemplate, type Template } from '../templates/index.js';
+import { findTemplate, type Template, type TemplateType } from '../templates/index.js';
 import type { ProvisionRequest } from './request.js';
 
 // Everything a provisioning request asks for, resolved and checked before anything is
@@ -28,7 +28,8 @@ export interface ProvisionPlan {
 
 export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
   const { name } = request;
-  const template = request.template === undefined ? undefined : await findTemplate(config, request.template);
+  // A bare name is the class's default type (image for qemu and kvm, lxc for lxc).
+  const template = request.template === undefined ? undefined : await findTemplate(config, request.template, undefined, 'template', vmClass.defaultTemplateType as TemplateType);
   if (template && !vmClass.templateTypes.includes(template.type)) {
     throw new HvError('UNSUPPORTED', `vm_class ${vmClass.name} cannot be provisioned from ${template.type} templates (it takes ${vmClass.templateTypes.join(', ')})`, {
       input: 'template',
@@ -68,6 +69,9 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
 function rootVolume(config: HvConfig, vmClass: VmClass, vmName: string, template: Template | undefined, sizeMb: number | undefined, poolName: string | undefined): VolumePlan {
   const pool = poolName === undefined ? defaultPool(config, vmClass) : poolFor(config, vmClass, poolName, 'pool');
   const name = `${vmName}-root`;
+  if (template?.type === 'iso' && sizeMb === undefined) {
+    throw new HvError('INPUT_REQUIRED', `Input 'disk_size_mb': ${template.ref} installs onto an empty root volume: give its size`, { input: 'disk_size_mb' });
+  }
   if (template?.type !== 'image') return { pool, name, ...(sizeMb !== undefined && { sizeMb }) };
   if (sizeMb !== undefined && sizeMb < template.virtualSizeMb) {
     throw new HvError('INPUT_INVALID', `Input 'disk_size_mb': ${template.ref} needs at least ${template.virtualSizeMb} MiB`, { input: 'disk_size_mb' });

@@ -4,7 +4,7 @@ export type { StoragePluginType } from '../config/schema.js';
 export type { CreateVolumeRequest, ImageFormat, Pool, StorageOpContext, Volume, VolumeAttach, VolumeInfo } from './types.js';
 export { openPool } from './pool.js';
 export { validateVolumeName } from './names.js';
-export { canonicalPath, volumeUsage, volumeUsers, type VolumeUser } from './users.js';
+export { backingChain, canonicalPath, volumeUsage, volumeUsers, type VolumeUser } from './users.js';
 export { withVolumeLock } from './lock.js';
 export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';

@@ -40,7 +40,8 @@ function ancestors(path: string): string[] {
 }
 
 /** Whether `relative` (latin1 path) exists in `directory` as a symlink. */
-function symlinkOnDisk(directory: string, relative: string): boolean {
+function symlinkOnDisk(directory: string | undefined, relative: string): boolean {
+  if (directory === undefined) return false;
   try {
     return lstatSync(join(directory, Buffer.from(relative, 'latin1').toString())).isSymbolicLink();
   } catch {
@@ -48,8 +49,11 @@ function symlinkOnDisk(directory: string, relative: string): boolean {
   }
 }
 
-/** Throws HostileMember for the first member that could write or link outside `directory`. */
-export function checkMembers(members: readonly ArchiveMember[], directory: string): CheckedArchive {
+/**
+ * Throws HostileMember for the first member that could write or link outside `directory`
+ * (undefined: an archive checked on its own, before it has anywhere to go).
+ */
+export function checkMembers(members: readonly ArchiveMember[], directory?: string): CheckedArchive {
   const symlinks = new Set(members.filter((member) => member.type === 'symlink').map((member) => member.path));
   const throughSymlink = (path: string): string | undefined =>
     ancestors(path).find((ancestor) => symlinks.has(ancestor) || symlinkOnDisk(directory, ancestor));

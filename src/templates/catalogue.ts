@@ -7,7 +7,7 @@ import { catalogueValidator } from '../ddl/registry.js';
 import { resolveInside } from '../files/containment.js';
 import { readImageFacts } from './image-info.js';
 import { MANIFEST_FILE, type Manifest, type ManifestEntry } from './manifest-schema.js';
-import { parseTemplateRef, templateRef } from './ref.js';
+import { parseTemplateRef, templateRef, type TemplateType } from './ref.js';
 import type { Template } from './types.js';
 
 // The catalogue: config templates.catalogue holds catalogue.yaml and the files it names.
@@ -123,6 +123,7 @@ export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, s
     description: entry.description,
     ...(entry.os !== undefined && { os: entry.os }),
     ...(entry.notes !== undefined && { notes: entry.notes }),
+    ...(entry.type !== 'pxe' && entry.sha256 !== undefined && { sha256: entry.sha256 }),
   };
   switch (entry.type) {
     case 'image': {
@@ -143,6 +144,10 @@ export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, s
       inside(entry.boot_file, 'file', tftpRoot);
       return { ...base, type: 'pxe', network: entry.network, bootFile: entry.boot_file, tftpRoot, ...(entry.address && { address: entry.address }) };
     }
+    case 'iso': {
+      const path = inside(entry.file, 'file');
+      return { ...base, type: 'iso', path, fileBytes: statSync(path).size };
+    }
   }
 }
 
@@ -153,16 +158,44 @@ export async function listTemplates(config: HvConfig, signal?: AbortSignal): Pro
   return templates.sort((a, b) => a.ref.localeCompare(b.ref));
 }
 
-/** One template by `type:name`: INPUT_INVALID for a malformed ref, NOT_FOUND (listing what exists) for an unknown one. */
-export async function findTemplate(config: HvConfig, ref: string, signal?: AbortSignal, input = 'template'): Promise<Template> {
-  const { type, name } = parseTemplateRef(ref, input);
+/** What a written reference names in a catalogue. */
+export interface LookedUp {
+  /** undefined: a bare name that no template has. */
+  type: TemplateType | undefined;
+  name: string;
+  entry: ManifestEntry | undefined;
+}
+
+/**
+ * Reads `type:name`, or a bare name: `bareType` when the caller knows what a bare name
+ * means (a VM class's default type), else the type of the one template of that name. A
+ * bare name that several templates share is INPUT_INVALID listing them.
+ */
+export function lookUpRef(entries: readonly ManifestEntry[], ref: string, input: string, bareType?: TemplateType): LookedUp {
+  const written = parseTemplateRef(ref, input);
+  const type = written.type ?? bareType;
+  const { name } = written;
+  if (type !== undefined) return { type, name, entry: entries.find((candidate) => candidate.type === type && candidate.name === name) };
+  const named = entries.filter((candidate) => candidate.name === name);
+  if (named.length > 1) {
+    const refs = named.map((candidate) => templateRef(candidate.type, candidate.name)).sort();
+    throw new HvError('INPUT_INVALID', `Input '${input}': several templates are named ${name} (${refs.join(', ')}): give TYPE:NAME`, { input, known: refs });
+  }
+  return { type: named[0]?.type, name, entry: named[0] };
+}
+
+/**
+ * One template by `type:name` or a bare name (lookUpRef): INPUT_INVALID for a malformed or
+ * ambiguous ref, NOT_FOUND (listing what exists) for an unknown one.
+ */
+export async function findTemplate(config: HvConfig, ref: string, signal?: AbortSignal, input = 'template', bareType?: TemplateType): Promise<Template> {
   const catalogue = await readCatalogue(config);
-  const entry = catalogue.entries.find((candidate) => candidate.type === type && candidate.name === name);
+  const { type, name, entry } = lookUpRef(catalogue.entries, ref, input, bareType);
   if (!entry) {
     const known = catalogue.entries.map((candidate) => templateRef(candidate.type, candidate.name)).sort();
     const shown = known.length > 50 ? [...known.slice(0, 50), `… ${known.length - 50} more`] : known;
     const listed = known.length ? `templates: ${shown.join(', ')}` : `the catalogue ${catalogue.directory} holds no templates`;
-    throw new HvError('NOT_FOUND', `No template ${type}:${name}; ${listed}`, { input, known: shown });
+    throw new HvError('NOT_FOUND', `No template ${type === undefined ? name : templateRef(type, name)}; ${listed}`, { input, known: shown });
   }
   return resolveEntry(catalogue, entry, signal);
 }

@@ -1,6 +1,6 @@
 // The shape of a template catalogue's manifest (catalogue.yaml). Compiled ahead of time
 // with the DDL validators (src/build/compile-ddl.ts): no schema is compiled at run time.
-import { TEMPLATE_NAME_PATTERN } from './ref.js';
+import { TEMPLATE_NAME_PATTERN, TEMPLATE_TYPES } from './ref.js';
 
 export const MANIFEST_FILE = 'catalogue.yaml';
 
@@ -16,17 +16,26 @@ const text = (maxLength: number, lines = false) => ({
 
 const common = {
   name: { type: 'string', pattern: TEMPLATE_NAME_PATTERN },
-  type: { enum: ['image', 'lxc', 'tar', 'pxe'] },
+  type: { enum: [...TEMPLATE_TYPES] },
   description: { ...text(1024), minLength: 1 },
   os: text(128),
   notes: text(4096, true),
+} as const;
+
+/** What `template import` records about a file it brought in (docs/TEMPLATES.md). */
+const imported = {
+  /** SHA-256 of the source as it was read (compressed, if it was), verified at import. */
+  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+  /** Where it came from: a URL without credentials or query, or a path. */
+  source: text(2048),
+  imported_at: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,12}Z$' },
 } as const;
 
 const archive = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'type', 'description', 'archive'],
-  properties: { ...common, archive: archivePath, overlay: archivePath },
+  properties: { ...common, ...imported, archive: archivePath, overlay: archivePath },
 } as const;
 
 const byType = {
@@ -34,10 +43,17 @@ const byType = {
     type: 'object',
     additionalProperties: false,
     required: ['name', 'type', 'description', 'file', 'format'],
-    properties: { ...common, file: relativePath, format: { enum: ['raw', 'qcow2'] } },
+    properties: { ...common, ...imported, file: relativePath, format: { enum: ['raw', 'qcow2'] } },
   },
   lxc: archive,
   tar: archive,
+  /** An installer medium, attached read-only where it is (never copied). */
+  iso: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'type', 'description', 'file'],
+    properties: { ...common, ...imported, file: relativePath },
+  },
   pxe: {
     type: 'object',
     additionalProperties: false,
@@ -86,9 +102,16 @@ interface ManifestCommon {
   notes?: string;
 }
 
+export interface ImportRecord {
+  sha256?: string;
+  source?: string;
+  imported_at?: string;
+}
+
 export type ManifestEntry =
-  | (ManifestCommon & { type: 'image'; file: string; format: 'raw' | 'qcow2' })
-  | (ManifestCommon & { type: 'lxc' | 'tar'; archive: string; overlay?: string })
+  | (ManifestCommon & ImportRecord & { type: 'image'; file: string; format: 'raw' | 'qcow2' })
+  | (ManifestCommon & ImportRecord & { type: 'lxc' | 'tar'; archive: string; overlay?: string })
+  | (ManifestCommon & ImportRecord & { type: 'iso'; file: string })
   | (ManifestCommon & { type: 'pxe'; network: string; tftp_root: string; boot_file: string; address?: string });
 
 export interface Manifest {

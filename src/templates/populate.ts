@@ -6,7 +6,7 @@ import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';
 import { runProcess } from '../process/run.js';
-import { ListingError, parseTarListing } from './tar-listing.js';
+import { listArchive, ListingError } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
 
 // Unpacks a container template: archive, then overlay, then the first-boot file. Each
@@ -26,8 +26,6 @@ const CHECKPOINT_RECORDS = 100;
 const HEADER_BYTES = 512;
 /** A root file system is unpacked in minutes at worst; a tar still running after this is stuck. */
 const TAR_TIMEOUT_MS = 10 * 60_000;
-/** The verbose listing of a large root file system (one line per member). */
-const LISTING_MAX_BYTES = 256 * 1024 * 1024;
 
 export async function populateRootDirectory(template: ArchiveTemplate, directory: string, firstBoot: FirstBoot, ctx: PopulateContext = {}): Promise<void> {
   const root = emptyDirectory(directory);
@@ -61,15 +59,10 @@ function emptyDirectory(directory: string): string {
 }
 
 async function unpack(template: ArchiveTemplate, file: string, root: string, phase: string, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
-  const { stdout: listing } = await runProcess('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--quoting-style=c', '--file', file], {
-    signal,
-    timeoutMs: TAR_TIMEOUT_MS,
-    encoding: 'latin1',
-    maxOutputBytes: LISTING_MAX_BYTES,
-  });
+  const members = await listArchive(file, signal);
   let checked;
   try {
-    checked = checkMembers(parseTarListing(listing), root);
+    checked = checkMembers(members, root);
   } catch (error) {
     if (error instanceof HostileMember || error instanceof ListingError) {
       throw new HvError('CONFIG_INVALID', `Template ${template.ref}: ${file}: ${error.message}; nothing of it was unpacked`, {

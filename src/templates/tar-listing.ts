@@ -1,6 +1,13 @@
+import { runProcess } from '../process/run.js';
+
 // Reads GNU tar's verbose listing (`tar -tv --quoting-style=c --numeric-owner --full-time`):
 // one member per line, names C-quoted, so a name with spaces, quotes, newlines, " -> " or
 // bytes that are not UTF-8 cannot be mistaken for another member or for a link target.
+
+/** Listing a large root file system takes minutes at worst (it is decompressed whole). */
+const LISTING_TIMEOUT_MS = 10 * 60_000;
+/** The verbose listing of a large root file system (one line per member). */
+const LISTING_MAX_BYTES = 256 * 1024 * 1024;
 
 export type MemberType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -83,4 +90,18 @@ export function parseTarListing(text: string): ArchiveMember[] {
     members.push({ type, stored: name.bytes, path: normaliseMemberPath(name.bytes.toString('latin1')), ...(target !== undefined && { target }), size: Number.isFinite(size) ? size : 0 });
   }
   return members;
+}
+
+/**
+ * The members of an archive (plain, gzip or xz: tar recognises the compression by its
+ * content). ListingError for a listing it cannot read; a ToolError when tar cannot read the file.
+ */
+export async function listArchive(file: string, signal?: AbortSignal): Promise<ArchiveMember[]> {
+  const { stdout } = await runProcess('tar', ['--list', '--verbose', '--numeric-owner', '--full-time', '--quoting-style=c', '--file', file], {
+    signal,
+    timeoutMs: LISTING_TIMEOUT_MS,
+    encoding: 'latin1',
+    maxOutputBytes: LISTING_MAX_BYTES,
+  });
+  return parseTarListing(stdout);
 }

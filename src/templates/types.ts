@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { TemplateType } from './ref.js';
 
 export type { TemplateType };
@@ -9,6 +10,8 @@ interface TemplateBase {
   description: string;
   os?: string;
   notes?: string;
+  /** SHA-256 of the source it was imported from, when `template import` verified one. */
+  sha256?: string;
 }
 
 /** A disk image the storage layer clones for a new VM. */
@@ -47,4 +50,26 @@ export interface PxeTemplate extends TemplateBase {
   address?: string;
 }
 
-export type Template = ImageTemplate | ArchiveTemplate | PxeTemplate;
+/** An installer medium: attached read-only, in place, as the first CD-ROM of a VM that installs from it. */
+export interface IsoTemplate extends TemplateBase {
+  type: 'iso';
+  /** Real path of the ISO 9660 image, inside the catalogue. */
+  path: string;
+  fileBytes: number;
+}
+
+export type Template = ImageTemplate | ArchiveTemplate | PxeTemplate | IsoTemplate;
+
+/** Whether every file a template resolved to is still there (a PXE tree is never removed). */
+export function templateFilesExist(template: Template): boolean {
+  switch (template.type) {
+    case 'image':
+    case 'iso':
+      return existsSync(template.path);
+    case 'lxc':
+    case 'tar':
+      return existsSync(template.archive) && (template.overlay === undefined || existsSync(template.overlay));
+    case 'pxe':
+      return true;
+  }
+}

@@ -10,6 +10,7 @@ import { VM_CLASSES } from '../model/vm-classes.js';
 import { withAdmission } from './admission.js';
 import type { VmChange } from './change.js';
 import { withVcpus } from './domain-edit.js';
+import { ejectCdroms } from './media.js';
 
 // A change is made live (now, and kept in the definition) when the VM runs and its class
 // can take it; otherwise it is written to the definition and takes effect at next boot.
@@ -18,6 +19,8 @@ export interface ResourceChange {
   readonly memoryMb?: number;
   readonly vcpus?: number;
   readonly autostart?: boolean;
+  /** Empty every CD-ROM drive (an installer's medium, once the system is installed). */
+  readonly ejectCdrom?: boolean;
 }
 
 export type Applied = 'live' | 'next_boot';
@@ -26,8 +29,8 @@ export type Applied = 'live' | 'next_boot';
 export function modifyVm(config: HvConfig, name: string, change: ResourceChange, ctx: OperationContext): Promise<VmChange & { applied: Record<string, Applied> }> {
   return withLockedVm(config, name, ctx, async (vm) => {
     const { signal } = ctx;
-    if (change.memoryMb === undefined && change.vcpus === undefined && change.autostart === undefined) {
-      throw new HvError('INPUT_REQUIRED', 'Give at least one of memory_mb, vcpus or autostart', { input: 'memory_mb' });
+    if (change.memoryMb === undefined && change.vcpus === undefined && change.autostart === undefined && change.ejectCdrom !== true) {
+      throw new HvError('INPUT_REQUIRED', 'Give at least one of memory_mb, vcpus, autostart or eject_cdrom=true', { input: 'memory_mb' });
     }
     const [xml, dominfo] = await runVirshBatch([['dumpxml', '--inactive', vm.name], ['dominfo', vm.name]], { uri: vm.uri, signal });
     const defined = parseDomainXml(stdoutOrThrow(xml!));
@@ -50,6 +53,10 @@ export function modifyVm(config: HvConfig, name: string, change: ResourceChange,
     if (change.autostart !== undefined && change.autostart !== autostart) {
       await virsh(vm.uri, ['autostart', vm.name, ...(change.autostart ? [] : ['--disable'])], signal);
       applied.autostart = 'live';
+    }
+    if (change.ejectCdrom === true) {
+      const ejected = await ejectCdroms(vm, defined, signal);
+      if (ejected.ejected) applied.eject_cdrom = ejected.live ? 'live' : 'next_boot';
     }
     return { vm, changed: Object.keys(applied).length > 0, state: vm.state, applied };
   });

@@ -17,6 +17,9 @@
 #   PSK=hvagent-fleet-psk                 psk shared secret
 #   READY_TIMEOUT=120                     seconds to wait for broker / servers
 #   $FLEET/<identity>/server.env          optional KEY=VALUE lines: that server's own environment
+#   HVAGENT_CONFIG_PATTERN                when set, each server (and the hvagent it runs) gets
+#                                         HVAGENT_CONFIG with {node} replaced by its identity:
+#                                         one configuration per host (its own catalogue, pools)
 #
 # mcollectived runs as shipped (/usr/sbin/mcollectived, no `ruby -r` shim, RUBYOPT unset), so
 # the tests prove that hvagent's runner works on stock MCollective with Ruby 3.
@@ -203,7 +206,9 @@ EOF
   rm -f "$d/mcollectived.log"
   # This identity's own environment, KEY=VALUE lines in $d/server.env (e.g. an HVAGENT_CONFIG
   # of its own, so that identities differ like hosts do); passed as arguments, never evaluated.
+  # HVAGENT_CONFIG_PATTERN gives every identity HVAGENT_CONFIG with {node} replaced.
   local extra=() line
+  [ -z "${HVAGENT_CONFIG_PATTERN:-}" ] || extra=("HVAGENT_CONFIG=${HVAGENT_CONFIG_PATTERN//\{node\}/$n}")
   if [ -f "$d/server.env" ]; then
     while IFS= read -r line; do
       [[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] && extra+=("$line")

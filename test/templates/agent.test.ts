@@ -34,7 +34,7 @@ describe('template agent on the test catalogue', () => {
   test('list type=…: only that type', async () => {
     const reply = await template('list', { type: 'tar' });
     expect(reply.data).toMatchObject({ count: 1, templates: [{ ref: 'tar:busybox' }] });
-    expect((await template('list', { type: 'iso' })).statuscode).toBe(4);
+    expect((await template('list', { type: 'vmdk' })).statuscode).toBe(4);
   });
 
   test('info: files, sizes, the VM classes that accept it', async () => {
@@ -65,9 +65,18 @@ describe('template agent on the test catalogue', () => {
     const missing = await template('info', { ref: 'image:debian12' });
     expect(missing).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_FOUND' } });
     expect(missing.statusmsg).toBe('No template image:debian12; templates: image:tiny, lxc:busybox, pxe:tiny, tar:busybox');
-    for (const ref of ['image', 'iso:tiny', 'image:../x', 'image:Tiny']) {
+    for (const ref of ['vmdk:tiny', 'image:../x', 'image:Tiny', 'Tiny', '']) {
       expect(await template('info', { ref })).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_INVALID' } });
     }
+  });
+
+  test('a bare name means the one template of that name: one two types share is refused, listing both', async () => {
+    const shared = await template('info', { ref: 'busybox' });
+    expect(shared).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_INVALID' } });
+    expect(shared.statusmsg).toBe("Input 'ref': several templates are named busybox (lxc:busybox, tar:busybox): give TYPE:NAME");
+    const missing = await template('info', { ref: 'debian12' });
+    expect(missing).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_FOUND' } });
+    expect(missing.statusmsg).toMatch(/^No template debian12; templates: /);
   });
 
   test('a host without a catalogue has no templates', async () => {

@@ -5,6 +5,7 @@ import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { TEMPLATE_DEFAULTS } from '../../src/config/load.js';
 import type { HvConfig } from '../../src/config/schema.js';
 import { REPO } from '../helpers/agent.js';
 
@@ -48,7 +49,7 @@ export function configFor(catalogue: string): HvConfig {
     agents: { disabled: [] },
     paths: { images: ['/var/lib/hvagent'], lock_dir: '/run/hvagent/locks', console_log_dir: '/var/log/hvagent/console', jobs_dir: '/run/hvagent/jobs' },
     storage: { pools: {} },
-    templates: { catalogue },
+    templates: { ...TEMPLATE_DEFAULTS, catalogue },
     source: { file: null, uri_from: 'default' },
   };
 }

@@ -4,4 +4,7 @@ import type { AgentActions } from '../contract.js';
 export const templateActions: AgentActions = {
   list: async () => (await import('./list.js')).list,
   info: async () => (await import('./info.js')).info,
+  import: async () => (await import('./import.js')).importAction,
+  delete: async () => (await import('./delete.js')).deleteAction,
+  prune: async () => (await import('./prune.js')).prune,
 };

@@ -9,6 +9,7 @@ export function describeTemplate(template: Template, detail: 'summary' | 'full')
     description: template.description,
     ...(template.os !== undefined && { os: template.os }),
     accepted_by: templateAcceptedBy(template.type),
+    ...(detail === 'full' && template.sha256 !== undefined && { sha256: template.sha256 }),
   };
   switch (template.type) {
     case 'image':
@@ -26,6 +27,8 @@ export function describeTemplate(template: Template, detail: 'summary' | 'full')
         file_bytes: template.fileBytes,
         ...(detail === 'full' && { files: { archive: template.archive, ...(template.overlay && { overlay: template.overlay }) } }),
       };
+    case 'iso':
+      return { ...common, file_bytes: template.fileBytes, ...(detail === 'full' && { files: { path: template.path } }) };
     case 'pxe':
       return {
         ...common,

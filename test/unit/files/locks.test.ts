@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { withLock } from '../../../src/files/locks.js';
+import { takeLock, withLock } from '../../../src/files/locks.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hv-locks-'));
 const options = () => ({ directory, deadline: Date.now() + 30_000 });
@@ -35,6 +35,27 @@ describe('per-object locks (kernel flock on a descriptor that dies with us)', ()
     letFirstGo.release();
     await Promise.all([first, second]);
     expect(events).toEqual(['first in', 'first out', 'second in']);
+  });
+
+  test('shared holders hold a key together; an exclusive one waits for them all, and a no-wait attempt says it is taken', async () => {
+    const first = await takeLock('templatefiles-x', { directory, shared: true }, 10);
+    const second = await takeLock('templatefiles-x', { directory, shared: true }, 10);
+    expect(await takeLock('templatefiles-x', { directory }, 0)).toBeUndefined();
+    let exclusive = false;
+    const waiting = takeLock('templatefiles-x', { directory }, 20).then((held) => {
+      exclusive = true;
+      return held;
+    });
+    first.release();
+    // One shared holder remains: a non-blocking exclusive attempt from outside still fails.
+    expect((await execa('flock', ['--nonblock', '--exclusive', join(directory, 'templatefiles-x.lock'), 'true'], { reject: false })).exitCode).toBe(1);
+    expect(exclusive).toBe(false);
+    second.release();
+    const held = await waiting;
+    expect(exclusive).toBe(true);
+    expect(await takeLock('templatefiles-x', { directory, shared: true }, 0)).toBeUndefined();
+    held.release();
+    (await takeLock('templatefiles-x', { directory, shared: true }, 0))!.release();
   });
 
   test('different keys are held at the same time', async () => {

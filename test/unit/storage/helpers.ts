@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TEMPLATE_DEFAULTS } from '../../../src/config/load.js';
 import type { HvConfig, PoolConfig } from '../../../src/config/schema.js';
 import { HvError } from '../../../src/core/errors.js';
 
@@ -12,7 +13,7 @@ export function configWith(pools: Record<string, PoolConfig>): HvConfig {
     agents: { disabled: [] },
     paths: { images: [], lock_dir: mkdtempSync(join(tmpdir(), 'hv-storage-locks-')), console_log_dir: '/nonexistent', jobs_dir: '/nonexistent' },
     storage: { pools },
-    templates: { catalogue: '/nonexistent' },
+    templates: { ...TEMPLATE_DEFAULTS, catalogue: '/nonexistent' },
     source: { file: null, uri_from: 'default' },
   };
 }

@@ -22,7 +22,9 @@ const withEntry = (entry: Record<string, unknown>) => ({ version: 1, templates: 
 
 describe('catalogue manifest validation', () => {
   test('a manifest with every type is accepted as written', () => {
-    const manifest = { version: 1, templates: [image, lxc, tar, pxe, { ...image, type: 'image', name: 'raw1', format: 'raw', os: 'linux', notes: 'n' }] };
+    const imported = { sha256: 'a'.repeat(64), source: 'https://example.org/x.iso', imported_at: '2026-01-02T03:04:05.678Z' };
+    const iso = { name: 'netinst', type: 'iso', description: 'Installer', file: 'iso/netinst+abc123.iso', ...imported };
+    const manifest = { version: 1, templates: [image, lxc, tar, pxe, iso, { ...image, type: 'image', name: 'raw1', format: 'raw', os: 'linux', notes: 'n', ...imported }] };
     expect(parseManifest(manifest, 'x')).toEqual(manifest.templates);
     expect(parseManifest({ version: 1, templates: [] }, 'x')).toEqual([]);
   });
@@ -39,7 +41,9 @@ describe('catalogue manifest validation', () => {
     expect(refusal(withEntry({ ...lxc, file: 'x.qcow2' }))).toBe("Template catalogue /cat/catalogue.yaml: templates[1] (lxc:busybox) has an unknown key 'file'");
     expect(refusal(withEntry({ name: 'x', type: 'image', description: 'd', format: 'raw' }))).toContain("templates[1] (image:x) lacks 'file'");
     expect(refusal(withEntry({ ...image, format: 'vmdk' }))).toContain('templates[1] (image:debian12) format must be one of raw, qcow2');
-    expect(refusal(withEntry({ ...image, type: 'iso' }))).toContain('templates[1] (iso:debian12) type must be one of image, lxc, tar, pxe');
+    expect(refusal(withEntry({ ...image, type: 'vmdk' }))).toContain('templates[1] (vmdk:debian12) type must be one of image, lxc, tar, pxe, iso');
+    expect(refusal(withEntry({ ...image, type: 'iso' }))).toContain("templates[1] (iso:debian12) has an unknown key 'format'");
+    expect(refusal(withEntry({ ...image, sha256: 'ABC' }))).toContain('templates[1] (image:debian12) sha256 "ABC" is not allowed');
     expect(refusal(withEntry({ ...image, name: 'Debian' }))).toContain('templates[1] (image:Debian) name "Debian" is not allowed');
     expect(refusal(withEntry({ ...lxc, archive: 'busybox.zip' }))).toContain('templates[1] (lxc:busybox) archive "busybox.zip" is not allowed');
     expect(refusal(withEntry({ ...pxe, boot_file: undefined }))).toContain("templates[1] (pxe:centos6.2) lacks 'boot_file'");

@@ -10,9 +10,11 @@ function refusal(ref: string): HvError {
   throw new Error(`accepted ${JSON.stringify(ref)}`);
 }
 
-describe('template references TYPE:NAME', () => {
-  test('every type with a well-formed name', () => {
+describe('template references [TYPE:]NAME', () => {
+  test('every type with a well-formed name, and a bare name (its type undefined)', () => {
     expect(parseTemplateRef('image:debian12')).toEqual({ type: 'image', name: 'debian12' });
+    expect(parseTemplateRef('iso:debian12-netinst')).toEqual({ type: 'iso', name: 'debian12-netinst' });
+    expect(parseTemplateRef('debian12')).toEqual({ type: undefined, name: 'debian12' });
     expect(parseTemplateRef('lxc:debian-squeeze')).toEqual({ type: 'lxc', name: 'debian-squeeze' });
     expect(parseTemplateRef('tar:alpine_3.19')).toEqual({ type: 'tar', name: 'alpine_3.19' });
     expect(parseTemplateRef('pxe:centos6.2')).toEqual({ type: 'pxe', name: 'centos6.2' });
@@ -21,10 +23,11 @@ describe('template references TYPE:NAME', () => {
 
   test.each([
     ['', 'empty'],
-    ['debian12', 'no type'],
     ['image:', 'no name'],
     [':debian12', 'empty type'],
-    ['iso:debian12', 'unknown type'],
+    ['vmdk:debian12', 'unknown type'],
+    ['Debian12', 'capital in a bare name'],
+    ['../etc', 'bare traversal'],
     ['IMAGE:debian12', 'type in capitals'],
     ['image:Debian12', 'capital in the name'],
     ['image:-x', 'leading dash'],
