@@ -6,6 +6,7 @@ import { constants, type FileHandle, open } from 'node:fs/promises';
 
 const MAGIC = 0x514649fb; // "QFI\xfb"
 const BACKING_FORMAT_EXTENSION = 0xe2792aca;
+const DATA_FILE_EXTENSION = 0x44415441;
 const HEAD_BYTES = 64 * 1024;
 
 export interface Qcow2Header {
@@ -14,6 +15,8 @@ export interface Qcow2Header {
   backingFormat: string | null;
   /** v3 incompatible feature bit 2: guest data lives in another file. */
   externalDataFile: boolean;
+  /** The name of that file as the header stores it (relative names: to the image's directory). */
+  dataFile: string | null;
 }
 
 const EXTERNAL_DATA_FILE = 1n << 2n;
@@ -34,19 +37,28 @@ export async function readQcow2Header(handle: FileHandle): Promise<Qcow2Header |
     backing = name.toString('utf8');
   }
   const externalDataFile = version >= 3 && bytesRead >= 80 && (head.readBigUInt64BE(72) & EXTERNAL_DATA_FILE) !== 0n;
-  return { virtualSize, backing, backingFormat: backing ? backingFormat(head.subarray(0, bytesRead), version) : null, externalDataFile };
+  const extensions = headerExtensions(head.subarray(0, bytesRead), version);
+  return {
+    virtualSize,
+    backing,
+    backingFormat: backing ? (extensions.get(BACKING_FORMAT_EXTENSION) ?? null) : null,
+    externalDataFile,
+    dataFile: externalDataFile ? (extensions.get(DATA_FILE_EXTENSION) ?? null) : null,
+  };
 }
 
-function backingFormat(head: Buffer, version: number): string | null {
+/** The header extensions in the first cluster, by type, as text. */
+function headerExtensions(head: Buffer, version: number): Map<number, string> {
+  const found = new Map<number, string>();
   let at = version >= 3 && head.length >= 104 ? head.readUInt32BE(100) : 72;
   while (at + 8 <= head.length) {
     const type = head.readUInt32BE(at);
     const length = head.readUInt32BE(at + 4);
-    if (type === 0) return null;
-    if (type === BACKING_FORMAT_EXTENSION) return head.subarray(at + 8, at + 8 + length).toString('utf8');
+    if (type === 0) break;
+    found.set(type, head.subarray(at + 8, Math.min(head.length, at + 8 + length)).toString('utf8'));
     at += 8 + Math.ceil(length / 8) * 8;
   }
-  return null;
+  return found;
 }
 
 /** Opens a file without following a symlink in its last component (ELOOP then). */

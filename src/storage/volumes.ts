@@ -2,6 +2,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { resolveAllowedPath } from '../files/containment.js';
+import { checkImageChain } from './image-chain.js';
 import { syncLibvirtPool } from './libvirt-pool.js';
 import { withVolumeLock } from './lock.js';
 import { openPool } from './pool.js';
@@ -45,12 +46,12 @@ export function createVolume(config: HvConfig, poolName: string, name: string, v
     const request: CreateVolumeRequest = { name, ...(volume.sizeMb !== undefined && { sizeMb: volume.sizeMb }) };
     for (const input of ['backing', 'source'] as const) {
       const path = volume[input];
-      if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
+      if (path === undefined) continue;
+      const real = resolveAllowedPath(input, path, 'file', config.paths.images);
+      await checkImageChain(input, real, volume.imageFormat, config.paths.images, ctx.signal);
+      request[input] = { path: real, format: volume.imageFormat };
     }
-    await pool.create(request, storageContext(ctx));
-    const made = await pool.info(name, storageContext(ctx));
-    if (!made) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${pool.name}'`);
-    return { ...made, usedBy: [] };
+    return { ...(await pool.create(request, storageContext(ctx))), usedBy: [] };
   });
 }
 
