@@ -98,7 +98,12 @@ export function poolDirectory(pool: string, config: PoolConfig, create: boolean)
     throw new HvError('CONFIG_INVALID', `Storage pool '${pool}': ${configured} is a symlink; set path to the directory it points to`, { pool });
   }
   if (!stats.isDirectory()) throw new HvError('CONFIG_INVALID', `Storage pool '${pool}': ${configured} is not a directory`, { pool });
-  return realpathSync(configured);
+  try {
+    return realpathSync.native(configured);
+  } catch {
+    // Swapped for something else between the lstat and here.
+    throw new HvError('CONFLICT', `Storage pool '${pool}': ${configured} changed while it was being read; nothing was done`, { pool });
+  }
 }
 
 export function lstatOrUndefined(path: string): Stats | undefined {

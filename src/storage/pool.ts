@@ -39,10 +39,10 @@ class ConfiguredPool implements Pool {
     return this.#impl.pathOf(this.#pool(), this.#impl.validateName(name));
   }
 
-  async create(request: CreateVolumeRequest, ctx: StorageOpContext): Promise<Volume> {
+  async create(request: CreateVolumeRequest, ctx: StorageOpContext): Promise<VolumeInfo> {
     const target = this.#target(request.name);
     const plan = await this.#plan(request);
-    const make = async () => {
+    const make = async (): Promise<Measured> => {
       if (await this.#impl.measure(target, ctx)) {
         throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${this.name}' (delete it first, or choose another name)`, {
           pool: this.name,
@@ -50,10 +50,9 @@ class ConfiguredPool implements Pool {
         });
       }
       if (this.config.max_total_mb !== undefined) await this.#checkTotal(plan.capacityMb, ctx);
-      await this.#impl.create(target, plan, ctx);
+      return this.#impl.create(target, plan, ctx);
     };
-    await this.#underQuotaLock(ctx, make);
-    return this.#volume(target, this.#impl.type === 'dir' ? null : this.#impl.type === 'qcow2' ? 'qcow2' : 'raw');
+    return this.#info(await this.#underQuotaLock(ctx, make));
   }
 
   async delete(name: string, ctx: StorageOpContext): Promise<boolean> {

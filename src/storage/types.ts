@@ -48,8 +48,8 @@ export interface Pool {
   plugin: StoragePluginType;
   attach: VolumeAttach;
   config: PoolConfig;
-  /** CONFLICT if it exists; removes its own partial result on failure. */
-  create(request: CreateVolumeRequest, ctx: StorageOpContext): Promise<Volume>;
+  /** CONFLICT if it exists; removes its own partial result on failure. Returns it as made. */
+  create(request: CreateVolumeRequest, ctx: StorageOpContext): Promise<VolumeInfo>;
   /** false when it did not exist. */
   delete(name: string, ctx: StorageOpContext): Promise<boolean>;
   resize(name: string, sizeMb: number, options: { shrink: boolean }, ctx: StorageOpContext): Promise<VolumeInfo>;

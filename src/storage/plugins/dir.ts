@@ -1,14 +1,15 @@
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HvError } from '../../core/errors.js';
 import { poolDirectory, volumeEntry } from '../../files/containment.js';
+import { withPoolDirectory, type HeldDirectory } from '../../files/held-directory.js';
 import { validateVolumeName, VOLUME_NAME } from '../names.js';
 import type { Measured, PoolTarget, StoragePlugin, VolumeTarget } from './plugin.js';
 
 // dir pools: one directory per volume, a container's root. It has no size of its own:
 // capacity is 0 and limits do not apply; allocation is what its files take.
 
-const directoryOf = (target: PoolTarget, create = false) => poolDirectory(target.pool, target.config, create);
+const directoryOf = (target: PoolTarget) => poolDirectory(target.pool, target.config, false);
 
 export const dirPlugin: StoragePlugin = {
   type: 'dir',
@@ -17,50 +18,61 @@ export const dirPlugin: StoragePlugin = {
   validateName: (name) => validateVolumeName(name),
   pathOf: (target, name) => join(directoryOf(target) ?? target.config.path!, name),
   async create(target) {
-    directoryOf(target, true);
-    // mkdir(2) fails on any existing entry, a symlink included: one of two racing creates wins.
-    await mkdir(target.path, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
-      throw error;
+    return withPoolDirectory(target.pool, target.config, true, async (directory) => {
+      // mkdir(2) fails on any existing entry, a symlink included: one of two racing creates wins.
+      await mkdir(directory.at(target.name), { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
+        throw error;
+      });
+      if (!directory.stillInPlace()) {
+        await rmdir(directory.at(target.name));
+        throw new HvError('CONFLICT', `Storage pool '${target.pool}': its directory ${directory.path} was moved or replaced during the create; nothing was made`, {
+          pool: target.pool,
+          name: target.name,
+        });
+      }
+      return measureDirectory(target.name, directory.at(target.name), directory.named(target.name));
     });
   },
   async delete(target) {
-    const path = existingVolume(target);
-    if (!path) return false;
-    // rm does not follow symlinks inside the tree: it removes the links themselves.
-    await rm(path, { recursive: true, force: true });
-    return true;
+    const removed = await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+      if (!existingVolume(directory, target)) return false;
+      // rm does not follow symlinks inside the tree: it removes the links themselves.
+      await rm(directory.at(target.name), { recursive: true, force: true });
+      return true;
+    });
+    return removed ?? false;
   },
   async resize(target) {
     throw new HvError('UNSUPPORTED', `Volume '${target.name}' is a directory (pool '${target.pool}'): it has no size to change`);
   },
   async measure(target) {
-    const path = existingVolume(target);
-    return path === undefined ? undefined : measureDirectory(target.name, path);
+    return withPoolDirectory(target.pool, target.config, false, async (directory) =>
+      existingVolume(directory, target) ? measureDirectory(target.name, directory.at(target.name), directory.named(target.name)) : undefined,
+    );
   },
   async list(target) {
-    const directory = directoryOf(target);
-    if (!directory) return [];
-    const entries = await readdir(directory, { withFileTypes: true });
-    const volumes = entries.filter((entry) => entry.isDirectory() && VOLUME_NAME.test(entry.name) && !entry.name.includes('..'));
-    return Promise.all(volumes.map((entry) => measureDirectory(entry.name, join(directory, entry.name))));
+    const listed = await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+      const entries = await readdir(directory.at(), { withFileTypes: true });
+      const volumes = entries.filter((entry) => entry.isDirectory() && VOLUME_NAME.test(entry.name) && !entry.name.includes('..'));
+      return Promise.all(volumes.map((entry) => measureDirectory(entry.name, directory.at(entry.name), directory.named(entry.name))));
+    });
+    return listed ?? [];
   },
   activate: async () => undefined,
   deactivate: async () => undefined,
 };
 
-/** The volume's directory, or undefined when there is none; anything else in its place is refused. */
-function existingVolume(target: VolumeTarget): string | undefined {
-  const directory = directoryOf(target);
-  if (!directory) return undefined;
-  const { path, stats } = volumeEntry(directory, target.name, target.pool);
-  if (!stats) return undefined;
+/** Whether the volume's directory exists in the held pool directory; anything else in its place is refused. */
+function existingVolume(directory: HeldDirectory, target: VolumeTarget): boolean {
+  const { stats } = volumeEntry(directory.at(), target.name, target.pool);
+  if (!stats) return false;
   if (!stats.isDirectory()) throw new HvError('CONFLICT', `'${target.name}' in pool '${target.pool}' is not a directory volume`, { pool: target.pool, name: target.name });
-  return path;
+  return true;
 }
 
-async function measureDirectory(name: string, path: string): Promise<Measured> {
-  return { name, path, format: null, capacityBytes: 0, allocationBytes: await allocatedBytes(path), backing: null };
+async function measureDirectory(name: string, at: string, path: string): Promise<Measured> {
+  return { name, path, format: null, capacityBytes: 0, allocationBytes: await allocatedBytes(at), backing: null };
 }
 
 /** Like `du -s`: blocks of everything under `path`, symlinks not followed, each inode once. */

@@ -3,6 +3,7 @@ import { link, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HvError } from '../../core/errors.js';
 import { poolDirectory, volumeEntry } from '../../files/containment.js';
+import { withPoolDirectory, type HeldDirectory } from '../../files/held-directory.js';
 import { validateVolumeName, VOLUME_NAME } from '../names.js';
 import { openNoFollow, readQcow2Header } from '../qcow2-header.js';
 import { qemuImg, qemuImgConvert, sizeArgument } from '../qemu-img.js';
@@ -12,25 +13,46 @@ import { MIB, type CreatePlan, type Measured, type PoolTarget, type StoragePlugi
 // raw and qcow2 pools: one image file per volume, made by qemu-img under a hidden
 // temporary name and linked into place. link(2) never replaces an existing entry, so of
 // two racing creates exactly one wins, the other gets CONFLICT, and a failed or killed
-// create never leaves a half-made volume under the real name.
+// create never leaves a half-made volume under the real name. Every file is reached
+// through the pool directory held open (files/held-directory.ts), never by its path.
 
-function directoryOf(target: PoolTarget, create = false): string | undefined {
-  return poolDirectory(target.pool, target.config, create);
+function directoryOf(target: PoolTarget): string | undefined {
+  return poolDirectory(target.pool, target.config, false);
+}
+
+/** Removes the volume just linked into place when the pool directory was moved meanwhile: it is not in the pool. */
+function ensureInPlace(directory: HeldDirectory, target: VolumeTarget): Promise<void> {
+  if (directory.stillInPlace()) return Promise.resolve();
+  return unlink(directory.at(target.name)).then(() => {
+    throw new HvError('CONFLICT', `Storage pool '${target.pool}': its directory ${directory.path} was moved or replaced during the create; nothing was made`, {
+      pool: target.pool,
+      name: target.name,
+    });
+  });
 }
 
 export function imageFilePlugin(format: ImageFormat): StoragePlugin {
-  const fileCreate = async (target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext) => {
-    const directory = directoryOf(target, true)!;
-    const part = join(directory, `.${target.name}.part-${randomBytes(4).toString('hex')}`);
-    try {
-      await makeImage(format, part, plan, ctx);
-      await link(part, target.path).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
-        throw error;
-      });
-    } finally {
-      await rm(part, { force: true });
-    }
+  const fileCreate = (target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext) =>
+    withPoolDirectory(target.pool, target.config, true, async (directory) => {
+      const part = directory.at(`.${target.name}.part-${randomBytes(4).toString('hex')}`);
+      try {
+        await makeImage(format, part, plan, ctx);
+        await link(part, directory.at(target.name)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
+          throw error;
+        });
+      } finally {
+        await rm(part, { force: true });
+      }
+      await ensureInPlace(directory, target);
+      return measureFile(format, target.name, directory.at(target.name), directory.named(target.name));
+    });
+
+  /** The regular file of the volume in the held directory, or undefined; anything else in its place is refused. */
+  const existing = (directory: HeldDirectory, target: VolumeTarget) => {
+    const { stats } = volumeEntry(directory.at(), target.name, target.pool);
+    if (stats && !stats.isFile()) throw notAVolume(target);
+    return stats !== undefined;
   };
 
   return {
@@ -41,11 +63,12 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
     pathOf: (target, name) => join(directoryOf(target) ?? target.config.path!, name),
     create: fileCreate,
     async delete(target) {
-      const { stats } = volumeEntry(directoryOf(target) ?? target.config.path!, target.name, target.pool);
-      if (!stats) return false;
-      if (!stats.isFile()) throw notAVolume(target);
-      await unlink(target.path);
-      return true;
+      const removed = await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+        if (!existing(directory, target)) return false;
+        await unlink(directory.at(target.name));
+        return true;
+      });
+      return removed ?? false;
     },
     async resize(target, current, sizeMb, shrink, ctx) {
       if (format === 'raw' && shrink && sizeMb * MIB < current.allocationBytes) {
@@ -56,24 +79,25 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
           { pool: target.pool, name: target.name },
         );
       }
-      await qemuImg(['resize', '-q', '-f', format, ...(shrink ? ['--shrink'] : []), target.path, sizeArgument(sizeMb)], ctx, `resize volume '${target.name}'`);
+      await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+        if (!existing(directory, target)) throw new HvError('NOT_FOUND', `No volume '${target.name}' in pool '${target.pool}'`, { pool: target.pool, name: target.name });
+        await qemuImg(['resize', '-q', '-f', format, ...(shrink ? ['--shrink'] : []), directory.at(target.name), sizeArgument(sizeMb)], ctx, `resize volume '${target.name}'`);
+      });
     },
     async measure(target) {
-      const directory = directoryOf(target);
-      if (!directory) return undefined;
-      const { path, stats } = volumeEntry(directory, target.name, target.pool);
-      if (!stats) return undefined;
-      if (!stats.isFile()) throw notAVolume(target);
-      return measureFile(format, target.name, path);
+      return withPoolDirectory(target.pool, target.config, false, async (directory) =>
+        existing(directory, target) ? measureFile(format, target.name, directory.at(target.name), directory.named(target.name)) : undefined,
+      );
     },
     async list(target) {
-      const directory = directoryOf(target);
-      if (!directory) return [];
-      const entries = await readdir(directory, { withFileTypes: true });
-      // Only regular files with volume names: temporary parts, symlinks and strays are not volumes.
-      const files = entries.filter((entry) => entry.isFile() && VOLUME_NAME.test(entry.name) && !entry.name.includes('..'));
-      const measured = await Promise.all(files.map((entry) => measureFile(format, entry.name, join(directory, entry.name)).catch(() => undefined)));
-      return measured.filter((volume): volume is Measured => volume !== undefined);
+      const listed = await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+        const entries = await readdir(directory.at(), { withFileTypes: true });
+        // Only regular files with volume names: temporary parts, symlinks and strays are not volumes.
+        const files = entries.filter((entry) => entry.isFile() && VOLUME_NAME.test(entry.name) && !entry.name.includes('..'));
+        const measured = await Promise.all(files.map((entry) => measureFile(format, entry.name, directory.at(entry.name), directory.named(entry.name)).catch(() => undefined)));
+        return measured.filter((volume): volume is Measured => volume !== undefined);
+      });
+      return listed ?? [];
     },
     activate: async () => undefined,
     deactivate: async () => undefined,
@@ -91,9 +115,9 @@ async function makeImage(format: ImageFormat, part: string, plan: CreatePlan, ct
   await qemuImg(['create', '-q', '-f', format, ...backing, part, ...size], ctx, 'create the image');
 }
 
-/** Size and backing from the file itself (no process): the qcow2 header, or the length of a raw file. */
-async function measureFile(format: ImageFormat, name: string, path: string): Promise<Measured> {
-  const handle = await openNoFollow(path);
+/** Size and backing from the file itself (no process): the qcow2 header, or the length of a raw file; `path` is what it is called. */
+async function measureFile(format: ImageFormat, name: string, at: string, path: string): Promise<Measured> {
+  const handle = await openNoFollow(at);
   try {
     const stats = await handle.stat();
     const header = format === 'qcow2' ? await readQcow2Header(handle) : undefined;

@@ -71,7 +71,9 @@ export const lvmPlugin: StoragePlugin = {
   pathOf: (target, name) => `/dev/${vgOf(target)}/${name}`,
   async create(target, plan, ctx) {
     await lvm('lvcreate', lvcreateArgs(vgOf(target), target.name, plan.sizeMb!), ctx, `create logical volume ${lvOf(target)}`);
-    if (!plan.source) return;
+    // The size asked (lvcreate rounds up to whole extents only when a size is not a multiple of 4 MiB).
+    const made = { name: target.name, path: target.path, format: 'raw' as const, capacityBytes: plan.sizeMb! * MIB, allocationBytes: plan.sizeMb! * MIB, backing: null };
+    if (!plan.source) return made;
     try {
       // -n: the logical volume is the target as it is; qemu-img must not try to create it.
       await qemuImgConvert(['-n', '-f', plan.source.format, '-O', 'raw', plan.source.path, target.path], ctx, `copy ${plan.source.path}`);
@@ -79,6 +81,7 @@ export const lvmPlugin: StoragePlugin = {
       await lvm('lvremove', lvremoveArgs(vgOf(target), target.name), {}, `remove the partial ${lvOf(target)}`).catch(() => undefined);
       throw error;
     }
+    return made;
   },
   async delete(target, ctx) {
     if ((await lvs(target, target.name, ctx)).length === 0) return false;

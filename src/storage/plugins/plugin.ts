@@ -43,8 +43,12 @@ export interface StoragePlugin {
   /** Throws INPUT_INVALID unless `name` can name a volume of this kind. */
   validateName(name: string): string;
   pathOf(target: PoolTarget, name: string): string;
-  /** Creates it; CONFLICT when it exists (atomically: two racing creates cannot both win). */
-  create(target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext): Promise<void>;
+  /**
+   * Creates it; CONFLICT when it exists (atomically: two racing creates cannot both win).
+   * Returns it measured where it was made (the pool directory held open: its path may
+   * name another directory by the time anyone looks again).
+   */
+  create(target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext): Promise<Measured>;
   delete(target: VolumeTarget, ctx: StorageOpContext): Promise<boolean>;
   resize(target: VolumeTarget, current: Measured, sizeMb: number, shrink: boolean, ctx: StorageOpContext): Promise<void>;
   measure(target: VolumeTarget, ctx: StorageOpContext): Promise<Measured | undefined>;

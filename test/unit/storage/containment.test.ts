@@ -82,7 +82,7 @@ describe('volume names and paths stay inside their pool', () => {
   test('dir volumes: made inside the pool, listed, deleted with their contents (links inside removed, not followed)', async () => {
     const pool = openPool(config, 'roots');
     const made = await pool.create({ name: 'ct1-root' }, ctx);
-    expect(made).toEqual({ pool: 'roots', name: 'ct1-root', plugin: 'dir', path: join(base, 'roots', 'ct1-root'), attach: 'directory', format: null });
+    expect(made).toMatchObject({ pool: 'roots', name: 'ct1-root', plugin: 'dir', path: join(base, 'roots', 'ct1-root'), attach: 'directory', format: null, capacity_mb: 0 });
     writeFileSync(join(made.path, 'file'), 'x'.repeat(10_000));
     symlinkSync(join(outside, 'tree'), join(made.path, 'link-out'));
     const info = await pool.info('ct1-root', ctx);

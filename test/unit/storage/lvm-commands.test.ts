@@ -47,7 +47,7 @@ afterAll(() => {
 describe('LVM pool: the commands it runs', () => {
   test('create: lvs to see it is new, then lvcreate --yes --wipesignatures y with the size in MiB; a block device under /dev/<vg>', async () => {
     const volume = await pool().create({ name: 'vm1-root', sizeMb: 1024 }, {});
-    expect(volume).toEqual({ pool: 'fast', name: 'vm1-root', plugin: 'lvm', path: '/dev/vg0/vm1-root', attach: 'block', format: 'raw' });
+    expect(volume).toEqual({ pool: 'fast', name: 'vm1-root', plugin: 'lvm', path: '/dev/vg0/vm1-root', attach: 'block', format: 'raw', capacity_mb: 1024, allocation_mb: 1024, backing: null });
     expect(calls()).toEqual([
       ['lvs', '--reportformat', 'json', '--units', 'm', '--nosuffix', '-o', 'lv_name,lv_size', 'vg0/vm1-root'],
       ['lvs', '--reportformat', 'json', '--units', 'm', '--nosuffix', '-o', 'lv_name,lv_size', 'vg0'],
