@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
@@ -40,6 +41,8 @@ export const lockKey = {
   catalogue: (id: string) => `catalogue-${id}`,
   /** Shared while a request uses a catalogue's files; exclusive to remove one. */
   templateFiles: (id: string) => `templatefiles-${id}`,
+  /** A disk or root directory named by path, from the in-use check to the define (a hash: paths have '/'). */
+  path: (real: string) => `path-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import { shareTemplateFiles, templateFilesExist } from '../templates/index.js';
 import type { NicSpec } from '../vm/domain-xml.js';
 import { baseSpec } from './domain-spec.js';
 import { execute, type Provisioned } from './execute.js';
+import { checkGivenPaths, givenPaths, type GivenPath } from './given-paths.js';
 import { planProvisioning, type ProvisionPlan } from './plan.js';
 import type { ProvisionRequest } from './request.js';
 
@@ -57,6 +58,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
       throw new HvError('CONFLICT', `Template ${plan.template.ref} was replaced or deleted while this request began: try again`, { input: 'template' });
     }
     const base = baseSpec(config, vmClass, request, plan);
+    const given = givenPaths(request, base);
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
       plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),
@@ -78,7 +80,12 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     const admit = <T>(define: () => Promise<T>) => withAdmission(config, admission, ctx, define);
     const makesVolumes = plan.root !== undefined || plan.data.length > 0;
     const made = await (makesVolumes ? precheckAdmission(config, admission, ctx) : Promise.resolve())
-      .then(() => withPlannedVolumeLocks(config, ctx, plan, () => execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart, admit })))
+      .then(() =>
+        withPlannedVolumeLocks(config, ctx, plan, given, async () => {
+          await checkGivenPaths(config, request, given, ctx.signal);
+          return execute({ config, ctx, uri, base, plan, checkedNics, start: request.start, autostart: request.autostart, admit });
+        }),
+      )
       .catch(async (error: unknown) => {
         // A clash with an existing VM of that name explains any other failure (its volumes exist too).
         const existing = await existingVm();
@@ -94,9 +101,13 @@ function alreadyExists(name: string, existing: { vmClass: string; state: string 
 
 /**
  * Holds the locks of every volume the plan makes until the domain that uses them is
- * defined (or they are removed again): nobody can delete or resize one in between.
+ * defined (or they are removed again): nobody can delete or resize one in between. A disk
+ * or root directory named by path is locked the same way, from its in-use check on.
  */
-function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, work: () => Promise<T>): Promise<T> {
-  const keys = [...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
+function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, given: readonly GivenPath[], work: () => Promise<T>): Promise<T> {
+  const keys = [
+    ...[...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name))),
+    ...given.map(({ path }) => lockKey.path(path)),
+  ];
   return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, work);
 }
