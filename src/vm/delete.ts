@@ -5,7 +5,7 @@ import { locate, type Located } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
 import { virsh } from '../libvirt/virsh.js';
-import { openPool, validateVolumeName, volumeUsers, withVolumeLock, type Pool } from '../storage/index.js';
+import { canonicalPath, openPool, volumeUsers, withVolumeLock, type Pool } from '../storage/index.js';
 import { removeConsoleLog } from './console-log.js';
 
 export interface DeleteOptions {
@@ -21,18 +21,20 @@ export interface Deleted {
   readonly changed: boolean;
   /** `pool/volume` of each volume removed. */
   readonly removedVolumes: string[];
+  /** `pool/volume: why` of each volume its metadata names that was left (remove_volumes). */
+  readonly keptVolumes: string[];
 }
 
 export function deleteVm(config: HvConfig, name: string, options: DeleteOptions, ctx: OperationContext): Promise<Deleted> {
   return withVmLock(config, name, ctx, async () => {
     const vm = await locate(config, name, ctx.signal);
-    if (!vm) return { vm: null, changed: false, removedVolumes: [] };
+    if (!vm) return { vm: null, changed: false, removedVolumes: [], keptVolumes: [] };
     if (vm.state !== 'shutoff' && !options.force) {
       throw new HvError('CONFLICT', `'${name}' is ${vm.state}: shut it down first, or delete with force=true`, { state: vm.state });
     }
     const domain = parseDomainXml(await virsh(vm.uri, ['dumpxml', '--inactive', name], ctx.signal));
     // Everything that could refuse the removal of the volumes is checked before the VM goes.
-    const volumes = options.removeVolumes ? await removableVolumes(config, name, domain.metadata.volumes, ctx.signal) : [];
+    const { removable: volumes, kept } = options.removeVolumes ? await chooseVolumes(config, name, domain, ctx.signal) : { removable: [], kept: [] };
 
     if (vm.state !== 'shutoff') await virsh(vm.uri, ['destroy', name], ctx.signal);
     // QEMU domains may carry managed-save images and snapshot metadata; LXC knows neither flag.
@@ -45,33 +47,66 @@ export function deleteVm(config: HvConfig, name: string, options: DeleteOptions,
       await withVolumeLock(config, ctx.deadline, pool.name, volume, () => pool.delete(volume, { signal: ctx.signal }));
       removedVolumes.push(`${pool.name}/${volume}`);
     }
-    return { vm, changed: true, removedVolumes };
+    return { vm, changed: true, removedVolumes, keptVolumes: kept };
   });
 }
 
+interface VolumeChoice {
+  removable: Array<{ pool: Pool; volume: string }>;
+  /** `pool/name: why` of each volume the metadata names that is not removed. */
+  kept: string[];
+}
+
 /**
- * The volumes provisioned for this VM (its metadata names them), as long as they still
- * exist and no other VM uses them: one that another VM uses refuses the whole request.
+ * The volumes provisioned for this VM that really are its own: the metadata names them
+ * (pool/name), and only a volume that is, in its pool as configured now, one of the
+ * domain's own disks (or its root directory) is removed. The metadata is trusted for
+ * nothing else: a name that is not a disk of this VM, a pool no longer configured, or a
+ * pool whose path changed since (the volume named is then elsewhere than the disk) is
+ * kept and reported. A volume another VM uses refuses the whole request.
  */
-async function removableVolumes(config: HvConfig, name: string, listed: string | undefined, signal: AbortSignal): Promise<Array<{ pool: Pool; volume: string }>> {
-  const refs = (listed ?? '').split(',').filter(Boolean);
-  if (refs.length === 0) return [];
+async function chooseVolumes(config: HvConfig, name: string, domain: ReturnType<typeof parseDomainXml>, signal: AbortSignal): Promise<VolumeChoice> {
+  const refs = (domain.metadata.volumes ?? '').split(',').filter(Boolean);
+  const choice: VolumeChoice = { removable: [], kept: [] };
+  if (refs.length === 0) return choice;
+  const own = new Set(
+    [...domain.disks.map((disk) => disk.source), ...domain.filesystems.map((fs) => fs.source)].filter((path): path is string => path !== null).map(canonicalPath),
+  );
   const users = await volumeUsers(config, signal);
-  const removable: Array<{ pool: Pool; volume: string }> = [];
   for (const ref of refs) {
     const [poolName = '', volume = ''] = ref.split('/');
-    validateVolumeName(volume);
+    const keep = (why: string) => choice.kept.push(`${ref}: ${why}`);
+    if (!Object.hasOwn(config.storage.pools, poolName)) {
+      keep(`pool '${poolName}' is no longer configured; remove the volume by hand if it is not needed`);
+      continue;
+    }
     const pool = openPool(config, poolName);
+    try {
+      pool.pathOf(volume);
+    } catch {
+      keep('not a volume name');
+      continue;
+    }
     const info = await pool.info(volume, { signal });
+    const path = info ? canonicalPath(info.path) : canonicalPath(pool.pathOf(volume));
+    if (!own.has(path)) {
+      const disks = [...own].join(', ') || 'none';
+      keep(
+        info
+          ? `${info.path} is not a disk of this VM (its disks: ${disks}); the pool's configuration may have changed since it was provisioned`
+          : `pool '${poolName}' has no volume '${volume}' (at ${pool.pathOf(volume)}); this VM's disks (${disks}) were left where they are`,
+      );
+      continue;
+    }
     if (!info) continue;
-    const others = (users.get(info.path) ?? []).filter((user) => user !== name);
+    const others = (users.get(path) ?? []).filter((user) => user !== name);
     if (others.length > 0) {
       throw new HvError('CONFLICT', `Volume ${ref} is also used by ${others.join(', ')}: detach it there first, or delete without remove_volumes`, {
         volume: ref,
         used_by: others,
       });
     }
-    removable.push({ pool, volume });
+    choice.removable.push({ pool, volume });
   }
-  return removable;
+  return choice;
 }

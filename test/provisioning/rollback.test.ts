@@ -3,7 +3,7 @@
 // HVAGENT_TEST_FAIL_AFTER hook), and by real failures (a clash with an existing volume,
 // a concurrent create of the same VM). Afterwards: no domain, no volume, no file, no
 // console log; and nothing the request did not make is touched.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, CONSOLE_DIR, domstate, LXC_URI, newVmName, QEMU_URI, virsh } from '../vm/helpers.js';
 import { buildTestTemplates, makeSandbox, type Sandbox } from './helpers.js';
@@ -97,8 +97,17 @@ test('delete remove_volumes=true never removes a volume another VM uses', async 
   const made = await box.rpc('vm', 'create', { name: owner, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', memory_mb: 192 });
   expect(made.statuscode).toBe(0);
   const volume = String((made.data.volumes as Array<{ path: string }>)[0]!.path);
+  // hvagent itself refuses to give the volume to a second VM (test/vm/sharing.test.ts)...
   const borrowed = await box.rpc('vm', 'create', { name: borrower, vm_class: 'qemu', disk: volume, disk_format: 'qcow2', memory_mb: 192 });
-  expect(borrowed.statuscode).toBe(0);
+  expect(borrowed).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
+  // ...but a VM defined by other means can still use it.
+  const xml = join(box.root, `${borrower}.xml`);
+  writeFileSync(
+    xml,
+    `<domain type='qemu'><name>${borrower}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>` +
+      `<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${volume}'/><target dev='vda' bus='virtio'/></disk></devices></domain>`,
+  );
+  await virsh(QEMU_URI, ['define', xml]);
 
   const refused = await box.rpc('vm', 'delete', { name: owner, remove_volumes: true });
   expect(refused).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
