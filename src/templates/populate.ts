@@ -1,4 +1,4 @@
-import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../core/progress.js';
@@ -10,8 +10,8 @@ import { listArchive, ListingError } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
 
 // Unpacks a container template: archive, then overlay, then the first-boot file. Each
-// archive is listed and checked first (archive-check.ts); nothing of an archive is
-// unpacked unless every member passes; on any failure the directory is emptied again. GNU tar runs as root keeping numeric owners,
+// archive is opened once, then listed and checked (archive-check.ts) and extracted from
+// that same open file; nothing of an archive is unpacked unless every member passes; on any failure the directory is emptied again. GNU tar runs as root keeping numeric owners,
 // modes and file capabilities: a root file system needs them (setuid binaries, files
 // owned by system users whose names the host does not share).
 
@@ -58,8 +58,29 @@ function emptyDirectory(directory: string): string {
   return root;
 }
 
+/**
+ * The archive is opened once and both listed and extracted through that descriptor
+ * (/proc/<pid>/fd/<fd>), so a file renamed into its place after the check is never what
+ * tar extracts; nor may it have been written to in between (size, mtime: a rename changes
+ * its ctime, which is no change of content).
+ */
 async function unpack(template: ArchiveTemplate, file: string, root: string, phase: string, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
-  const members = await listArchive(file, signal);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const before = fstatSync(fd);
+    if (!before.isFile()) throw new HvError('CONFIG_INVALID', `Template ${template.ref}: ${file} is not a regular file`, { template: template.ref, archive: file });
+    await unpackOpen(template, file, `/proc/${process.pid}/fd/${fd}`, root, phase, signal, progress);
+    const after = fstatSync(fd);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new HvError('CONFLICT', `Template ${template.ref}: ${file} was changed while it was unpacked; try again`, { template: template.ref, archive: file });
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function unpackOpen(template: ArchiveTemplate, file: string, opened: string, root: string, phase: string, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
+  const members = await listArchive(opened, signal);
   let checked;
   try {
     checked = checkMembers(members, root);
@@ -82,7 +103,7 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
       'tar',
       [
         '--extract',
-        '--file', file,
+        '--file', opened,
         '--directory', root,
         '--numeric-owner',
         '--same-owner',

@@ -6,6 +6,7 @@
 import { lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { exchangeLoop } from '../helpers/exchange.js';
 import { replyOf } from '../vm/helpers.js';
 import { StorageSandbox } from './helpers.js';
 
@@ -72,33 +73,16 @@ describe('a pool directory swapped for a symlink while creates run', () => {
   const ROUNDS = 150;
   const PARALLEL = 6;
 
-  /**
-   * Swaps the pool directory with a symlink to `target` and back until stopped, each swap
-   * atomic (renameat2 RENAME_EXCHANGE, through perl's syscall: Node has no binding), so the
-   * pool path is always either the directory or the symlink, never missing.
-   */
+  /** Swaps the pool directory with a symlink to `target` and back until stopped. */
   function swapper(pool: string, target: string) {
     const link = `${pool}.link`;
     symlinkSync(target, link);
-    const renameat2 = process.arch === 'arm64' ? 276 : 316;
-    const script = `
-      my ($p, $l, $n) = @ARGV; my $stop = 0; my $swaps = 0;
-      $SIG{TERM} = sub { $stop = 1 };
-      until ($stop) {
-        syscall(${renameat2}, -100, $p, -100, $l, 2) == 0 or die "exchange: $!";
-        select(undef, undef, undef, 0.0002);
-        syscall(${renameat2}, -100, $p, -100, $l, 2) == 0 or die "exchange back: $!";
-        select(undef, undef, undef, 0.001);
-        $swaps++;
-      }
-      print $swaps;`;
-    const child = execa('perl', ['-e', script, pool, link, '0']);
+    const loop = exchangeLoop(pool, link, 0.0002);
     return {
       stop: async () => {
-        child.kill('SIGTERM');
-        const { stdout } = await child;
+        const swaps = await loop.stop();
         unlinkSync(link);
-        return Number(stdout);
+        return swaps;
       },
     };
   }

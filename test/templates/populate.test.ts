@@ -8,6 +8,7 @@ import { HvError } from '../../src/core/errors.js';
 import { findTemplate } from '../../src/templates/catalogue.js';
 import { populateRootDirectory } from '../../src/templates/populate.js';
 import type { ArchiveTemplate } from '../../src/templates/types.js';
+import { exchangeLoop } from '../helpers/exchange.js';
 import { cleanupScratch, configFor, scratchDirectory, tar, testCatalogue } from './helpers.js';
 
 const FIRSTBOOT = { name: 't-web01', nics: [{ mac: '52:54:00:12:34:56', network: 'default' }], metadata: { role: "it's web" } };
@@ -231,5 +232,38 @@ describe('hostile archives: refused whole, nothing written outside the root', ()
     const error = await refusal(populateRootDirectory(archiveTemplate(file), scratchDirectory('root'), { name: 't-ct', nics: [] }));
     expect(error.code).toBe('COMMAND_FAILED');
     expect(error.message).toContain('tar --list');
+  });
+});
+
+describe('an archive swapped by rename while it is checked and unpacked', () => {
+  test('what tar extracts is always the archive that was checked: its device nodes left out, never another file', async () => {
+    const build = async (label: string, withDevice: boolean) => {
+      const src = scratchDirectory(`src-${label}`);
+      writeFileSync(join(src, `marker-${label}`), label);
+      if (withDevice) await execa('mknod', [join(src, 'disk'), 'b', '8', '0']);
+      const archive = join(scratchDirectory(`arch-${label}`), 'root.tar');
+      await tar(['--numeric-owner', '-C', src, '-cf', archive, '.']);
+      return archive;
+    };
+    // The template's file, and what is renamed into its place and back: the same members plus a device node.
+    const archive = await build('plain', false);
+    const swapped = await build('device', true);
+    const loop = exchangeLoop(archive, swapped, 0.0003);
+    const seen = { plain: 0, device: 0 };
+    try {
+      for (let round = 0; round < 30; round += 1) {
+        const root = scratchDirectory('root');
+        await populateRootDirectory(archiveTemplate(archive), root, { name: 't-ct', nics: [] });
+        const entries = readdirSync(root).filter((entry) => entry !== 'etc');
+        // Exactly one archive's files, and no device node: the one whose listing was checked was the one extracted.
+        expect([['marker-plain'], ['marker-device']]).toContainEqual(entries);
+        seen[entries[0] === 'marker-plain' ? 'plain' : 'device'] += 1;
+      }
+    } finally {
+      expect(await loop.stop()).toBeGreaterThan(0);
+    }
+    // Both files were met, so the swap really raced the unpacking.
+    expect(seen.plain).toBeGreaterThan(0);
+    expect(seen.device).toBeGreaterThan(0);
   });
 });
