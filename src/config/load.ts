@@ -74,7 +74,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
       console_log_dir: parsed.paths?.console_log_dir ?? '/var/log/hvagent/console',
       jobs_dir: parsed.paths?.jobs_dir ?? '/run/hvagent/jobs',
     },
-    storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
+    storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS, shared_hosts: parsed.storage?.shared_hosts ?? [] },
     admission: parsed.admission ?? {},
     templates: { ...TEMPLATE_DEFAULTS, ...parsed.templates },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
@@ -82,6 +82,9 @@ async function readConfig(env: Env): Promise<HvConfig> {
   for (const [pool, settings] of Object.entries(config.storage.pools)) {
     const needs = settings.plugin === 'lvm' ? 'volume_group' : 'path';
     if (settings[needs] === undefined) throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' (${settings.plugin}) needs '${needs}'`);
+    if (settings.shared && settings.plugin !== 'raw' && settings.plugin !== 'qcow2') {
+      throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' (${settings.plugin}) cannot be shared: only raw and qcow2 pools can`);
+    }
   }
   if (choria.uri !== undefined) overrideUri(config, choria.uri, 'choria plugin config');
   if (env.HVAGENT_URI !== undefined) overrideUri(config, env.HVAGENT_URI, 'HVAGENT_URI');

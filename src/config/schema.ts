@@ -66,9 +66,11 @@ export const configSchema = {
               volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
               max_volume_mb: mebibytes,
               max_total_mb: mebibytes,
+              shared: { type: 'boolean' },
             },
           },
         },
+        shared_hosts: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 1024, pattern: LIBVIRT_URI_PATTERN } },
       },
     },
     templates: {
@@ -120,6 +122,11 @@ export interface PoolConfig {
   volume_group?: string;
   max_volume_mb?: number;
   max_total_mb?: number;
+  /**
+   * Mounted by other hosts too (NFS and the like; raw and qcow2 pools): its volume locks
+   * live in the pool directory, and delete asks storage.shared_hosts which VMs use a volume.
+   */
+  shared?: boolean;
 }
 
 /**
@@ -151,7 +158,11 @@ export interface HvConfig {
     /** Progress of long operations, one file per request (tmpfs: emptied at boot). */
     jobs_dir: string;
   };
-  storage: { pools: Record<string, PoolConfig> };
+  storage: {
+    pools: Record<string, PoolConfig>;
+    /** libvirt URIs (qemu) of the other hosts that mount the shared pools: asked before a shared volume is removed. */
+    shared_hosts?: string[];
+  };
   /** Absent in configurations built by hand (tests): no limits. */
   admission?: AdmissionConfig;
   templates: {

@@ -9,7 +9,7 @@ import { VM_CLASSES } from '../model/vm-classes.js';
 import { mustReadNetwork } from '../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../network/mac.js';
 import { lockKey, withLocks } from '../files/locks.js';
-import { validateVolumeName } from '../storage/index.js';
+import { validateVolumeName, withSharedVolumeLocks } from '../storage/index.js';
 import { precheckAdmission, withAdmission, type AdmissionRequest } from '../vm/admission.js';
 import { shareTemplateFiles, templateFilesExist } from '../templates/index.js';
 import type { NicSpec } from '../vm/domain-xml.js';
@@ -105,9 +105,7 @@ function alreadyExists(name: string, existing: { vmClass: string; state: string 
  * or root directory named by path is locked the same way, from its in-use check on.
  */
 function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, given: readonly GivenPath[], work: () => Promise<T>): Promise<T> {
-  const keys = [
-    ...[...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name))),
-    ...given.map(({ path }) => lockKey.path(path)),
-  ];
-  return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, work);
+  const volumes = [...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => ({ pool: volume.pool.name, name: validateVolumeName(volume.name) }));
+  const keys = [...volumes.map(({ pool, name }) => lockKey.volume(pool, name)), ...given.map(({ path }) => lockKey.path(path))];
+  return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, () => withSharedVolumeLocks(config, ctx.deadline, volumes, work));
 }

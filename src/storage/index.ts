@@ -9,3 +9,4 @@ export { withVolumeLock } from './lock.js';
 export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';
 export { checkImageChain } from './image-chain.js';
+export { lockDirectoryOf, peerUsage, withSharedVolumeLocks, type PeerUser } from './shared.js';

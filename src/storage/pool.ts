@@ -3,6 +3,7 @@ import { HvError } from '../core/errors.js';
 import { lockKey, withLock } from '../files/locks.js';
 import { imageVirtualSize } from './plugins/image-file.js';
 import { PLUGINS } from './plugins/index.js';
+import { lockDirectoryOf } from './shared.js';
 import { MIB, type CreatePlan, type Measured, type StoragePlugin, type VolumeTarget } from './plugins/plugin.js';
 import type { CreateVolumeRequest, Pool, StorageOpContext, Volume, VolumeInfo } from './types.js';
 
@@ -157,7 +158,7 @@ class ConfiguredPool implements Pool {
   /** A pool with a total limit serialises its changes, so parallel requests cannot overrun it together. */
   #underQuotaLock<T>(ctx: StorageOpContext, work: () => Promise<T>): Promise<T> {
     if (this.config.max_total_mb === undefined) return work();
-    return withLock(lockKey.pool(this.name), { directory: this.hvConfig.paths.lock_dir, deadline: ctx.deadline ?? Date.now() + QUOTA_LOCK_WAIT_MS }, work);
+    return withLock(lockKey.pool(this.name), { directory: lockDirectoryOf(this.hvConfig, this.config), deadline: ctx.deadline ?? Date.now() + QUOTA_LOCK_WAIT_MS }, work);
   }
 
   async #mustMeasure(target: VolumeTarget, ctx: StorageOpContext): Promise<Measured> {

@@ -4,6 +4,7 @@ import type { OperationContext } from '../core/operation.js';
 import { resolveAllowedPath } from '../files/containment.js';
 import { checkImageChain } from './image-chain.js';
 import { syncLibvirtPool } from './libvirt-pool.js';
+import { peerUsage } from './shared.js';
 import { withVolumeLock } from './lock.js';
 import { openPool } from './pool.js';
 import type { CreateVolumeRequest, ImageFormat, Pool, VolumeInfo } from './types.js';
@@ -72,6 +73,17 @@ export function deleteVolume(config: HvConfig, poolName: string, name: string, f
         name,
         used_by: active,
       });
+    }
+    if (pool.config.shared) {
+      // Another host's VM keeps the volume whatever its state there: this host cannot know what it will do.
+      const remote = (await peerUsage(config, ctx.signal)).get(canonicalPath(found.path))?.map((user) => `${user.vm} (${user.state})`) ?? [];
+      if (remote.length > 0) {
+        throw new HvError('CONFLICT', `Volume '${name}' of shared pool '${pool.name}' is used on another host by ${remote.join(', ')}: remove it there first (force does not override this)`, {
+          pool: pool.name,
+          name,
+          used_by: remote,
+        });
+      }
     }
     if (usedBy.length > 0 && !force) {
       throw new HvError('CONFLICT', `Volume '${name}' is used by the defined VM${usedBy.length === 1 ? '' : 's'} ${usedBy.join(', ')}: delete with force=true to remove it anyway`, {

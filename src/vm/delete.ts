@@ -5,7 +5,7 @@ import { locate, type Located } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
 import { virsh } from '../libvirt/virsh.js';
-import { canonicalPath, openPool, volumeUsers, withVolumeLock, type Pool } from '../storage/index.js';
+import { canonicalPath, openPool, peerUsage, volumeUsers, withVolumeLock, type PeerUser, type Pool } from '../storage/index.js';
 import { removeConsoleLog } from './console-log.js';
 
 export interface DeleteOptions {
@@ -63,7 +63,8 @@ interface VolumeChoice {
  * domain's own disks (or its root directory) is removed. The metadata is trusted for
  * nothing else: a name that is not a disk of this VM, a pool no longer configured, or a
  * pool whose path changed since (the volume named is then elsewhere than the disk) is
- * kept and reported. A volume another VM uses refuses the whole request.
+ * kept and reported. A volume another VM uses refuses the whole request; in a shared pool
+ * that includes the VMs of storage.shared_hosts (a host that cannot be asked refuses it too).
  */
 async function chooseVolumes(config: HvConfig, name: string, domain: ReturnType<typeof parseDomainXml>, signal: AbortSignal): Promise<VolumeChoice> {
   const refs = (domain.metadata.volumes ?? '').split(',').filter(Boolean);
@@ -72,7 +73,8 @@ async function chooseVolumes(config: HvConfig, name: string, domain: ReturnType<
   const own = new Set(
     [...domain.disks.map((disk) => disk.source), ...domain.filesystems.map((fs) => fs.source)].filter((path): path is string => path !== null).map(canonicalPath),
   );
-  const users = await volumeUsers(config, signal);
+  const sharedPools = refs.some((ref) => config.storage.pools[ref.split('/')[0] ?? '']?.shared === true);
+  const [users, remote] = await Promise.all([volumeUsers(config, signal), sharedPools ? peerUsage(config, signal) : new Map<string, PeerUser[]>()]);
   for (const ref of refs) {
     const [poolName = '', volume = ''] = ref.split('/');
     const keep = (why: string) => choice.kept.push(`${ref}: ${why}`);
@@ -99,7 +101,7 @@ async function chooseVolumes(config: HvConfig, name: string, domain: ReturnType<
       continue;
     }
     if (!info) continue;
-    const others = (users.get(path) ?? []).filter((user) => user !== name);
+    const others = [...(users.get(path) ?? []).filter((user) => user !== name), ...(pool.config.shared ? (remote.get(path) ?? []).map((user) => user.vm) : [])];
     if (others.length > 0) {
       throw new HvError('CONFLICT', `Volume ${ref} is also used by ${others.join(', ')}: detach it there first, or delete without remove_volumes`, {
         volume: ref,
