@@ -182,3 +182,19 @@ export async function runVirshWatched(command: VirshCommand, uri: string, onStde
 export function watchedFailure(result: RawResult, command: VirshCommand, uri: string, stderr = result.stderr): VirshError {
   return new VirshError({ code: classifyStderr(stderr), argv: result.argv, command, uri, exitCode: result.exitCode, stderr });
 }
+
+/**
+ * `virsh console` on this process's own terminal (an interactive session, no timeout):
+ * returns when the person detaches (Ctrl-]) or the console closes. virsh has told them
+ * any error itself; the VirshError says how it ended.
+ */
+export async function attachConsole(uri: string, name: string, signal?: AbortSignal): Promise<void> {
+  const command = ['console', `--domain=${name}`];
+  const described = { command };
+  const args = refuseUnpassable(described, { uri }, () => {
+    const all = ['-c', uri, ...command];
+    all.forEach(assertPassableArgument);
+    return all;
+  });
+  await runProcess('virsh', args, { terminal: true, signal, failure: (facts) => abnormalVirshEnd(facts, described, uri) });
+}

@@ -33,6 +33,12 @@ export interface RunOptions {
   readonly stderrNoise?: RegExp | undefined;
   /** Builds the error for a failure instead of the plain ToolError (virsh). */
   readonly failure?: ((facts: ProcessFacts) => ToolError) | undefined;
+  /**
+   * Hands the child this process's own stdin, stdout and stderr (a person's terminal) and
+   * captures nothing: an interactive session. While it runs, the terminal's SIGINT and
+   * SIGQUIT are the child's alone, as system(3) does; cancellation still ends it.
+   */
+  readonly terminal?: boolean | undefined;
 }
 
 export interface ProcessResult {
@@ -50,7 +56,9 @@ export async function runProcess(file: string, args: readonly string[], options:
   const argv = [file, ...args];
   // execa hands a number in the stdio array down as that descriptor (fd 3, 4, …); its
   // types only admit numbers for the first three.
-  const stdio = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.descriptors ?? [])] as unknown as ['pipe', 'pipe', 'pipe'];
+  const stdio = (
+    options.terminal ? ['inherit', 'inherit', 'inherit'] : [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.descriptors ?? [])]
+  ) as unknown as ['pipe', 'pipe', 'pipe'];
   const subprocess = execa(file, args, {
     env: { ...toolEnvironment(), ...options.environment },
     extendEnv: false,
@@ -69,7 +77,7 @@ export async function runProcess(file: string, args: readonly string[], options:
   currentScope()?.track(subprocess);
   if (options.onStdout) subprocess.stdout?.on('data', (chunk: Buffer) => options.onStdout!(chunk.toString(options.encoding ?? 'utf8')));
   if (options.onStderr) subprocess.stderr?.on('data', (chunk: Buffer) => options.onStderr!(chunk.toString('utf8')));
-  const result = await subprocess;
+  const result = options.terminal ? await leavingTerminalSignals(subprocess) : await subprocess;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   const facts: ProcessFacts = {
@@ -89,4 +97,16 @@ export async function runProcess(file: string, args: readonly string[], options:
     throw options.failure ? options.failure(facts) : toolFailure(facts, options.stderrNoise);
   }
   return { argv, exitCode: result.exitCode!, stdout, stderr };
+}
+
+/** Waits for an interactive child while the terminal's interrupt and quit keys reach only it. */
+async function leavingTerminalSignals<T>(child: Promise<T>): Promise<T> {
+  const ignore = (): void => undefined;
+  const signals = ['SIGINT', 'SIGQUIT'] as const;
+  for (const signal of signals) process.on(signal, ignore);
+  try {
+    return await child;
+  } finally {
+    for (const signal of signals) process.off(signal, ignore);
+  }
 }

@@ -9,6 +9,7 @@ import type { VmClass } from '../model/vm-classes.js';
 export type { HvMetadata };
 /** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c). */
 const SPARE_ROOT_PORTS = 6;
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 export interface DiskSpec {
   /** A file (raw, qcow2) or a block device (LVM). */
@@ -31,6 +32,10 @@ export interface NicSpec {
  */
 export interface CdromSpec {
   path: string | null;
+  /** A file (default) or a block device (an LVM volume). */
+  type?: 'file' | 'block';
+  /** What the medium's file holds (default raw): a seed on a qcow2 pool is a qcow2 volume. */
+  format?: 'raw' | 'qcow2';
 }
 
 export interface DomainSpec {
@@ -110,10 +115,10 @@ function machineDomain(spec: DomainSpec) {
           target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
         })),
         ...(spec.cdroms ?? []).map((cdrom, index) => ({
-          '@_type': 'file',
+          '@_type': cdrom.type ?? 'file',
           '@_device': 'cdrom',
-          driver: { '@_name': 'qemu', '@_type': 'raw' },
-          ...(cdrom.path !== null && { source: { '@_file': cdrom.path } }),
+          driver: { '@_name': 'qemu', '@_type': cdrom.format ?? 'raw' },
+          ...(cdrom.path !== null && { source: cdrom.type === 'block' ? { '@_dev': cdrom.path } : { '@_file': cdrom.path } }),
           target: { '@_dev': cdromTarget(index), '@_bus': 'scsi' },
           readonly: '',
         })),
@@ -121,6 +126,8 @@ function machineDomain(spec: DomainSpec) {
       interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
+      // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
+      channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } },
       memballoon: { '@_model': 'virtio' },
     },
   };

@@ -124,3 +124,32 @@ describe('CD-ROMs', () => {
     expect(buildDomainXml(spec())).not.toContain('virtio-scsi');
   });
 });
+
+describe('a cloud-init seed and the guest agent', () => {
+  test('a seed volume of a qcow2 pool is a qcow2 CD-ROM; of an LVM pool a block CD-ROM', () => {
+    const parsed = parseDomainXml(
+      buildDomainXml(
+        spec({
+          kernel: undefined,
+          cdroms: [
+            { path: '/var/lib/hvagent/volumes/web01-cidata', format: 'qcow2' },
+            { path: '/dev/vg0/web02-cidata', type: 'block', format: 'raw' },
+          ],
+        }),
+      ),
+    );
+    expect(parsed.disks).toEqual([
+      { target: 'sda', source: '/var/lib/hvagent/volumes/web01-cidata', format: 'qcow2', device: 'cdrom' },
+      { target: 'sdb', source: '/dev/vg0/web02-cidata', format: 'raw', device: 'cdrom' },
+    ]);
+  });
+
+  test("a QEMU guest has qemu-guest-agent's virtio channel; a container has none", async () => {
+    const { channelState } = await import('../../../src/libvirt/parse/domain.js');
+    const qemu = buildDomainXml(spec());
+    expect(qemu).toMatch(/<channel type="unix">\s*<target type="virtio" name="org\.qemu\.guest_agent\.0"/);
+    expect(channelState(qemu, 'org.qemu.guest_agent.0')).toBe('disconnected');
+    const lxc = buildDomainXml(spec({ vmClass: VM_CLASSES.lxc, kernel: undefined, consoleLog: undefined, rootfs: '/var/lib/hvagent/ct' }));
+    expect(channelState(lxc, 'org.qemu.guest_agent.0')).toBeNull();
+  });
+});
