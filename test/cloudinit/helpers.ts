@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { stdioRpc, type Reply } from '../helpers/agent.js';
 import { cloudImage } from '../helpers/cloud-image.js';
 import { makeSandbox, type Sandbox } from '../provisioning/helpers.js';
+import { domstate, QEMU_URI, serialLog, virsh } from '../vm/helpers.js';
 
 export interface CloudSandbox extends Sandbox {
   /** The configuration whose catalogue holds image:debian12. */
@@ -54,4 +55,24 @@ export async function isoFile(iso: string, name: string): Promise<string> {
 export async function isoNames(iso: string): Promise<string[]> {
   const { stdout } = await execa('isoinfo', ['-R', '-f', '-i', iso]);
   return stdout.split('\n').map((line) => line.replace(/^\//, '')).filter(Boolean).sort();
+}
+
+/** cloud-init's last line on the console, once per boot: "Cloud-init v. 22.4.2 finished at … Datasource …". */
+export const CLOUD_INIT_FINISHED = ' finished at ';
+
+/** A wait on a guest that failed says what it printed last and its state. */
+export async function explainedWait<T>(name: string, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (error) {
+    const tail = serialLog(name).split('\n').slice(-25).join('\n');
+    throw new Error(`${(error as Error).message}\nstate: ${await domstate(name).catch(String)}\nserial log tail:\n${tail}`);
+  }
+}
+
+/** The address `virsh net-dhcp-leases NETWORK --mac MAC` gives, if any yet. */
+export async function leasedAddress(network: string, mac: string): Promise<string | undefined> {
+  const out = await virsh(QEMU_URI, ['net-dhcp-leases', network, '--mac', mac]);
+  const line = out.split('\n').find((row) => row.includes(mac) && row.includes('ipv4'));
+  return line ? /\s(\d+\.\d+\.\d+\.\d+)\/\d+\s/.exec(line)?.[1] : undefined;
 }
