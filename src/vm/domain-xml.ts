@@ -7,7 +7,7 @@ import type { VmClass } from '../model/vm-classes.js';
 // about the VM go into <metadata> (libvirt/metadata.ts).
 
 export type { HvMetadata };
-/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c). */
+/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c), beyond those its devices take. */
 const SPARE_ROOT_PORTS = 6;
 export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
@@ -103,7 +103,7 @@ function machineDomain(spec: DomainSpec) {
     devices: {
       controller: [
         { '@_type': 'pci', '@_index': 0, '@_model': 'pcie-root' },
-        ...Array.from({ length: SPARE_ROOT_PORTS }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
+        ...Array.from({ length: SPARE_ROOT_PORTS + pcieDevices(spec) }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
         ...(spec.cdroms?.length ? [{ '@_type': 'scsi', '@_index': 0, '@_model': 'virtio-scsi' }] : []),
       ],
       disk: [
@@ -129,8 +129,20 @@ function machineDomain(spec: DomainSpec) {
       // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
       channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } },
       memballoon: { '@_model': 'virtio' },
+      // Entropy from the host: without it a cloud guest under TCG waits more than a minute
+      // for its kernel's random pool before sshd and cloud-init can make keys.
+      rng: { '@_model': 'virtio', backend: { '@_model': 'random', '#text': '/dev/urandom' } },
     },
   };
+}
+
+/**
+ * The devices of a q35 machine that each take a PCIe root port: disks and NICs, the
+ * virtio-scsi controller of the CD-ROMs, the guest agent's virtio-serial, the balloon, the
+ * RNG, and the USB controller libvirt adds.
+ */
+function pcieDevices(spec: DomainSpec): number {
+  return spec.disks.length + spec.nics.length + (spec.cdroms?.length ? 1 : 0) + 4;
 }
 
 function containerDomain(spec: DomainSpec) {

@@ -32,10 +32,14 @@ describe('domain XML', () => {
     expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio' }]);
   });
 
-  test('a QEMU guest gets q35 with spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
+  test('a QEMU guest gets q35 with 6 spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
     const xml = buildDomainXml(spec());
     expect(xml).toContain('<domain type="qemu">');
-    expect(xml.match(/model="pcie-root-port"/g)).toHaveLength(6);
+    // Its devices take 5 (NIC, virtio-serial, balloon, RNG, USB); a seed's virtio-scsi and each disk one more.
+    expect(xml.match(/model="pcie-root-port"/g)).toHaveLength(6 + 5);
+    const withSeed = buildDomainXml(spec({ disks: [{ type: 'file', path: '/d', format: 'qcow2' }], cdroms: [{ path: '/s' }] }));
+    expect(withSeed.match(/model="pcie-root-port"/g)).toHaveLength(6 + 7);
+    expect(xml).toMatch(/<rng model="virtio">\s*<backend model="random">\/dev\/urandom<\/backend>/);
     expect(xml).toContain('<acpi');
     expect(xml).toContain('append="on"');
   });
