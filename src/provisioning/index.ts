@@ -2,6 +2,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { uriFor } from '../libvirt/domains/connections.js';
+import { isEmbedded } from '../libvirt/domains/connections.js';
 import { findDefined } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { hostHasHardwareVirtualisation } from '../libvirt/hardware-virtualisation.js';
@@ -45,7 +46,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
   planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
   return withVmLock(config, name, ctx, async () => {
     const plan = await planning;
-    const base = baseSpec(config, vmClass, request, plan);
+    const base = { ...baseSpec(config, vmClass, request, plan), guestAgent: !isEmbedded(uri) };
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
       plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),

@@ -57,6 +57,11 @@ export interface DomainSpec {
   rootfs?: string;
   nics: NicSpec[];
   consoleLog?: string;
+  /**
+   * qemu-guest-agent's channel (default on). Off on qemu:///embed, where libvirt makes the
+   * channel's socket under the embed root and a long root passes the 108-byte socket limit.
+   */
+  guestAgent?: boolean;
   metadata: HvMetadata;
 }
 
@@ -127,7 +132,7 @@ function machineDomain(spec: DomainSpec) {
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
       // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
-      channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } },
+      ...(spec.guestAgent !== false && { channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } } }),
       memballoon: { '@_model': 'virtio' },
       // Entropy from the host: without it a cloud guest under TCG waits more than a minute
       // for its kernel's random pool before sshd and cloud-init can make keys.
@@ -142,7 +147,7 @@ function machineDomain(spec: DomainSpec) {
  * RNG, and the USB controller libvirt adds.
  */
 function pcieDevices(spec: DomainSpec): number {
-  return spec.disks.length + spec.nics.length + (spec.cdroms?.length ? 1 : 0) + 4;
+  return spec.disks.length + spec.nics.length + (spec.cdroms?.length ? 1 : 0) + (spec.guestAgent === false ? 0 : 1) + 3;
 }
 
 function containerDomain(spec: DomainSpec) {

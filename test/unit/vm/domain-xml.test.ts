@@ -155,5 +155,9 @@ describe('a cloud-init seed and the guest agent', () => {
     expect(channelState(qemu, 'org.qemu.guest_agent.0')).toBe('disconnected');
     const lxc = buildDomainXml(spec({ vmClass: VM_CLASSES.lxc, kernel: undefined, consoleLog: undefined, rootfs: '/var/lib/hvagent/ct' }));
     expect(channelState(lxc, 'org.qemu.guest_agent.0')).toBeNull();
+    // Without it (qemu:///embed), one PCIe root port fewer: the 6 spare stay spare.
+    const embedded = buildDomainXml(spec({ guestAgent: false }));
+    expect(channelState(embedded, 'org.qemu.guest_agent.0')).toBeNull();
+    expect(embedded.match(/model="pcie-root-port"/g)).toHaveLength(6 + 4);
   });
 });
