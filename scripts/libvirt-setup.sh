@@ -25,8 +25,9 @@ SYSTEM_URI=qemu:///system
 # 2: virtio_balloon; the ACPI poweroff line reaches the serial console; guest_noacpid.
 # 3: guest_netwatch (NICs plugged in or out later are reported, and get a DHCP lease).
 ASSETS_RECIPE=3
+# genisoimage makes the cloud-init seeds (NoCloud ISO) of vm create.
 PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc qemu-system-x86
-          qemu-utils dnsmasq-base iptables iproute2 busybox-static)
+          qemu-utils dnsmasq-base iptables iproute2 busybox-static genisoimage)
 # Guest kernel modules in load order (virtio_ring must come before virtio).
 GUEST_MODULES=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
                drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko

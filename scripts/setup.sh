@@ -1,7 +1,8 @@
 #!/bin/bash
 # setup.sh -- everything hvagent needs on a fresh Debian 12 host, as root, with or without
 # systemd: hypervisor packages, libvirtd started (by hand where there is no systemd),
-# Node dependencies, the built agent; then the agent's main job on its default connection.
+# Node dependencies, the built agent, the directories of the configured pools and of the
+# template catalogue; then the agent's main job on its default connection.
 #
 #   scripts/setup.sh            install, start, build, then `agent/hvagent host info`
 #   scripts/setup.sh --no-run   the same without the final call
@@ -20,4 +21,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 node scripts/build.mjs
 log "agent built: $(agent/hvagent --version)"
+scripts/prepare-host.sh
 if [ "${1:-}" != --no-run ]; then agent/hvagent host info; fi

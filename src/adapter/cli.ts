@@ -34,9 +34,10 @@ export async function runCli(args: readonly string[], dispatcher: Dispatcher): P
   const data = parsePairs(action, pairs);
   if (typeof data === 'string') return fail(data, 4);
   const showProgress = flags.has('--progress') || process.stderr.isTTY;
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const reply = await dispatcher.handle(
     { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
-    showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
+    { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
   );
   if (flags.has('--json')) {
     process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);

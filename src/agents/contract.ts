@@ -18,9 +18,14 @@ export interface ActionContext {
   deadline: number;
   /** Says how far a long operation is (a job record, docs/JOBS.md). */
   progress: ProgressReporter;
+  /** A person's terminal is this process's stdin and stdout (the command line at the host). */
+  terminal: boolean;
 }
 
-export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;
+export type ActionHandler = ((context: ActionContext) => Promise<ReplyData>) & {
+  /** Given a terminal, it runs for as long as the person at it wants: no deadline then. */
+  readonly interactive?: boolean;
+};
 
 /** One agent's actions by name, each loaded on first use: a refused request never pays for a handler. */
 export type AgentActions = Readonly<Record<string, () => Promise<ActionHandler>>>;

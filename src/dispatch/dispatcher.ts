@@ -26,9 +26,14 @@ export interface DispatcherOptions {
   readonly reload?: () => Promise<HvConfig>;
 }
 
+export interface HandleOptions extends JobOptions {
+  /** The request comes from a person at a terminal (the CLI, stdin and stdout a TTY). */
+  readonly terminal?: boolean;
+}
+
 export interface Dispatcher {
   /** Never throws: every failure is a reply. */
-  handle(request: RpcRequest, options?: JobOptions): Promise<Reply>;
+  handle(request: RpcRequest, options?: HandleOptions): Promise<Reply>;
   /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
   handleText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }>;
   /** The requests running now. */
@@ -46,7 +51,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
 
-  const handle = async (request: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
+  const handle = async (request: RpcRequest, options: HandleOptions = {}): Promise<Reply> => {
     let outputs: string[] = [];
     let job: JobTracker | undefined;
     try {
@@ -58,15 +63,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const load = agents[request.agent]?.[request.action];
       if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
       const handler = await load();
-      const deadline = deadlineFor(agent.metadata.timeout);
-      job = startJob(request, config, inputs, progress);
+      const terminal = options.terminal === true;
+      // A person at a terminal ends an interactive session: the transport's timeout does not
+      // apply, and progress lines would only garble the session.
+      const interactive = terminal && handler.interactive === true;
+      const deadline = interactive ? UNBOUNDED : deadlineFor(agent.metadata.timeout);
+      job = startJob(request, config, inputs, interactive ? {} : options);
       const { report } = job;
       const scope = new RequestScope();
       const id = runningId(request, running);
       running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
       let data: ReplyData;
       try {
-        data = await runCancellable(scope, deadline, () => handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: report }));
+        data = await runCancellable(scope, deadline, () => handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: report, terminal }));
       } finally {
         running.remove(id);
       }
@@ -108,6 +117,8 @@ function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
   return { agent, action };
 }
 
+const UNBOUNDED: Deadline = { ms: Infinity, at: Infinity, graceMs: 0 };
+
 /** The request's own id when no running request holds it, else a new one. */
 function runningId(request: RpcRequest, running: RunningRequests): string {
   const wanted = request.requestid;
@@ -129,13 +140,15 @@ async function runCancellable(scope: RequestScope, deadline: Deadline, work: () 
       timers.push(setTimeout(() => reject(stopped), deadline.graceMs));
     };
     scope.signal.addEventListener('abort', () => giveUp(toHvError(scope.signal.reason)), { once: true });
-    timers.push(
-      setTimeout(() => {
-        const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
-        stopped ??= reason;
-        scope.cancel(reason);
-      }, Math.max(0, deadline.at - Date.now())),
-    );
+    if (Number.isFinite(deadline.at)) {
+      timers.push(
+        setTimeout(() => {
+          const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
+          stopped ??= reason;
+          scope.cancel(reason);
+        }, Math.max(0, deadline.at - Date.now())),
+      );
+    }
   });
   try {
     return await Promise.race([runInScope(scope, work), abandoned]);

@@ -30,3 +30,9 @@ export function subnetCidr(address: string, prefix: number): string | undefined 
 export function isIpv4(address: string): boolean {
   return toNumber(address) !== undefined;
 }
+
+/** Whether `address` lies in the subnet `cidr` (a.b.c.d/n). */
+export function inSubnet(address: string, cidr: string): boolean {
+  const [base = '', prefix = ''] = cidr.split('/');
+  return subnetCidr(address, Number(prefix)) === subnetCidr(base, Number(prefix)) && subnetCidr(address, Number(prefix)) !== undefined;
+}

@@ -26,9 +26,14 @@ export function parseLeases(output: string): Lease[] {
 
 /** mac → IPv4 address, over the given networks, in one virsh process. */
 export async function leasesByMac(uri: string, networks: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
+  return new Map([...(await newestLeases(uri, networks, signal))].map(([mac, lease]) => [mac, lease.ip]));
+}
+
+/** mac → its newest lease, over the given networks, in one virsh process. */
+export async function newestLeases(uri: string, networks: readonly string[], signal?: AbortSignal): Promise<Map<string, Lease>> {
   const results = await runVirshBatch(networks.map((network) => ['net-dhcp-leases', network]), { uri, ...(signal && { signal }) });
-  const byMac = new Map<string, string>();
+  const byMac = new Map<string, Lease>();
   // An inactive or vanished network simply has no leases.
-  for (const result of results) if (!result.error) for (const lease of parseLeases(result.stdout)) byMac.set(lease.mac, lease.ip);
+  for (const result of results) if (!result.error) for (const lease of parseLeases(result.stdout)) byMac.set(lease.mac, lease);
   return byMac;
 }

@@ -43,6 +43,12 @@ export interface RunOptions {
   readonly stderrNoise?: RegExp | undefined;
   /** Builds the error for a failure instead of the plain ToolError (virsh). */
   readonly failure?: ((facts: ProcessFacts) => ToolError) | undefined;
+  /**
+   * Hands the child this process's own stdin, stdout and stderr (a person's terminal) and
+   * captures nothing: an interactive session. While it runs, the terminal's SIGINT and
+   * SIGQUIT are the child's alone, as system(3) does; cancellation still ends it.
+   */
+  readonly terminal?: boolean | undefined;
 }
 
 export interface ProcessResult {
@@ -61,7 +67,7 @@ export async function runProcess(file: string, args: readonly string[], options:
   // execa hands a number in the stdio array down as that descriptor (fd 3, 4, …); its
   // types only admit numbers for the first three.
   const stdin = options.input === undefined && options.inputStream === undefined ? 'ignore' : 'pipe';
-  const stdio = [stdin, 'pipe', 'pipe', ...(options.descriptors ?? [])] as unknown as ['pipe', 'pipe', 'pipe'];
+  const stdio = (options.terminal ? ['inherit', 'inherit', 'inherit'] : [stdin, 'pipe', 'pipe', ...(options.descriptors ?? [])]) as unknown as ['pipe', 'pipe', 'pipe'];
   const subprocess = execa(file, args, {
     env: { ...toolEnvironment(), ...options.environment },
     extendEnv: false,
@@ -82,7 +88,7 @@ export async function runProcess(file: string, args: readonly string[], options:
   if (options.onStdout) subprocess.stdout?.on('data', (chunk: Buffer) => options.onStdout!(chunk.toString(options.encoding ?? 'utf8')));
   if (options.onStderr) subprocess.stderr?.on('data', (chunk: Buffer) => options.onStderr!(chunk.toString('utf8')));
   const streamed = streamThrough(subprocess, options);
-  const result = await subprocess;
+  const result = options.terminal ? await leavingTerminalSignals(subprocess) : await subprocess;
   const streamFailure = await streamed;
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
@@ -126,4 +132,16 @@ async function streamThrough(subprocess: ReturnType<typeof execa>, options: RunO
     consumeStdout && subprocess.stdout ? consumeStdout(subprocess.stdout).catch(fail) : undefined,
   ]);
   return failure;
+}
+
+/** Waits for an interactive child while the terminal's interrupt and quit keys reach only it. */
+async function leavingTerminalSignals<T>(child: Promise<T>): Promise<T> {
+  const ignore = (): void => undefined;
+  const signals = ['SIGINT', 'SIGQUIT'] as const;
+  for (const signal of signals) process.on(signal, ignore);
+  try {
+    return await child;
+  } finally {
+    for (const signal of signals) process.off(signal, ignore);
+  }
 }

@@ -2,10 +2,12 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { uriFor } from '../libvirt/domains/connections.js';
+import { isEmbedded } from '../libvirt/domains/connections.js';
 import { findDefined } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { hostHasHardwareVirtualisation } from '../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
+import { addressingMismatch } from '../network/addressing.js';
 import { mustReadNetwork } from '../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../network/mac.js';
 import { lockKey, withLocks } from '../files/locks.js';
@@ -18,7 +20,7 @@ import { execute, type Provisioned } from './execute.js';
 import { planProvisioning, type ProvisionPlan } from './plan.js';
 import type { ProvisionRequest } from './request.js';
 
-export type { ProvisionRequest } from './request.js';
+export type { CloudInitRequest, ProvisionRequest } from './request.js';
 
 // One request provisions a whole VM. Everything that can be refused is checked before
 // anything is made; from then on each step's undo is registered, so a failure (or the
@@ -56,14 +58,18 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     if (plan.template && !templateFilesExist(plan.template)) {
       throw new HvError('CONFLICT', `Template ${plan.template.ref} was replaced or deleted while this request began: try again`, { input: 'template' });
     }
-    const base = baseSpec(config, vmClass, request, plan);
+    const base = { ...baseSpec(config, vmClass, request, plan), guestAgent: !isEmbedded(uri) };
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
       plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),
       ...plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal)),
     ]);
-    const checkedNics = lookups.then(([existing, taken]): NicSpec[] => {
+    const checkedNics = lookups.then(([existing, taken, ...networks]): NicSpec[] => {
       if (existing) throw alreadyExists(name, existing);
+      networks.forEach((network, slot) => {
+        const mismatch = addressingMismatch(plan.addressing[slot]!, network);
+        if (mismatch) throw new HvError('INPUT_INVALID', `Input 'ipv4': ${mismatch}`, { input: 'ipv4' });
+      });
       return plan.networks.map((network, slot) => {
         const mac = stableMac(name, slot, taken);
         taken.set(mac, name);
@@ -97,6 +103,7 @@ function alreadyExists(name: string, existing: { vmClass: string; state: string 
  * defined (or they are removed again): nobody can delete or resize one in between.
  */
 function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, work: () => Promise<T>): Promise<T> {
-  const keys = [...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
+  const seed = plan.cloudInit?.seed.kind === 'volume' ? [plan.cloudInit.seed.volume] : [];
+  const keys = [...(plan.root ? [plan.root] : []), ...plan.data, ...seed].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
   return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, work);
 }

@@ -5,7 +5,7 @@ import { HvError, toHvError } from '../core/errors.js';
 // everything this request made is undone in reverse order, and nothing it did not make
 // is ever touched.
 
-export type ProvisionStep = 'root-volume' | 'populate' | 'data-volume' | 'console-log' | 'define' | 'autostart' | 'start';
+export type ProvisionStep = 'root-volume' | 'populate' | 'data-volume' | 'seed' | 'console-log' | 'define' | 'autostart' | 'start';
 
 /**
  * Tests prove the rollback by failing the request right after a given step

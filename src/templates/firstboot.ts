@@ -1,6 +1,6 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
+import { ensureDirectoryInside, writeFileNoFollow } from '../files/inside-tree.js';
 
 // The first-boot file tells a freshly unpacked system who it is: its name and its NICs.
 // Two twins in /etc/hvagent of the root directory (format in docs/TEMPLATES.md):
@@ -73,45 +73,10 @@ export function firstBootJson(firstBoot: FirstBoot): string {
   return `${JSON.stringify({ version: FIRSTBOOT_VERSION, name: firstBoot.name, nics, metadata: firstBoot.metadata ?? {} }, null, 2)}\n`;
 }
 
-/** mkdir -p inside `root`, refusing any component that is a symlink or not a directory. */
-function ensureDirectoryInside(root: string, relative: string): string {
-  let current = root;
-  for (const segment of relative.split('/')) {
-    current = join(current, segment);
-    let stats;
-    try {
-      stats = lstatSync(current);
-    } catch {
-      mkdirSync(current, { mode: 0o755 });
-      continue;
-    }
-    if (!stats.isDirectory()) {
-      throw new HvError('CONFIG_INVALID', `The template's ${current.slice(root.length)} is ${stats.isSymbolicLink() ? 'a symlink' : 'not a directory'}: the first-boot file cannot be written there`);
-    }
-  }
-  return current;
-}
-
-/** Replaces `file` with `content`, never writing through a symlink. */
-function writeNoFollow(file: string, content: string): void {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  try {
-    unlinkSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const fd = openSync(file, flags, 0o644);
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Writes /etc/hvagent/firstboot.{conf,json} into the root directory `root`. */
 export function writeFirstBoot(root: string, firstBoot: FirstBoot): void {
   checkFirstBoot(firstBoot);
-  const directory = ensureDirectoryInside(root, FIRSTBOOT_DIRECTORY);
-  writeNoFollow(join(directory, 'firstboot.conf'), firstBootShell(firstBoot));
-  writeNoFollow(join(directory, 'firstboot.json'), firstBootJson(firstBoot));
+  const directory = ensureDirectoryInside(root, FIRSTBOOT_DIRECTORY, 'the first-boot file');
+  writeFileNoFollow(join(directory, 'firstboot.conf'), firstBootShell(firstBoot));
+  writeFileNoFollow(join(directory, 'firstboot.json'), firstBootJson(firstBoot));
 }

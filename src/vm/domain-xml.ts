@@ -7,8 +7,9 @@ import type { VmClass } from '../model/vm-classes.js';
 // about the VM go into <metadata> (libvirt/metadata.ts).
 
 export type { HvMetadata };
-/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c). */
+/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c), beyond those its devices take. */
 const SPARE_ROOT_PORTS = 6;
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 export interface DiskSpec {
   /** A file (raw, qcow2) or a block device (LVM). */
@@ -31,6 +32,10 @@ export interface NicSpec {
  */
 export interface CdromSpec {
   path: string | null;
+  /** A file (default) or a block device (an LVM volume). */
+  type?: 'file' | 'block';
+  /** What the medium's file holds (default raw): a seed on a qcow2 pool is a qcow2 volume. */
+  format?: 'raw' | 'qcow2';
 }
 
 export interface DomainSpec {
@@ -52,6 +57,11 @@ export interface DomainSpec {
   rootfs?: string;
   nics: NicSpec[];
   consoleLog?: string;
+  /**
+   * qemu-guest-agent's channel (default on). Off on qemu:///embed, where libvirt makes the
+   * channel's socket under the embed root and a long root passes the 108-byte socket limit.
+   */
+  guestAgent?: boolean;
   metadata: HvMetadata;
 }
 
@@ -98,7 +108,7 @@ function machineDomain(spec: DomainSpec) {
     devices: {
       controller: [
         { '@_type': 'pci', '@_index': 0, '@_model': 'pcie-root' },
-        ...Array.from({ length: SPARE_ROOT_PORTS }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
+        ...Array.from({ length: SPARE_ROOT_PORTS + pcieDevices(spec) }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
         ...(spec.cdroms?.length ? [{ '@_type': 'scsi', '@_index': 0, '@_model': 'virtio-scsi' }] : []),
       ],
       disk: [
@@ -110,10 +120,10 @@ function machineDomain(spec: DomainSpec) {
           target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
         })),
         ...(spec.cdroms ?? []).map((cdrom, index) => ({
-          '@_type': 'file',
+          '@_type': cdrom.type ?? 'file',
           '@_device': 'cdrom',
-          driver: { '@_name': 'qemu', '@_type': 'raw' },
-          ...(cdrom.path !== null && { source: { '@_file': cdrom.path } }),
+          driver: { '@_name': 'qemu', '@_type': cdrom.format ?? 'raw' },
+          ...(cdrom.path !== null && { source: cdrom.type === 'block' ? { '@_dev': cdrom.path } : { '@_file': cdrom.path } }),
           target: { '@_dev': cdromTarget(index), '@_bus': 'scsi' },
           readonly: '',
         })),
@@ -121,9 +131,23 @@ function machineDomain(spec: DomainSpec) {
       interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
+      // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
+      ...(spec.guestAgent !== false && { channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } } }),
       memballoon: { '@_model': 'virtio' },
+      // Entropy from the host: without it a cloud guest under TCG waits more than a minute
+      // for its kernel's random pool before sshd and cloud-init can make keys.
+      rng: { '@_model': 'virtio', backend: { '@_model': 'random', '#text': '/dev/urandom' } },
     },
   };
+}
+
+/**
+ * The devices of a q35 machine that each take a PCIe root port: disks and NICs, the
+ * virtio-scsi controller of the CD-ROMs, the guest agent's virtio-serial, the balloon, the
+ * RNG, and the USB controller libvirt adds.
+ */
+function pcieDevices(spec: DomainSpec): number {
+  return spec.disks.length + spec.nics.length + (spec.cdroms?.length ? 1 : 0) + (spec.guestAgent === false ? 0 : 1) + 3;
 }
 
 function containerDomain(spec: DomainSpec) {

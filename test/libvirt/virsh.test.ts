@@ -116,6 +116,17 @@ describe('runVirshBatch', () => {
     }
   });
 
+  it('a batch longer than one argument may be (a thousand domains) still runs, each command with its own output', async () => {
+    // 3,000 commands make a script of about 350 KB; Linux takes 128 KiB in one argument.
+    const commands = Array.from({ length: 3000 }, (_, i) => ['echo', '--', `command-${i}-${'x'.repeat(20)}`]);
+    const results = await runVirshBatch(commands, { uri });
+    expect(results).toHaveLength(3000);
+    results.forEach((result, i) => {
+      expect(result.error).toBeUndefined();
+      expect(result.stdout.trim()).toBe(`command-${i}-${'x'.repeat(20)}`);
+    });
+  });
+
   it('gives each command exactly its own stdout and stderr', async () => {
     const results = await runVirshBatch([['hostname'], ['echo', 'first'], ['echo', '--err', 'oops'], ['echo', 'last']], {
       uri,

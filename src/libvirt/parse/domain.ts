@@ -17,7 +17,7 @@ export interface DomainDescription {
   metadata: Record<string, string>;
 }
 
-const LISTS = new Set(['disk', 'interface', 'filesystem', 'serial', 'controller']);
+const LISTS = new Set(['disk', 'interface', 'filesystem', 'serial', 'controller', 'channel']);
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
@@ -82,6 +82,17 @@ export function parseDomainXml(xml: string): DomainDescription {
     console_log: attribute(node((devices.serial as unknown[] | undefined)?.[0]).log, 'file'),
     metadata,
   };
+}
+
+/**
+ * The state libvirt reports for a virtio channel of a running domain (`connected` once a
+ * process in the guest opened the port); null when the domain has no such channel.
+ */
+export function channelState(xml: string, name: string): 'connected' | 'disconnected' | null {
+  const devices = node(node(parser.parse(xml).domain).devices);
+  const channel = (devices.channel as unknown[] | undefined ?? []).find((candidate) => attribute(node(candidate).target, 'name') === name);
+  if (!channel) return null;
+  return attribute(node(channel).target, 'state') === 'connected' ? 'connected' : 'disconnected';
 }
 
 /** hvagent's element in <metadata>, whatever prefix the XML gives its namespace. */
