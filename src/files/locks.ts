@@ -16,6 +16,8 @@ export interface LockOptions {
   directory: string;
   /** Epoch ms after which waiting is given up. */
   deadline: number;
+  /** Shared with other shared holders, exclusive of an exclusive one (flock --shared). */
+  shared?: boolean;
 }
 
 // A key is one file name in the lock directory: no '/', so it cannot leave it. Long enough
@@ -29,6 +31,16 @@ export const lockKey = {
   volume: (pool: string, name: string) => `volume-${pool}.${name}`,
   /** Held around a pool's quota check and the change it allows. */
   pool: (pool: string) => `pool-${pool}`,
+  /** Held while the pools the API made (the drop-in files) change. */
+  poolDefinitions: () => 'pools-definitions',
+  /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */
+  poolUse: (pool: string) => `pooluse-${pool}`,
+  /** Held while networks are created or removed: names and subnets are checked against all of them. */
+  networkDefinitions: () => 'networks-definitions',
+  /** Held around a change to one network (its state, its DHCP reservations). */
+  network: (name: string) => `network-${name}`,
+  /** Held around a change to one named firewall rule set or a NIC's own filter. */
+  filter: (name: string) => `filter-${name}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
@@ -36,18 +48,18 @@ export async function withLock<T>(key: string, options: LockOptions, work: () =>
   mkdirSync(options.directory, { recursive: true, mode: 0o700 });
   const descriptor = openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   try {
-    await acquire(descriptor, key, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
+    await acquire(descriptor, key, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1), options.shared === true);
     return await work();
   } finally {
     closeSync(descriptor);
   }
 }
 
-async function acquire(descriptor: number, key: string, waitSeconds: number): Promise<void> {
+async function acquire(descriptor: number, key: string, waitSeconds: number, shared: boolean): Promise<void> {
   let ended;
   try {
     // The descriptor goes down as fd 3: flock locks the open file description we hold.
-    ended = await runProcess('flock', ['--exclusive', '--timeout', String(waitSeconds), '3'], { descriptors: [descriptor], allowNonZeroExit: true });
+    ended = await runProcess('flock', [shared ? '--shared' : '--exclusive', '--timeout', String(waitSeconds), '3'], { descriptors: [descriptor], allowNonZeroExit: true });
   } catch (error) {
     if (error instanceof ToolError && error.code !== 'CANCELLED') throw new HvError('COMMAND_FAILED', `Could not lock ${key}: ${error.message}`, undefined, { cause: error });
     throw error;

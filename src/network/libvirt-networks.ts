@@ -42,9 +42,27 @@ export function isMissingNetwork(error: unknown): boolean {
   return error instanceof VirshError && /Network not found|no network with matching name/i.test(error.stderr);
 }
 
+export interface NetworkFound extends NetworkDefinition {
+  active: boolean;
+  autostart: boolean;
+  persistent: boolean;
+}
+
+/**
+ * One network by name: its persistent definition (the running one for a transient
+ * network) and its state, in one virsh process; undefined when libvirt has none.
+ */
+export async function readNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkFound | undefined> {
+  const [xml, info] = await runVirshBatch([['net-dumpxml', '--inactive', name], ['net-info', name]], { uri, ...(signal && { signal }) });
+  if (xml!.error && isMissingNetwork(xml!.error)) return undefined;
+  const fields = stdoutOrThrow(info!);
+  const flag = (field: string) => new RegExp(`^${field}:\\s*yes`, 'm').test(fields);
+  return { ...parseNetworkXml(stdoutOrThrow(xml!)), active: flag('Active'), autostart: flag('Autostart'), persistent: flag('Persistent') };
+}
+
 /** One network by name, or NOT_FOUND. */
-export async function mustReadNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkDefinition & { active: boolean }> {
-  const [xml, info] = await runVirshBatch([['net-dumpxml', name], ['net-info', name]], { uri, ...(signal && { signal }) });
-  if (xml!.error && isMissingNetwork(xml!.error)) throw new HvError('NOT_FOUND', `No libvirt network named '${name}' on this host`, { network: name });
-  return { ...parseNetworkXml(stdoutOrThrow(xml!)), active: /^Active:\s*yes/m.test(stdoutOrThrow(info!)) };
+export async function mustReadNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkFound> {
+  const found = await readNetwork(uri, name, signal);
+  if (!found) throw new HvError('NOT_FOUND', `No libvirt network named '${name}' on this host`, { network: name });
+  return found;
 }
