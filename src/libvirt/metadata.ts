@@ -12,4 +12,6 @@ export interface HvMetadata {
   template?: string;
   /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
   volumes?: string;
+  /** DHCP reservations made for its NICs, `network=mac` separated by commas: `vm delete` removes these. */
+  leases?: string;
 }

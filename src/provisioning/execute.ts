@@ -10,6 +10,7 @@ import type { Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
+import { prepareNics, type PlannedNic } from './nic-steps.js';
 import type { ProvisionPlan, VolumePlan } from './plan.js';
 import { withRollback, type Rollback } from './rollback.js';
 
@@ -39,7 +40,7 @@ export interface Execution {
    * is free, the MAC addresses are not taken): volumes are made meanwhile, nothing needing
    * those answers (a first-boot file, the domain) before.
    */
-  readonly checkedNics: Promise<NicSpec[]>;
+  readonly checkedNics: Promise<PlannedNic[]>;
   readonly start: boolean;
   readonly autostart: boolean;
 }
@@ -71,8 +72,10 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
       spec.disks.push(diskOf(volume));
       rollback.done('data-volume');
     }
+    const leases = await prepareNics(config, ctx, rollback, await nics);
     await checkedNics();
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
+    if (leases) spec.metadata = { ...spec.metadata, leases };
 
     if (spec.consoleLog) {
       mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });

@@ -6,13 +6,15 @@ import { findDefined } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { hostHasHardwareVirtualisation } from '../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
-import { mustReadNetwork } from '../network/libvirt-networks.js';
+import { checkNicFirewall, filterRefOf, learningParameters, needsOwnFilter, parseNicFirewall, type NicFirewall } from '../network/firewall/nic-firewall.js';
+import { mustReadNetwork, type NetworkFound } from '../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../network/mac.js';
+import { checkReservation } from '../network/reservations.js';
 import { lockKey, withLocks } from '../files/locks.js';
 import { validateVolumeName } from '../storage/index.js';
-import type { NicSpec } from '../vm/domain-xml.js';
 import { baseSpec } from './domain-spec.js';
 import { execute, type Provisioned } from './execute.js';
+import type { PlannedNic } from './nic-steps.js';
 import { planProvisioning, type ProvisionPlan } from './plan.js';
 import type { ProvisionRequest } from './request.js';
 
@@ -40,6 +42,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
   // under it, libvirt is asked whether the name is free, whether the networks exist and
   // which MACs are taken while the volumes' locks are taken and the volumes made. Nothing
   // is defined before those answers are in; a VM that exists after all undoes the volumes.
+  const firewall = parseNicFirewall(config, vmClass, request.firewall ?? {});
   const planning = planProvisioning(config, vmClass, request);
   planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
   return withVmLock(config, name, ctx, async () => {
@@ -48,14 +51,15 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
       plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),
-      ...plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal)),
+      Promise.all(plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal))),
+      plan.networks.length > 0 ? checkNicFirewall(config.libvirt.uri, firewall, ctx.signal) : undefined,
     ]);
-    const checkedNics = lookups.then(([existing, taken]): NicSpec[] => {
+    const checkedNics = lookups.then(([existing, taken, networks]): PlannedNic[] => {
       if (existing) throw alreadyExists(name, existing);
-      return plan.networks.map((network, slot) => {
+      return networks.map((network, slot) => {
         const mac = stableMac(name, slot, taken);
         taken.set(mac, name);
-        return { source: { network }, mac };
+        return plannedNic(network, mac, plan.reserved.get(network.name), firewall);
       });
     });
     checkedNics.catch(() => undefined); // awaited by execute, or explained below
@@ -69,6 +73,18 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     });
     return { ...made, template: plan.template?.ref ?? null };
   });
+}
+
+/** A NIC on a network, with the reservation and the filter the request asks for it. */
+function plannedNic(network: NetworkFound, mac: string, reservedIp: string | undefined, firewall: NicFirewall): PlannedNic {
+  if (reservedIp !== undefined) checkReservation(network, { mac, ip: reservedIp });
+  return {
+    source: { network: network.name },
+    mac,
+    filter: filterRefOf(mac, firewall, learningParameters(network, mac, reservedIp !== undefined)),
+    ...(reservedIp !== undefined && { reservation: { network: network.name, ip: reservedIp } }),
+    ...(needsOwnFilter(firewall) && { ownFilter: firewall }),
+  };
 }
 
 function alreadyExists(name: string, existing: { vmClass: string; state: string }): HvError {

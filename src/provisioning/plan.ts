@@ -2,6 +2,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { VmClass } from '../model/vm-classes.js';
 import { openPool, type Pool } from '../storage/index.js';
+import { reservedAddresses } from './nic-addressing.js';
 import { findTemplate, type Template } from '../templates/index.js';
 import type { ProvisionRequest } from './request.js';
 
@@ -24,6 +25,8 @@ export interface ProvisionPlan {
   data: VolumePlan[];
   /** libvirt networks, one NIC each, in order. */
   networks: string[];
+  /** network → the address to reserve for its NIC (ipv4 dhcp:ADDRESS). */
+  reserved: Map<string, string>;
 }
 
 export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
@@ -40,10 +43,11 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   }
 
   const networks = [...request.networks];
-  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
   if (new Set(networks).size !== networks.length) {
     throw new HvError('INPUT_INVALID', "Input 'network' names a network twice", { input: 'network' });
   }
+  const reserved = reservedAddresses(networks, request.ipv4 ?? []);
+  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
 
   const sizeMb = request.diskSizeMb;
   const wantsRoot = sizeMb !== undefined || (template !== undefined && template.type !== 'pxe');
@@ -62,7 +66,7 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   });
   if (data.length > 0 && vmClass.name === 'lxc') throw new HvError('UNSUPPORTED', 'vm_class lxc takes no data disks', { input: 'data_disks' });
 
-  return { ...(template && { template }), ...(root && { root }), data, networks };
+  return { ...(template && { template }), ...(root && { root }), data, networks, reserved };
 }
 
 function rootVolume(config: HvConfig, vmClass: VmClass, vmName: string, template: Template | undefined, sizeMb: number | undefined, poolName: string | undefined): VolumePlan {

@@ -1,4 +1,6 @@
 import type { VmClassName } from '../model/vm-classes.js';
+import type { NicFirewallRequest } from '../network/firewall/nic-firewall.js';
+import type { NicAddressing } from './nic-addressing.js';
 
 // What a VM is made of, as `vm create` asks for it, typed: the agent translates its DDL
 // inputs into this and nothing below the agent sees raw inputs. Refusals still name the
@@ -32,6 +34,10 @@ export interface ProvisionRequest {
   readonly dataDisks: readonly { pool: string; sizeMb: number }[];
   /** libvirt networks, one NIC with a stable MAC each, in order. */
   readonly networks: readonly string[];
+  /** How each NIC gets its IPv4 address, in the order of `networks` (DHCP for those left out). */
+  readonly ipv4?: readonly NicAddressing[];
+  /** The firewall of every NIC it makes (the configured default filter when left out). */
+  readonly firewall?: NicFirewallRequest;
 
   readonly start: boolean;
   readonly autostart: boolean;

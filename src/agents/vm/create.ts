@@ -2,6 +2,7 @@ import type { ActionHandler } from '../contract.js';
 import type { Inputs } from '../../ddl/validate.js';
 import type { VmClassName } from '../../model/vm-classes.js';
 import { provisionVm, type ProvisionRequest } from '../../provisioning/index.js';
+import { parseNicAddressing } from '../../provisioning/nic-addressing.js';
 import { changeReply, vmName } from './common.js';
 
 export const create: ActionHandler = async (context) => {
@@ -39,6 +40,8 @@ function provisionRequest(inputs: Inputs, name: string, caller: { callerid?: str
       return { pool, sizeMb: Number(size) };
     }),
     networks: text('network')?.split(',') ?? [],
+    ...optional('ipv4', text('ipv4') === undefined ? undefined : parseNicAddressing(text('ipv4')!)),
+    firewall: { ...optional('filter', text('filter')), ...optional('allow', text('allow')), ...optional('ruleSets', text('rule_sets')) },
     start: inputs.start === true,
     autostart: inputs.autostart === true,
     ...optional('createdBy', caller.callerid),
