@@ -24,5 +24,8 @@ export function inputValidator(agent: string, action: string): ValidateFunction 
 
 export const validateConfig: ValidateFunction = generated.config;
 
+/** A pool drop-in file (src/config/schema.ts, poolFileSchema). */
+export const validatePoolFile: ValidateFunction = generated.pool;
+
 /** The template catalogue manifest (src/templates/manifest-schema.ts). */
 export const validateCatalogue: ValidateFunction = generated.catalogue;
