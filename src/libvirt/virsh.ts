@@ -57,6 +57,15 @@ export async function runVirshBatch(
   opts: VirshOptions,
 ): Promise<VirshCommandResult[]> {
   if (commands.length === 0) return [];
+  // The whole batch travels as ONE argument, and Linux refuses a single argument longer
+  // than 128 KiB (MAX_ARG_STRLEN: spawn fails with E2BIG): a batch over a thousand domains
+  // runs as several virsh processes, one after the other, each well below that.
+  const chunks = chunksWithin(commands, MAX_SCRIPT_BYTES);
+  if (chunks.length > 1) {
+    const results: VirshCommandResult[] = [];
+    for (const chunk of chunks) results.push(...(await runVirshBatch(chunk, opts)));
+    return results;
+  }
   const nonce = randomBytes(8).toString('hex');
   const markers = [...commands.map((_, i) => `hvagent-section-${nonce}-${i}`), `hvagent-end-${nonce}`];
   const described: Described = commands.length === 1 ? { command: commands[0]! } : { summary: batchSummary(commands) };
@@ -98,6 +107,34 @@ export async function runVirshBatch(
     });
     return { command, ...section, error };
   });
+}
+
+/** Room left below MAX_ARG_STRLEN (128 KiB) for the markers and quoting around each command. */
+const MAX_SCRIPT_BYTES = 96 * 1024;
+const MARKER_BYTES = 160;
+
+function chunksWithin(commands: readonly VirshCommand[], limit: number): VirshCommand[][] {
+  const chunks: VirshCommand[][] = [[]];
+  let size = 0;
+  for (const command of commands) {
+    const bytes = Buffer.byteLength(formattedOrRaw(command)) + MARKER_BYTES;
+    if (size + bytes > limit && chunks.at(-1)!.length > 0) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks.at(-1)!.push(command);
+    size += bytes;
+  }
+  return chunks;
+}
+
+/** A command as the batch will carry it (one it cannot carry is refused later, with the batch). */
+function formattedOrRaw(command: VirshCommand): string {
+  try {
+    return formatVirshCommand(command);
+  } catch {
+    return command.join(' ');
+  }
 }
 
 /** One command on a connection, its stdout returned: the short form most callers need. */
