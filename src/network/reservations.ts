@@ -33,16 +33,16 @@ export interface ReservationChange {
 }
 
 /** The checked reservation as the network will hold it; throws unless the network can hold it. */
-export function checkReservation(network: NetworkFound, request: Reservation, leases: readonly Lease[] = []): DhcpHost {
+export function checkReservation(network: NetworkFound, request: Reservation, leases: readonly Lease[] = [], input = 'ip'): DhcpHost {
   const mac = normalizeMac(request.mac);
   const address = ipv4ToNumber(request.ip);
-  if (address === undefined) throw new HvError('INPUT_INVALID', `Input 'ip': '${request.ip}' is not an IPv4 address`, { input: 'ip' });
+  if (address === undefined) throw new HvError('INPUT_INVALID', `Input '${input}': '${request.ip}' is not an IPv4 address`, { input });
   if (!network.subnet || !network.dhcp) {
     throw new HvError('UNSUPPORTED', `Network '${network.name}' has no DHCP server (no <dhcp> on an IPv4 subnet): it cannot reserve addresses`, { network: network.name });
   }
   const cidr = parseCidr(network.subnet)!;
   if (!isGuestAddress(subnetOf(cidr.address, cidr.prefix), network.address, address)) {
-    throw new HvError('INPUT_INVALID', `Input 'ip': ${request.ip} is not a guest address of network '${network.name}' (${network.subnet}, host ${network.address})`, { input: 'ip' });
+    throw new HvError('INPUT_INVALID', `Input '${input}': ${request.ip} is not a guest address of network '${network.name}' (${network.subnet}, host ${network.address})`, { input });
   }
   if (request.hostname !== undefined && !isDnsName(request.hostname)) {
     throw new HvError('INPUT_INVALID', `Input 'hostname': '${request.hostname}' is not a DNS name`, { input: 'hostname' });

@@ -77,7 +77,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
 
 /** A NIC on a network, with the reservation and the filter the request asks for it. */
 function plannedNic(network: NetworkFound, mac: string, reservedIp: string | undefined, firewall: NicFirewall): PlannedNic {
-  if (reservedIp !== undefined) checkReservation(network, { mac, ip: reservedIp });
+  if (reservedIp !== undefined) checkReservation(network, { mac, ip: reservedIp }, [], 'ipv4');
   return {
     source: { network: network.name },
     mac,
