@@ -137,7 +137,7 @@ export function deletePool(config: HvConfig, name: string, ctx: OperationContext
           volumes: names,
         });
       }
-      await forgetLibvirtPool(fresh, name).catch(() => undefined);
+      if (pool.plugin !== 'lvm') await forgetLibvirtPool(fresh, name).catch(() => undefined);
       removePoolDropin(dropinDirectory(fresh), name);
       return { changed: true, removedDirectory: pool.config.path !== undefined && removeIfEmpty(pool.config.path) };
     });
