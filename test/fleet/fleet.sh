@@ -16,6 +16,8 @@
 #   STOMP_PORT                            broker port; default: first free port from 61613
 #   PSK=hvagent-fleet-psk                 psk shared secret
 #   READY_TIMEOUT=120                     seconds to wait for broker / servers
+#   NODE_ENV_<identity>="KEY=VALUE ..."   extra environment of that server alone (its agents
+#                                         inherit it), e.g. its own HVAGENT_CONFIG
 #
 # mcollectived runs as shipped (/usr/sbin/mcollectived, no `ruby -r` shim, RUBYOPT unset), so
 # the tests prove that hvagent's runner works on stock MCollective with Ruby 3.
@@ -200,9 +202,11 @@ registerinterval = 0
 EOF
     connector_cfg; } > "$d/etc/server.cfg"
   rm -f "$d/mcollectived.log"
+  local own_var="NODE_ENV_$n" own=()
+  read -r -a own <<<"${!own_var:-}"
   # Stock daemon, no RUBYOPT: nothing may patch MCollective::Shell/systemu. TMPDIR gives each
   # server its own Dir.tmpdir (request/reply files); MCOLLECTIVE_IDENTITY is for test fixtures.
-  ( cd "$d" && exec env -u RUBYOPT MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" \
+  ( cd "$d" && exec env -u RUBYOPT "${own[@]}" MCOLLECTIVE_IDENTITY="$n" TMPDIR="$d/tmp" \
       setsid /usr/sbin/mcollectived --config "$d/etc/server.cfg" --no-daemonize \
       > "$d/stdout.log" 2>&1 < /dev/null ) &
   echo $! > "$d/mcollectived.pid"

@@ -20,6 +20,8 @@ export interface FleetOptions {
   nodes?: string[];
   /** Extra environment for the servers, which the agents they run inherit (e.g. HVAGENT_CONFIG). */
   env?: Record<string, string>;
+  /** Extra environment of one server alone, by identity (values without spaces). */
+  nodeEnv?: Record<string, Record<string, string>>;
 }
 
 /** One entry of `mco rpc --json` output. */
@@ -65,7 +67,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A fleet of hv1 and hv2 whose libdir is what `hvagent install mcollective` writes. */
-export async function startHvagentFleet(options: Pick<FleetOptions, 'env'> = {}): Promise<Fleet> {
+export async function startHvagentFleet(options: Pick<FleetOptions, 'env' | 'nodeEnv'> = {}): Promise<Fleet> {
   const { cli } = await import('../helpers/agent.js');
   const pluginDir = await mkdtemp(join(tmpdir(), 'hv-plugin-'));
   const installed = await cli(['install', 'mcollective', pluginDir]);
@@ -79,6 +81,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const dir = await mkdtemp(join(tmpdir(), 'hvagent-fleet-'));
   const env = {
     ...options.env,
+    ...Object.fromEntries(Object.entries(options.nodeEnv ?? {}).map(([node, vars]) => [`NODE_ENV_${node}`, Object.entries(vars).map(([key, value]) => `${key}=${value}`).join(' ')])),
     FLEET: dir,
     NODES: nodes.join(' '),
     PLUGIN_SRC: sources.join(':'),
