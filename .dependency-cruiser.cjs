@@ -16,6 +16,7 @@ const TIERS = [
   ['agents'], //              thin: DDL inputs → operations → DDL outputs
   ['dispatch'], //            validate, authorize, deadline, job records, running requests
   ['adapter'], //             one per protocol: Choria, MCollective, stdio, CLI
+  ['warm-up.ts'], //          the code caches' warm-up (scripts/loader.cjs)
   ['main.ts', 'build'], //    wiring, and the build-time tools
 ];
 

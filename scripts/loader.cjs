@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// The hvagent executable. An external agent is started once per request, and compiling
-// the 350 KB bundle was most of its start-up, so this loader compiles the bundle with
-// V8's code cache. Beside the executable (or in hvagent/ beside it, the layout `hvagent
-// install` writes) lie hvagent.bundle.js, hvagent.vendor.cjs (libraries only actions
-// need, loaded on first use) and hvagent.cache. The cache starts with the
-// bundle's build id: V8 checks little more than the source length, so a cache from
-// another build must never be offered. A missing or rejected cache (another Node
-// version) only costs the normal compile.
+// The hvagent executable. An external agent is started once per request, so a request
+// loads only what it needs, and each piece is compiled through a V8 code cache of its own:
+//   hvagent.bundle.js          main (adapters, dispatch, the DDL registry, config)
+//   hvagent.ddl.<name>.cjs     one agent's DDL and validators: `hvagent-ddl:<name>`
+//   hvagent.actions.cjs        the handlers and operations: `hvagent-actions:<source path>`;
+//                              the modules it shares with main come from main by name
+//                              (`hvagent-shared:<source path>`)
+//   hvagent.vendor.cjs         yaml, execa, fast-xml-parser: `hvagent-vendor:<package>`
+// beside the executable, or in hvagent/ beside it (the layout `hvagent install` writes).
+// Each cache (<piece>.cache) starts with its piece's build id: V8 checks little more than
+// the source length, so a cache from another build must never be offered. A missing or
+// rejected cache (another Node version) only costs the normal compile.
 'use strict';
 const { readFileSync, writeFileSync, renameSync } = require('node:fs');
 const { join, dirname } = require('node:path');
@@ -14,6 +18,7 @@ const { Script } = require('node:vm');
 
 const BUILD_ID = /^\/\/ hvagent-build ([0-9a-f]{64})\n/;
 const here = dirname(__filename);
+const cacheOut = process.env.HVAGENT_WRITE_CODE_CACHE;
 
 function firstReadable(name) {
   for (const path of [join(here, name), join(here, 'hvagent', name)]) {
@@ -26,16 +31,12 @@ function firstReadable(name) {
   throw new Error(`hvagent: ${name} not found beside ${__filename}`);
 }
 
-const cacheOut = process.env.HVAGENT_WRITE_CODE_CACHE;
-
-/**
- * Compiles one of our files (a `// hvagent-build <sha>` line first) as a CommonJS module
- * body through the V8 code cache `cacheName` beside it; save() writes that cache.
- */
-function compileCached(file, cacheName) {
+/** One piece, compiled as a CommonJS module body through the code cache `<name minus extension>.cache` beside it. */
+function compileCached(name) {
+  const file = firstReadable(name);
   const source = file.data.toString('utf8');
   const buildId = BUILD_ID.exec(source)?.[1] ?? '';
-  const cachePath = join(dirname(file.path), cacheName);
+  const cachePath = join(dirname(file.path), `${name.replace(/\.(c?js)$/, '')}.cache`);
   let cachedData;
   if (!cacheOut) {
     try {
@@ -49,47 +50,75 @@ function compileCached(file, cacheName) {
     filename: file.path,
     ...(cachedData && { cachedData }),
   });
-  return {
-    cachePath,
-    run(requireFn) {
-      const module = { exports: {} };
-      script.runInThisContext()(module.exports, requireFn, module, file.path, dirname(file.path));
-      return module.exports;
-    },
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, pieceRequire, module, file.path, dirname(file.path));
+  compiled.push({
+    name,
     save() {
       const temporary = `${cachePath}.tmp-${process.pid}`;
       writeFileSync(temporary, Buffer.concat([Buffer.from(buildId, 'latin1'), script.createCachedData()]));
       renameSync(temporary, cachePath);
     },
-  };
+  });
+  return module.exports;
 }
 
-const bundleFile = firstReadable('hvagent.bundle.js');
-const bundle = compileCached(bundleFile, 'hvagent.cache');
-// The bundle asks for its libraries as `hvagent-vendor:<package>`: they live in
-// hvagent.vendor.cjs beside it (with hvagent.vendor.cache), loaded the first time an
-// action needs one.
-let vendorScript;
-let vendor;
-function loadVendor() {
-  vendorScript ??= compileCached(firstReadable('hvagent.vendor.cjs'), 'hvagent.vendor.cache');
-  return (vendor ??= vendorScript.run(require));
+const compiled = [];
+const pieces = new Map();
+function piece(name) {
+  if (!pieces.has(name)) pieces.set(name, compileCached(name));
+  return pieces.get(name);
 }
-function bundleRequire(id) {
-  return id.startsWith('hvagent-vendor:') ? loadVendor()[id.slice('hvagent-vendor:'.length)] : require(id);
+
+const shared = new Map();
+function pieceRequire(id) {
+  const colon = id.indexOf(':');
+  if (!id.startsWith('hvagent-') || colon < 0) return require(id);
+  const what = id.slice(colon + 1);
+  switch (id.slice(0, colon)) {
+    case 'hvagent-vendor':
+      return piece('hvagent.vendor.cjs')[what];
+    case 'hvagent-ddl':
+      return piece(`hvagent.ddl.${what}.cjs`);
+    case 'hvagent-actions':
+      return piece('hvagent.actions.cjs')[what]();
+    case 'hvagent-shared': {
+      // Main hands over each module it shares once, by its source path.
+      if (!shared.has(what)) shared.set(what, globalThis[Symbol.for('hvagent.shared')][what]());
+      return shared.get(what);
+    }
+    default:
+      return require(id);
+  }
 }
-globalThis[Symbol.for('hvagent.files')] = { executable: __filename, bundle: bundleFile.path, cache: bundle.cachePath };
+
+// Where the pieces are, for `hvagent install` (which copies them): asked only there.
+globalThis[Symbol.for('hvagent.files')] = {
+  executable: __filename,
+  get directory() {
+    return dirname(firstReadable('hvagent.bundle.js').path);
+  },
+};
 if (cacheOut) {
-  // The bundle runs a warm-up instead of a request; the caches then also hold the functions
-  // a request compiles lazily, not only the top level.
+  // The bundle runs a warm-up instead of a request, so that the caches also hold the
+  // functions a request compiles lazily, not only each piece's top level. Main's cache is
+  // written as soon as the warm-up has run a refused request (`refusalDone`): what every
+  // request runs, and no more, since each function in a cache costs every request that
+  // loads it; each other piece's after the whole warm-up (every action, every handler).
+  let mainSaved = false;
+  const saveMain = () => {
+    if (mainSaved) return;
+    mainSaved = true;
+    for (const each of compiled) if (each.name === 'hvagent.bundle.js') each.save();
+  };
   globalThis[Symbol.for('hvagent.warmup')] = (work) =>
-    work().then(() => {
-      bundle.save();
-      const libraries = loadVendor();
+    work(saveMain).then(() => {
+      const libraries = piece('hvagent.vendor.cjs');
       libraries.yaml.parse('warm: [up]');
       new libraries['fast-xml-parser'].XMLParser().parse('<warm up="1"/>');
       void libraries.execa.execa;
-      vendorScript.save();
+      saveMain();
+      for (const each of compiled) if (each.name !== 'hvagent.bundle.js') each.save();
     });
 }
-bundle.run(bundleRequire);
+piece('hvagent.bundle.js');

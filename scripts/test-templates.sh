@@ -31,19 +31,7 @@ export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 log() { echo "[test-templates] $*" >&2; }
 die() { echo "[test-templates] ERROR: $*" >&2; exit 1; }
 
-install_packages() {
-  local p status missing=()
-  for p in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [ "$status" = installed ] || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  log "installing ${missing[*]}"
-  compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null \
-    || apt-get -o DPkg::Lock::Timeout=600 update -q >&2 || die "apt-get update failed"
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >&2 \
-    || die "apt-get install ${missing[*]} failed"
-}
+install_packages() { "$HERE/install-packages.sh" "${PACKAGES[@]}"; }
 
 # What the catalogue is built from: when none of it changed, nothing is rebuilt.
 inputs_stamp() {

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
-import { runCli } from './adapter/cli.js';
 import { AGENTS } from './agents/index.js';
 import { toHvError } from './core/errors.js';
+import { answerServer } from './adapter/server.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
@@ -12,25 +12,17 @@ import { createDispatcher } from './dispatch/dispatcher.js';
 //   MCOLLECTIVE_REQUEST_FILE set  → MCollective 2.12 external script (via our Ruby runner)
 //   otherwise                     → command line (including `rpc` for stdio JSON)
 
-// The server protocols never touch process.stdout/stderr (their lazy getters load Node's
-// whole stream stack, a few ms of start-up on every request), so they exit at once.
 async function main(): Promise<void> {
-  const env = process.env;
   const args = process.argv.slice(2);
   const dispatcher = createDispatcher({ agents: AGENTS });
-  if (env.CHORIA_EXTERNAL_PROTOCOL) {
-    const { runChoria } = await import('./adapter/choria.js');
-    process.exit(await runChoria(env, dispatcher));
-  }
-  if (env.MCOLLECTIVE_REQUEST_FILE) {
-    const { runMcollective } = await import('./adapter/mcollective.js');
-    process.exit(await runMcollective(env, args, dispatcher));
-  }
+  const served = await answerServer(process.env, args, dispatcher);
+  if (served !== undefined) process.exit(served);
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   }
+  const { runCli } = await import('./adapter/cli.js');
   exitWhenFlushed(await runCli(args, dispatcher));
 }
 
@@ -41,24 +33,12 @@ function exitWhenFlushed(code: number): void {
   Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
-// scripts/loader.cjs, writing the V8 code cache, asks for a warm-up instead of a run: one
-// rejected request per action through the server path, then every action's modules
-// loaded, so that the cache also holds the functions compiled on those paths, not just the
-// top level (an action's first request would otherwise compile its modules from source).
-const warmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: () => Promise<void>) => void) | undefined;
-if (warmUp) {
-  warmUp(async () => {
-    const [{ AGENT_DDLS }] = await Promise.all([import('./ddl/registry.js'), import('./adapter/choria.js'), import('./adapter/mcollective.js')]);
-    const dispatcher = createDispatcher({ agents: AGENTS });
-    for (const ddl of AGENT_DDLS) {
-      for (const action of ddl.actions) {
-        await dispatcher.handleText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
-      }
-    }
-    await Promise.all(Object.values(AGENTS).flatMap((actions) => Object.values(actions).map((load) => load())));
+const asksForWarmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: (refusalDone: () => void) => Promise<void>) => void) | undefined;
+// scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run (warm-up.ts).
+if (asksForWarmUp) asksForWarmUp(async (refusalDone) => (await import('./warm-up.js')).warmUp(refusalDone));
+else
+  main().catch((error: unknown) => {
+    const failure = toHvError(error);
+    writeSync(2, `hvagent: ${failure.message}\n`);
+    process.exit(failure.statuscode || 1);
   });
-} else main().catch((error: unknown) => {
-  const failure = toHvError(error);
-  writeSync(2, `hvagent: ${failure.message}\n`);
-  process.exit(failure.statuscode || 1);
-});

@@ -1,4 +1,4 @@
-import { AGENT_DDLS } from '../ddl/registry.js';
+import { allAgentDdls } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from '../ddl/types.js';
 
 export const USAGE = `Usage:
@@ -11,7 +11,7 @@ export const USAGE = `Usage:
 `;
 
 export function generalHelp(): string {
-  const agents = AGENT_DDLS.map((ddl) => `  ${ddl.metadata.name.padEnd(10)} ${ddl.metadata.description}\n${actionList(ddl, '      ')}`);
+  const agents = allAgentDdls().map((ddl) => `  ${ddl.metadata.name.padEnd(10)} ${ddl.metadata.description}\n${actionList(ddl, '      ')}`);
   return `hvagent: the hypervisor host's Management API\n\n${USAGE}\nAgents:\n${agents.join('')}`;
 }
 

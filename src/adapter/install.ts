@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import runnerSource from '../../mcollective/util/hvagent_runner.rb';
 import { HvError } from '../core/errors.js';
@@ -6,20 +6,20 @@ import { runProcess } from '../process/run.js';
 import { choriaJsonDdl } from '../ddl/generate/choria-json.js';
 import { mcollectiveDdl } from '../ddl/generate/mcollective-ddl.js';
 import { mcollectiveStub } from '../ddl/generate/mcollective-stub.js';
-import { AGENT_DDLS } from '../ddl/registry.js';
+import { allAgentDdls } from '../ddl/registry.js';
 
 // Both layouts share one tree (docs/reference/protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
-//   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with
-//                 hvagent.bundle.js, the whole agent, hvagent.vendor.cjs, the libraries
-//                 its actions use, and hvagent.cache, the bundle's V8 code cache
+//   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with the
+//                 pieces it loads (hvagent.bundle.js, hvagent.ddl.*.cjs, hvagent.actions.cjs,
+//                 hvagent.vendor.cjs) and each piece's V8 code cache (*.cache)
 //   DIR/mcollective/agent/<agent>.json      Choria DDL; DIR/mcollective/agent/<agent> is the
 //                                           executable Choria runs (a hard link: Choria wants a file)
 //   DIR/mcollective/agent/<agent>.{rb,ddl}  MCollective stub and DDL
 //   DIR/mcollective/util/hvagent_runner.rb  what the stubs call instead of implemented_by
 
-/** Libraries only actions need, beside the bundle (scripts/loader.cjs loads them on first use). */
-const VENDOR_FILE = 'hvagent.vendor.cjs';
+/** The pieces the executable loads (scripts/build.mjs, scripts/loader.cjs). */
+const PIECE = /^hvagent\.(bundle\.js|[a-z0-9_.-]+\.cjs)$/;
 
 export type InstallTarget = 'choria' | 'mcollective';
 
@@ -32,12 +32,17 @@ export async function install(target: InstallTarget, directory: string, files = 
     written.push(path);
   };
   const shared = join(agentDir, 'hvagent', 'hvagent');
-  copyAtomically(files.bundle, join(agentDir, 'hvagent', 'hvagent.bundle.js'), 0o644);
-  copyAtomically(join(dirname(files.bundle), VENDOR_FILE), join(agentDir, 'hvagent', VENDOR_FILE), 0o644);
+  const pieceDir = join(agentDir, 'hvagent');
+  // A piece of an earlier build that this one no longer has would never be loaded, but must not linger.
+  for (const stale of listed(pieceDir).filter((name) => PIECE.test(name) || name.endsWith('.cache'))) rmSync(join(pieceDir, stale), { force: true });
+  for (const name of listed(files.directory).filter((name) => PIECE.test(name) && name !== 'hvagent.cjs')) {
+    copyAtomically(join(files.directory, name), join(pieceDir, name), 0o644);
+    written.push(join(pieceDir, name));
+  }
   copyAtomically(files.executable, shared, 0o755);
-  written.push(shared, join(agentDir, 'hvagent', 'hvagent.bundle.js'), join(agentDir, 'hvagent', VENDOR_FILE), ...(await writeCodeCaches(shared)));
+  written.push(shared, ...(await writeCodeCaches(shared)));
 
-  for (const ddl of AGENT_DDLS) {
+  for (const ddl of allAgentDdls()) {
     const name = ddl.metadata.name;
     const source = `ddl/${name}.yaml`;
     if (target === 'choria') {
@@ -60,9 +65,9 @@ export async function install(target: InstallTarget, directory: string, files = 
 }
 
 /** The files of the running agent, as scripts/loader.cjs found them. */
-function runningFiles(): { executable: string; bundle: string } {
+function runningFiles(): { executable: string; directory: string } {
   const files = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.files')] as
-    | { executable: string; bundle: string }
+    | { executable: string; directory: string }
     | undefined;
   if (!files) {
     throw new HvError('UNSUPPORTED', 'install runs from the built executable (npm run build, then agent/hvagent install)');
@@ -73,7 +78,17 @@ function runningFiles(): { executable: string; bundle: string } {
 /** The code caches are made for the Node that will run the agent: this one. */
 async function writeCodeCaches(executable: string): Promise<string[]> {
   await runProcess(process.execPath, [executable], { environment: { HVAGENT_WRITE_CODE_CACHE: '1' }, timeoutMs: 120_000 });
-  return [join(dirname(executable), 'hvagent.cache'), join(dirname(executable), 'hvagent.vendor.cache')];
+  return listed(dirname(executable))
+    .filter((name) => name.endsWith('.cache'))
+    .map((name) => join(dirname(executable), name));
+}
+
+function listed(directory: string): string[] {
+  try {
+    return readdirSync(directory);
+  } catch {
+    return [];
+  }
 }
 
 function writeAtomically(path: string, content: string, mode: number): void {

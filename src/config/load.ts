@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HvError } from '../core/errors.js';
-import { validateConfig } from '../ddl/registry.js';
+import { configValidator } from '../ddl/registry.js';
 import { readPoolDropins } from './pool-dropins.js';
 import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
@@ -73,6 +73,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
   const { file, explicit, choria } = configFileOf(env);
   const raw = await readYamlFile(file, explicit);
 
+  const validateConfig = configValidator();
   if (!validateConfig(raw ?? {})) {
     const error = validateConfig.errors?.[0];
     const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'top level';

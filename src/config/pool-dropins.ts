@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
-import { validatePoolFile } from '../ddl/registry.js';
+import { poolFileValidator } from '../ddl/registry.js';
 import type { PoolConfig } from './schema.js';
 
 // The pools the API makes, one YAML file each in a drop-in directory beside hvagent.yaml:
@@ -36,6 +36,7 @@ export async function readPoolDropins(directory: string): Promise<Record<string,
     } catch (error) {
       throw new HvError('CONFIG_INVALID', `Pool drop-in ${file} is not valid YAML: ${(error as Error).message}`);
     }
+    const validatePoolFile = poolFileValidator();
     if (!validatePoolFile(raw)) {
       const problem = validatePoolFile.errors?.[0];
       const where = problem?.instancePath ? problem.instancePath.slice(1) : 'top level';

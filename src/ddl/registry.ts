@@ -1,15 +1,35 @@
-import generated from '../../build/generated.cjs';
 import type { ValidateFunction } from 'ajv';
+import generated from '../../build/generated/index.cjs';
 import type { ActionDdl, AgentDdl } from './types.js';
 
-// The DDLs and their precompiled validators, embedded in the bundle at build time.
+// The DDLs and their precompiled validators (src/build/compile-ddl.ts). Each agent's DDL and
+// validators are loaded the first time a request names that agent: a request pays for its
+// own agent only, and a request for an unknown agent for none.
 
-export const AGENT_DDLS: readonly AgentDdl[] = generated.ddls;
+interface LoadedAgent {
+  ddl: AgentDdl;
+  validators: Record<string, ValidateFunction>;
+}
 
-const byName = new Map(AGENT_DDLS.map((ddl) => [ddl.metadata.name, ddl]));
+/** The agents this build offers, in the DDL directory's order. */
+export const AGENT_NAMES: readonly string[] = generated.agentNames;
+
+const loaded = new Map<string, LoadedAgent>();
+
+function load(name: string): LoadedAgent | undefined {
+  if (!Object.hasOwn(generated.loadAgent, name)) return undefined;
+  let agent = loaded.get(name);
+  if (!agent) loaded.set(name, (agent = generated.loadAgent[name]!()));
+  return agent;
+}
 
 export function findAgent(name: string): AgentDdl | undefined {
-  return byName.get(name);
+  return load(name)?.ddl;
+}
+
+/** Every agent's DDL: for help, install, generators; never on a request's path. */
+export function allAgentDdls(): AgentDdl[] {
+  return AGENT_NAMES.map((name) => load(name)!.ddl);
 }
 
 export function findAction(agent: AgentDdl, action: string): ActionDdl | undefined {
@@ -17,15 +37,25 @@ export function findAction(agent: AgentDdl, action: string): ActionDdl | undefin
 }
 
 export function inputValidator(agent: string, action: string): ValidateFunction {
-  const validate = generated[`${agent}__${action}`];
+  const validate = load(agent)?.validators[action];
   if (!validate) throw new Error(`No compiled validator for ${agent}#${action}: rebuild with npm run build`);
   return validate;
 }
 
-export const validateConfig: ValidateFunction = generated.config;
+let config: ValidateFunction | undefined;
+/** The validator of hvagent.yaml (src/config/schema.ts). */
+export function configValidator(): ValidateFunction {
+  return (config ??= generated.loadConfigValidator());
+}
 
-/** A pool drop-in file (src/config/schema.ts, poolFileSchema). */
-export const validatePoolFile: ValidateFunction = generated.pool;
+let poolFile: ValidateFunction | undefined;
+/** The validator of a pool drop-in file (src/config/schema.ts, poolFileSchema). */
+export function poolFileValidator(): ValidateFunction {
+  return (poolFile ??= generated.loadPoolValidator());
+}
 
-/** The template catalogue manifest (src/templates/manifest-schema.ts). */
-export const validateCatalogue: ValidateFunction = generated.catalogue;
+let catalogue: ValidateFunction | undefined;
+/** The validator of the template catalogue manifest (src/templates/manifest-schema.ts). */
+export function catalogueValidator(): ValidateFunction {
+  return (catalogue ??= generated.loadCatalogueValidator());
+}

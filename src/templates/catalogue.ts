@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
-import { validateCatalogue } from '../ddl/registry.js';
+import { catalogueValidator } from '../ddl/registry.js';
 import { resolveInside } from '../files/containment.js';
 import { readImageFacts } from './image-info.js';
 import { MANIFEST_FILE, type Manifest, type ManifestEntry } from './manifest-schema.js';
@@ -65,6 +65,7 @@ async function readYaml(file: string): Promise<unknown> {
 
 /** Checks a parsed manifest against the schema and for duplicates; returns its entries. */
 export function parseManifest(raw: unknown, file: string): ManifestEntry[] {
+  const validateCatalogue = catalogueValidator();
   if (!validateCatalogue(raw)) throw new HvError('CONFIG_INVALID', `Template catalogue ${file}: ${describeSchemaError(raw, validateCatalogue.errors?.[0])}`);
   const entries = (raw as Manifest).templates;
   const seen = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { AGENT_DDLS } from '../../src/ddl/registry.js';
+import { allAgentDdls } from '../../src/ddl/registry.js';
 import { toJavaScriptRegex } from '../../src/ddl/regex.js';
 import type { InputItem } from '../../src/ddl/types.js';
 import { expectRealHostInfo, hostTruth } from '../helpers/host-truth.js';
@@ -64,7 +64,7 @@ describe('host info through the MCollective fleet', () => {
       STRING_SAMPLES.find((value) => value.length <= (input.maxlength ?? Infinity) && new RegExp(toJavaScriptRegex(input.validation ?? ''), 'u').test(value)) ?? STRING_SAMPLES[0];
     const probe = (input: InputItem) =>
       input.type === 'list' ? input.list![0] : input.type === 'boolean' ? 'false' : input.type === 'string' ? sample(input) : String(input.minimum ?? 1);
-    for (const ddl of AGENT_DDLS) {
+    for (const ddl of allAgentDdls()) {
       for (const action of ddl.actions) {
         const required = Object.entries(action.input).filter(([, input]) => !input.optional).map(([name, input]) => `${name}=${probe(input)}`);
         const result = await fleet.mco(['rpc', ddl.metadata.name, action.action, ...required, '-I', 'hv1', '--json']);

@@ -24,13 +24,25 @@ describe('hvagent install', () => {
     expect(real.published).toMatchObject({ statuscode: 0 });
   });
 
-  test('a refused request never loads the libraries only actions need (hvagent.vendor.cjs)', async () => {
+  test('a refused request loads only its own agent: no handlers, no libraries, no other agent\'s DDL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+    const agentDir = join(dir, 'mcollective', 'agent');
+    const pieces = join(agentDir, 'hvagent');
+    for (const unneeded of ['hvagent.vendor.cjs', 'hvagent.actions.cjs', 'hvagent.ddl.agent-vm.cjs', 'hvagent.ddl.config.cjs']) rmSync(join(pieces, unneeded));
+    const refused = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
+    expect(refused.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+    // Its own agent's DDL is what the refusal is checked against.
+    rmSync(join(pieces, 'hvagent.ddl.agent-host.cjs'));
+    const withoutDdl = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
+    expect(JSON.stringify(withoutDdl.published)).toContain('hvagent.ddl.agent-host.cjs');
+  });
+
+  test('an action that runs loads the libraries it needs (hvagent.vendor.cjs), and says which file when one is missing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
     expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
     const agentDir = join(dir, 'mcollective', 'agent');
     rmSync(join(agentDir, 'hvagent', 'hvagent.vendor.cjs'));
-    const refused = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
-    expect(refused.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
     // An action does need them: without the file it fails, and says which file.
     const needsThem = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', {});
     expect(needsThem.published).toMatchObject({ statuscode: 5 });

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { AGENT_DDLS } from '../../src/ddl/registry.js';
+import { allAgentDdls } from '../../src/ddl/registry.js';
 import { RESERVED_ACTION_NAMES } from '../../src/ddl/reserved-names.js';
 import { REPO } from '../helpers/agent.js';
 
@@ -20,7 +20,7 @@ function clientConfig(): string {
 describe('generated MCollective DDLs in the real MCollective 2.12', () => {
   const config = clientConfig();
 
-  test.each(AGENT_DDLS.map((ddl) => [ddl.metadata.name, ddl]))('mco plugin doc %s renders every action and input', async (name, ddl) => {
+  test.each(allAgentDdls().map((ddl) => [ddl.metadata.name, ddl]))('mco plugin doc %s renders every action and input', async (name, ddl) => {
     const ran = await execa('mco', ['plugin', 'doc', `agent/${name}`, '--config', config], {
       env: { RUBYOPT: '-W0' },
       stdin: 'ignore',
@@ -47,7 +47,7 @@ describe('generated MCollective DDLs in the real MCollective 2.12', () => {
   });
 
   test('no action of any agent collides with them', () => {
-    const collisions = AGENT_DDLS.flatMap((ddl) => ddl.actions.map((action) => action.action)).filter((name) => RESERVED_ACTION_NAMES.has(name));
+    const collisions = allAgentDdls().flatMap((ddl) => ddl.actions.map((action) => action.action)).filter((name) => RESERVED_ACTION_NAMES.has(name));
     expect(collisions).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import type { ActionHandler } from '../contract.js';
-import { AGENT_DDLS } from '../../ddl/registry.js';
+import { AGENT_NAMES } from '../../ddl/registry.js';
 import { VERSION } from '../../version.js';
 
 export const agentInfo: ActionHandler = async ({ config, request }) => ({
@@ -10,5 +10,5 @@ export const agentInfo: ActionHandler = async ({ config, request }) => ({
   uri_from: config.source.uri_from,
   config_file: config.source.file,
   read_only: config.authorization.read_only,
-  agents: AGENT_DDLS.map((ddl) => ddl.metadata.name).filter((name) => !config.agents.disabled.includes(name)),
+  agents: AGENT_NAMES.filter((name) => !config.agents.disabled.includes(name)),
 });

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AGENTS } from './agents/index.js';
+import { createDispatcher } from './dispatch/dispatcher.js';
+import { answerServer } from './adapter/server.js';
+
+/**
+ * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so
+ * that the caches also hold the functions compiled on a request's path, not just each
+ * piece's top level (a request would otherwise compile them from source): a refused
+ * request through each server protocol's own entry, one refused request per action, and
+ * every handler loaded.
+ */
+export async function warmUp(refusalDone: () => void): Promise<void> {
+  const dispatcher = createDispatcher({ agents: AGENTS });
+  const scratch = mkdtempSync(join(tmpdir(), 'hvagent-warmup-'));
+  try {
+    const request = join(scratch, 'request');
+    const reply = join(scratch, 'reply');
+    writeFileSync(request, JSON.stringify({ agent: 'host', action: 'info', requestid: 'warmup', data: { '~': 1 } }));
+    await answerServer({ CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply }, [], dispatcher);
+    refusalDone();
+    const { configValidator, catalogueValidator, poolFileValidator } = await import('./ddl/registry.js');
+    configValidator()({});
+    poolFileValidator()({});
+    catalogueValidator()({});
+    // A refusal through MCollective would print its status line on stderr: this one needs no hypervisor and succeeds.
+    writeFileSync(request, JSON.stringify({ agent: 'host', action: 'agent_info', data: {} }));
+    await answerServer({ MCOLLECTIVE_REQUEST_FILE: request, MCOLLECTIVE_REPLY_FILE: reply }, [], dispatcher);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const { allAgentDdls } = await import('./ddl/registry.js');
+  for (const ddl of allAgentDdls()) {
+    for (const action of ddl.actions) {
+      await dispatcher.handleText(JSON.stringify({ agent: ddl.metadata.name, action: action.action, data: { '~': 1 } }), 'choria');
+    }
+  }
+  await Promise.all(Object.values(AGENTS).flatMap((actions) => Object.values(actions).map((load) => load())));
+}
+
