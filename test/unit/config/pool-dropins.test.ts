@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config/load.js';
 import { removePoolDropin, writePoolDropin } from '../../../src/config/pool-dropins.js';
-import { HvError } from '../../../src/core/errors.js';
+import { refusal } from '../storage/helpers.js';
 
 // The pools the API makes are drop-in files beside hvagent.yaml: loaded with it, refused
 // with a message naming the file when one is wrong, and seen by a long-running process as
@@ -18,16 +18,6 @@ function configDirectory(mainPools = "storage:\n  pools:\n    base: { plugin: qc
   writeFileSync(join(root, 'hvagent.yaml'), mainPools);
   mkdirSync(join(root, 'pools.d'));
   return { file: join(root, 'hvagent.yaml'), dropins: join(root, 'pools.d') };
-}
-
-async function refusal(work: () => Promise<unknown>): Promise<HvError> {
-  try {
-    await work();
-  } catch (error) {
-    if (error instanceof HvError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('pool drop-ins', () => {

@@ -1,5 +1,4 @@
 import type { HvConfig } from '../../../src/config/schema.js';
-import { HvError } from '../../../src/core/errors.js';
 import { VM_CLASSES } from '../../../src/model/vm-classes.js';
 import { nicFilterXml, parseFilterXml, ruleSetFilterXml } from '../../../src/network/firewall/filter-xml.js';
 import { nicFilterName, parseFilterList } from '../../../src/network/firewall/filters.js';
@@ -10,19 +9,11 @@ import { parseDomainNics } from '../../../src/network/domain-nics.js';
 import { buildInterfaceXml } from '../../../src/network/nic-xml.js';
 import { parseNetworkXml } from '../../../src/network/network-xml.js';
 import { configWith } from '../storage/helpers.js';
+import { refusalOf as refusal } from '../refusal.js';
 
 // Firewall rules as requests write them, the libvirt filters they become and read back
 // as, and the NIC elements that refer to them: no libvirt needed.
 
-function refusal(work: () => unknown): HvError {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof HvError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('allow rules', () => {
   test('each form parses and writes back canonically (sources as CIDR)', () => {

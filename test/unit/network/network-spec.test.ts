@@ -1,22 +1,14 @@
-import { HvError } from '../../../src/core/errors.js';
 import { parseIpRouteJson } from '../../../src/network/host-routes.js';
 import { parseCidr, subnetOf, subnetsOverlap } from '../../../src/network/ipv4.js';
 import { buildNetworkXml, networkDifferences, networkSpec, type NetworkCreateRequest } from '../../../src/network/network-spec.js';
 import { parseNetworkXml } from '../../../src/network/network-xml.js';
+import { refusalOf } from '../refusal.js';
 
 // `network create` requests checked and turned into libvirt XML without touching the host:
 // every refusal names its input, and the XML, read back by the parser `network list` uses,
 // says what was asked.
 
-function refusal(request: NetworkCreateRequest): HvError {
-  try {
-    networkSpec(request);
-  } catch (error) {
-    if (error instanceof HvError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
+const refusal = (request: NetworkCreateRequest) => refusalOf(() => networkSpec(request));
 
 const subnet = (cidr: string) => {
   const parsed = parseCidr(cidr)!;

@@ -1,8 +1,8 @@
-import { HvError } from '../../../src/core/errors.js';
 import type { NetworkFound } from '../../../src/network/libvirt-networks.js';
 import { parseNetworkXml } from '../../../src/network/network-xml.js';
 import { checkReservation } from '../../../src/network/reservations.js';
 import { parseNicAddressing, reservedAddresses } from '../../../src/provisioning/nic-addressing.js';
+import { refusalOf as refusal } from '../refusal.js';
 
 // What a DHCP reservation must be before hvagent asks libvirt for it (libvirt itself takes
 // an address outside the subnet, and its `modify` matches on the address as well as the MAC).
@@ -14,15 +14,6 @@ const network = (dhcp = `<dhcp><range start='10.0.0.100' end='10.0.0.199'/><host
   persistent: true,
 });
 
-function refusal(work: () => unknown): HvError {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof HvError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('DHCP reservations', () => {
   test('a guest address, inside or outside the DHCP range, for a MAC in any case', () => {
