@@ -2,12 +2,11 @@ import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
 import { lockKey, withLock } from '../files/locks.js';
 import { runVirshBatch } from '../libvirt/index.js';
-import { nicFilterName } from './firewall/filters.js';
 import { unreserve } from './reservations.js';
 
 // What a VM's NICs hold outside its definition, released when the VM is deleted: the
 // DHCP reservations provisioning made for them (the domain's metadata lists them,
-// `network=mac,…`) and each NIC's own network filter (named after its MAC).
+// `network=mac,…`) and the network filters of their own (hvagent-nic-<mac>).
 
 const ENTRY = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,62})=([0-9a-f]{2}(?::[0-9a-f]{2}){5})$/;
 
@@ -35,11 +34,10 @@ export async function removeReservations(config: HvConfig, listed: string | unde
 }
 
 /**
- * Removes the own filters of NICs that are gone, in one virsh process. Best effort: a
- * filter left behind refers to a MAC no NIC has, and one that gets that MAC later
- * redefines it.
+ * Removes the own filters of NICs that are gone, in one virsh process (none when there are
+ * none). Best effort: a filter left behind refers to a MAC no NIC has, and a NIC that gets
+ * that MAC later redefines it.
  */
-export async function removeNicFilters(config: HvConfig, macs: readonly string[]): Promise<void> {
-  const filters = [...new Set(macs.map((mac) => nicFilterName(mac.toLowerCase())))];
-  await runVirshBatch(filters.map((filter) => ['nwfilter-undefine', filter]), { uri: config.libvirt.uri }).catch(() => undefined);
+export async function removeNicFilters(config: HvConfig, filters: readonly string[]): Promise<void> {
+  await runVirshBatch([...new Set(filters)].map((filter) => ['nwfilter-undefine', filter]), { uri: config.libvirt.uri }).catch(() => undefined);
 }

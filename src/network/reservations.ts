@@ -6,8 +6,8 @@ import { lockKey, withLock } from '../files/locks.js';
 import { runVirsh } from '../libvirt/index.js';
 import { withXmlFile } from '../libvirt/xml-file.js';
 import { ipv4ToNumber, parseCidr, subnetOf } from './ipv4.js';
-import { parseLeases, type Lease } from './leases.js';
-import { mustReadNetwork, type NetworkFound } from './libvirt-networks.js';
+import type { Lease } from './leases.js';
+import { mustReadNetwork, networkNotFound, readNetworkAndLeases, type NetworkFound } from './libvirt-networks.js';
 import { normalizeMac } from './mac.js';
 import { assertNetworkName, isDnsName } from './names.js';
 import { isGuestAddress } from './network-spec.js';
@@ -67,8 +67,9 @@ export function setReservation(config: HvConfig, networkName: string, request: R
  * network and its leases, check, then delete the MAC's former entry and add the new one.
  */
 export async function reserve(uri: string, networkName: string, request: Reservation, signal?: AbortSignal): Promise<ReservationChange> {
-  const network = await mustReadNetwork(uri, networkName, signal);
-  const leases = network.active ? parseLeases(await runVirsh(['net-dhcp-leases', networkName], { uri, signal })) : [];
+  const found = await readNetworkAndLeases(uri, networkName, true, signal);
+  if (!found) throw networkNotFound(networkName);
+  const { network, leases } = found;
   const wanted = checkReservation(network, request, leases);
   const previous = network.dhcp_hosts.find((host) => host.mac === wanted.mac) ?? null;
   if (previous && previous.ip === wanted.ip && previous.name === wanted.name) return { changed: false, reservation: previous, previous };
@@ -98,9 +99,9 @@ export async function unreserve(uri: string, networkName: string, macInput: stri
 }
 
 export async function listReservations(config: HvConfig, networkName: string, signal: AbortSignal): Promise<{ network: NetworkFound; leases: Lease[] }> {
-  const uri = config.libvirt.uri;
-  const network = await mustReadNetwork(uri, assertNetworkName(networkName), signal);
-  return { network, leases: network.active ? parseLeases(await runVirsh(['net-dhcp-leases', networkName], { uri, signal })) : [] };
+  const found = await readNetworkAndLeases(config.libvirt.uri, assertNetworkName(networkName), true, signal);
+  if (!found) throw networkNotFound(networkName);
+  return found;
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true });

@@ -64,11 +64,20 @@ export async function readFilter(uri: string, name: string, signal?: AbortSignal
   return (await readFilters(uri, [name], signal))[0];
 }
 
-/** Defines a filter, or redefines it under its UUID when it exists; returns the XML it replaced. */
+/**
+ * Defines a filter, or redefines it under its UUID when it exists (libvirt refuses a
+ * definition without it); returns the XML it replaced. A new filter costs one process.
+ */
 export async function defineFilter(uri: string, name: string, build: (uuid: string | null) => string, signal?: AbortSignal): Promise<string | undefined> {
-  const [previous] = await runVirshBatch([['nwfilter-dumpxml', name]], { uri, ...(signal && { signal }) });
-  const replaced = previous!.error && isMissingFilter(previous!.error) ? undefined : stdoutOrThrow(previous!);
-  await withXmlFile(build(replaced === undefined ? null : parseFilterXml(replaced).uuid), (file) => runVirsh(['nwfilter-define', file], { uri, signal }));
+  const define = (uuid: string | null) => withXmlFile(build(uuid), (file) => runVirsh(['nwfilter-define', file], { uri, signal }));
+  try {
+    await define(null);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof VirshError) || !/already exists with uuid/i.test(error.stderr)) throw error;
+  }
+  const replaced = await runVirsh(['nwfilter-dumpxml', name], { uri, signal });
+  await define(parseFilterXml(replaced).uuid);
   return replaced;
 }
 

@@ -24,6 +24,8 @@ export interface NicFirewallRequest {
 
 export interface NicFirewall {
   readonly base: string | null;
+  /** The request named the base filter (the configured default is not looked up on every request). */
+  readonly baseNamed?: boolean;
   readonly allow: readonly AllowRule[];
   readonly ruleSets: readonly string[];
 }
@@ -60,14 +62,19 @@ export function parseNicFirewall(config: HvConfig, vmClass: VmClass, request: Ni
     if (input) throw new HvError('UNSUPPORTED', `Input '${input}': NICs of vm_class ${vmClass.name} cannot carry a network filter (docs/NETWORKS.md)`, { input });
     return { base: null, allow: [], ruleSets: [] };
   }
-  return { base: asked === 'default' ? defaultFilter(config) : asked === 'none' ? null : asked, allow, ruleSets };
+  const named = asked !== 'default' && asked !== 'none';
+  return { base: named ? asked : asked === 'default' ? defaultFilter(config) : null, ...(named && { baseNamed: true }), allow, ruleSets };
 }
 
-/** The filters a firewall names must exist (one virsh process: the list of filters). */
+/**
+ * The filters a request names must exist (one virsh process: the list of filters). The
+ * configured default is not looked up: a NIC with the defaults costs no process here, and
+ * a default that does not exist fails the define, which is undone like any failure.
+ */
 export async function checkNicFirewall(uri: string, firewall: NicFirewall, signal?: AbortSignal): Promise<void> {
-  if (firewall.base === null && firewall.ruleSets.length === 0) return;
+  if (!firewall.baseNamed && firewall.ruleSets.length === 0) return;
   const names = new Set(await listFilterNames(uri, signal));
-  if (firewall.base !== null && !names.has(firewall.base)) {
+  if (firewall.baseNamed && firewall.base !== null && !names.has(firewall.base)) {
     throw new HvError('NOT_FOUND', `Input 'filter': no network filter named '${firewall.base}' on this host (virsh nwfilter-list)`, { input: 'filter' });
   }
   const missing = firewall.ruleSets.filter((set) => !names.has(ruleSetFilterName(set)));
