@@ -5,7 +5,7 @@
 //
 //   dist/hvagent.cjs              the executable (scripts/loader.cjs)
 //   dist/hvagent.bundle.js        main: adapters, dispatch, core, the DDL registry, config
-//   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, catalogue)
+//   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, pool drop-in, catalogue)
 //   dist/hvagent.actions.cjs      every action handler and the operations below them; loaded
 //                                 only when a request has passed validation and authorization;
 //                                 the modules it shares with main (errors, the request scope,
@@ -13,7 +13,7 @@
 //   dist/hvagent.vendor.cjs       yaml, execa, fast-xml-parser: loaded on first use
 //
 // 1. the build tools (DDL compiler, artefact generator) are bundled and run:
-//    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, catalogue.cjs);
+//    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, pool.cjs, catalogue.cjs);
 // 2. main, actions, the DDL pieces and vendor are bundled with esbuild;
 // 3. each file gets a build id line, and the executable writes the code caches.
 import { build } from 'esbuild';

@@ -21,8 +21,9 @@ export async function warmUp(refusalDone: () => void): Promise<void> {
     writeFileSync(request, JSON.stringify({ agent: 'host', action: 'info', requestid: 'warmup', data: { '~': 1 } }));
     await answerServer({ CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply }, [], dispatcher);
     refusalDone();
-    const { configValidator, catalogueValidator } = await import('./ddl/registry.js');
+    const { configValidator, catalogueValidator, poolFileValidator } = await import('./ddl/registry.js');
     configValidator()({});
+    poolFileValidator()({});
     catalogueValidator()({});
     // A refusal through MCollective would print its status line on stderr: this one needs no hypervisor and succeeds.
     writeFileSync(request, JSON.stringify({ agent: 'host', action: 'agent_info', data: {} }));

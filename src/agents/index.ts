@@ -1,6 +1,8 @@
 import type { AgentRegistry } from './contract.js';
+import { firewallActions } from './firewall/actions.js';
 import { hostActions } from './host/actions.js';
 import { networkActions } from './network/actions.js';
+import { poolActions } from './pool/actions.js';
 import { templateActions } from './template/actions.js';
 import { vmActions } from './vm/actions.js';
 import { volumeActions } from './volume/actions.js';
@@ -13,4 +15,6 @@ export const AGENTS: AgentRegistry = {
   network: networkActions,
   volume: volumeActions,
   template: templateActions,
+  pool: poolActions,
+  firewall: firewallActions,
 };

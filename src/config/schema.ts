@@ -7,6 +7,21 @@ const absolutePath = { type: 'string', maxLength: 4096, pattern: '^/[A-Za-z0-9._
 const name = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' };
 const mebibytes = { type: 'integer', minimum: 1, maximum: 1099511627776 };
 const glob = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.=@*:-]+$' };
+const pool = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['plugin'],
+  properties: {
+    plugin: { enum: ['dir', 'raw', 'qcow2', 'lvm'] },
+    path: absolutePath,
+    volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
+    max_volume_mb: mebibytes,
+    max_total_mb: mebibytes,
+  },
+} as const;
+
+/** One pool the API made: a drop-in file `pools.d/<name>.yaml` beside hvagent.yaml (src/storage/pool-admin.ts). */
+export const poolFileSchema = { $id: 'hv:pool', ...pool } as const;
 
 export const configSchema = {
   $id: 'hv:config',
@@ -52,24 +67,14 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        pools: {
-          type: 'object',
-          maxProperties: 64,
-          propertyNames: name,
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['plugin'],
-            properties: {
-              plugin: { enum: ['dir', 'raw', 'qcow2', 'lvm'] },
-              path: absolutePath,
-              volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
-              max_volume_mb: mebibytes,
-              max_total_mb: mebibytes,
-            },
-          },
-        },
+        pools: { type: 'object', maxProperties: 64, propertyNames: name, additionalProperties: pool },
       },
+    },
+    firewall: {
+      type: 'object',
+      additionalProperties: false,
+      // The libvirt network filter every NIC hvagent makes carries unless the request says otherwise; none for no filter.
+      properties: { default_filter: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' } },
     },
     templates: {
       type: 'object',
@@ -151,7 +156,16 @@ export interface HvConfig {
     /** Progress of long operations, one file per request (tmpfs: emptied at boot). */
     jobs_dir: string;
   };
-  storage: { pools: Record<string, PoolConfig> };
+  storage: {
+    /** Every pool: hvagent.yaml's (read-only to the API) and the API's drop-ins. */
+    pools: Record<string, PoolConfig>;
+    /** Where the API keeps the pools it makes (pools.d beside hvagent.yaml), and which of `pools` came from there. */
+    dropins?: { directory: string; names: string[] };
+  };
+  firewall?: {
+    /** The network filter of every NIC hvagent makes (default clean-traffic); 'none' for none. */
+    default_filter: string;
+  };
   /** Absent in configurations built by hand (tests): no limits. */
   admission?: AdmissionConfig;
   templates: {

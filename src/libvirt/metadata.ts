@@ -14,4 +14,6 @@ export interface HvMetadata {
   instance_id?: string;
   /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
   volumes?: string;
+  /** DHCP reservations made for its NICs, `network=mac` separated by commas: `vm delete` removes these. */
+  leases?: string;
 }

@@ -6,10 +6,13 @@ import { inSubnet, isIpv4, subnetCidr } from './ipv4.js';
 // comma-separated, one entry per NIC in the order of `network`; NICs without an entry use
 // DHCP. Each entry is parsed by parseAddressingEntry, the one place a new form is added.
 //   dhcp                       the guest asks the network's DHCP server
+//   dhcp:ADDRESS               the same, with a reservation on that libvirt network for the
+//                              NIC's stable MAC, so DHCP always hands out ADDRESS
 //   ADDRESS/PREFIX[@GATEWAY]   static, configured in the guest (cloud-init network-config)
 
 export type NicAddressing =
   | { readonly kind: 'dhcp' }
+  | { readonly kind: 'reserved'; readonly address: string }
   | { readonly kind: 'static'; readonly address: string; readonly prefix: number; readonly gateway?: string };
 
 const INPUT = 'ipv4';
@@ -27,8 +30,13 @@ export function parseIpv4Input(text: string): NicAddressing[] {
 export function parseAddressingEntry(entry: string, index: number): NicAddressing {
   const at = `entry ${index + 1} (${JSON.stringify(entry.slice(0, 40))})`;
   if (entry === 'dhcp') return { kind: 'dhcp' };
+  const reserved = /^dhcp:(.+)$/.exec(entry);
+  if (reserved) {
+    if (!isIpv4(reserved[1]!)) refuse(INPUT, `${at}: ${reserved[1]} is not an IPv4 address (dhcp:ADDRESS reserves ADDRESS, e.g. dhcp:10.20.30.40)`);
+    return { kind: 'reserved', address: reserved[1]! };
+  }
   const match = /^([0-9.]+)\/([0-9]{1,2})(?:@([0-9.]+))?$/.exec(entry);
-  if (!match) refuse(INPUT, `${at} is neither dhcp nor ADDRESS/PREFIX[@GATEWAY] (e.g. 192.0.2.10/24@192.0.2.1)`);
+  if (!match) refuse(INPUT, `${at} is none of dhcp, dhcp:ADDRESS (a DHCP reservation) and ADDRESS/PREFIX[@GATEWAY] (static, e.g. 192.0.2.10/24@192.0.2.1)`);
   const [, address = '', prefixText = '', gateway] = match;
   const prefix = Number(prefixText);
   if (!isIpv4(address)) refuse(INPUT, `${at}: ${address} is not an IPv4 address`);

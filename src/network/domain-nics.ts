@@ -15,6 +15,8 @@ export interface DomainNic {
   model: string | null;
   /** Host side of the NIC (vnetN) while the VM runs. */
   device: string | null;
+  /** The network filter it carries (<filterref filter=…>), if any. */
+  filter: string | null;
 }
 
 export interface VmNics {
@@ -59,6 +61,7 @@ function parseDomain(xml: string): { nics: DomainNic[]; privnet: boolean } {
         bridge: attribute(source, 'bridge'),
         model: attribute(node(element).model, 'type'),
         device: attribute(node(element).target, 'dev'),
+        filter: attribute(node(element).filterref, 'filter'),
       }];
     }),
     privnet: 'privnet' in node(domain.features),

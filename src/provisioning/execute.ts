@@ -12,6 +12,7 @@ import type { Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
+import { prepareNics, type PlannedNic } from './nic-steps.js';
 import type { CloudInitPlan, ProvisionPlan, VolumePlan } from './plan.js';
 import { withRollback, type Rollback } from './rollback.js';
 
@@ -41,7 +42,7 @@ export interface Execution {
    * is free, the MAC addresses are not taken): volumes are made meanwhile, nothing needing
    * those answers (a first-boot file, the domain) before.
    */
-  readonly checkedNics: Promise<NicSpec[]>;
+  readonly checkedNics: Promise<PlannedNic[]>;
   readonly start: boolean;
   readonly autostart: boolean;
   /** Runs the define (and start) once admission allows it, under the host lock (vm/admission.ts). */
@@ -75,6 +76,7 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
       spec.disks.push(diskOf(volume));
       rollback.done('data-volume');
     }
+    const leases = await prepareNics(config, ctx, rollback, await nics);
     await checkedNics();
     if (plan.cloudInit) {
       const instanceId = newInstanceId();
@@ -88,6 +90,7 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
       rollback.done('seed');
     }
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
+    if (leases) spec.metadata = { ...spec.metadata, leases };
 
     if (spec.consoleLog) {
       mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });

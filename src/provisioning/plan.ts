@@ -32,6 +32,8 @@ export interface ProvisionPlan {
   nameservers: string[];
   /** The first-boot configuration, when the guest is to be given one. */
   cloudInit?: CloudInitPlan;
+  /** network → the address to reserve for its NIC (ipv4 dhcp:ADDRESS). */
+  reserved: Map<string, string>;
 }
 
 export interface CloudInitPlan {
@@ -57,10 +59,10 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   }
 
   const networks = [...request.networks];
-  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
   if (new Set(networks).size !== networks.length) {
     throw new HvError('INPUT_INVALID', "Input 'network' names a network twice", { input: 'network' });
   }
+  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
 
   const sizeMb = request.diskSizeMb;
   const wantsRoot = sizeMb !== undefined || (template !== undefined && template.type !== 'pxe');
@@ -80,9 +82,10 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   if (data.length > 0 && vmClass.name === 'lxc') throw new HvError('UNSUPPORTED', 'vm_class lxc takes no data disks', { input: 'data_disks' });
 
   const addressing = nicAddressing(request, networks);
+  const reserved = reservedAddresses(networks, addressing);
   const nameservers = [...(request.nameservers ?? [])];
   const cloudInit = planCloudInit(config, vmClass, request, root, addressing, nameservers);
-  return { ...(template && { template }), ...(root && { root }), data, networks, addressing, nameservers, ...(cloudInit && { cloudInit }) };
+  return { ...(template && { template }), ...(root && { root }), data, networks, addressing, nameservers, ...(cloudInit && { cloudInit }), reserved };
 }
 
 /** The request's addressing aligned with the NICs (a PXE template's network, put first, uses DHCP). */
@@ -94,6 +97,17 @@ function nicAddressing(request: ProvisionRequest, networks: readonly string[]): 
     });
   }
   return networks.map((network) => given[request.networks.indexOf(network)] ?? { kind: 'dhcp' });
+}
+
+/** network → the address reserved for its NIC (`dhcp:ADDRESS`), each address once. */
+export function reservedAddresses(networks: readonly string[], addressing: readonly NicAddressing[]): Map<string, string> {
+  const reserved = new Map<string, string>();
+  addressing.forEach((entry, slot) => {
+    if (entry.kind === 'reserved') reserved.set(networks[slot]!, entry.address);
+  });
+  const addresses = [...reserved.values()];
+  if (new Set(addresses).size !== addresses.length) throw new HvError('INPUT_INVALID', "Input 'ipv4' reserves one address twice", { input: 'ipv4' });
+  return reserved;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { HV_NAMESPACE, type HvMetadata } from '../libvirt/metadata.js';
 import type { VmClass } from '../model/vm-classes.js';
+import type { FilterRef } from '../network/firewall/nic-firewall.js';
+import { interfaceElement } from '../network/nic-xml.js';
 
 // Domain XML is built from a structure, never from strings: every user value (paths,
 // command line, names) goes through the XML builder's escaping. hvagent's own facts
@@ -23,6 +25,8 @@ export interface NicSpec {
   source: { network: string } | { bridge: string };
   /** Generated when left out (by libvirt, or by the network agent's stable scheme). */
   mac?: string;
+  /** Its network filter: the firewall (docs/NETWORKS.md). */
+  filter?: FilterRef | null;
 }
 
 /**
@@ -128,7 +132,7 @@ function machineDomain(spec: DomainSpec) {
           readonly: '',
         })),
       ],
-      interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
+      interface: spec.nics.map((nic) => interfaceElement({ ...nic, model: 'virtio' })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
       // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
@@ -163,7 +167,7 @@ function containerDomain(spec: DomainSpec) {
     on_crash: 'destroy',
     devices: {
       filesystem: { '@_type': 'mount', source: { '@_dir': spec.rootfs }, target: { '@_dir': '/' } },
-      interface: spec.nics.map(nicElement),
+      interface: spec.nics.map((nic) => interfaceElement(nic)),
       console: { '@_type': 'pty' },
     },
   };
@@ -179,12 +183,4 @@ export function diskTarget(index: number): string {
 /** sda, sdb, …: the names the SCSI bus gives CD-ROMs in order. */
 export function cdromTarget(index: number): string {
   return `sd${letters(index)}`;
-}
-
-function nicElement(nic: NicSpec) {
-  return {
-    '@_type': 'network' in nic.source ? 'network' : 'bridge',
-    ...(nic.mac && { mac: { '@_address': nic.mac } }),
-    source: 'network' in nic.source ? { '@_network': nic.source.network } : { '@_bridge': nic.source.bridge },
-  };
 }

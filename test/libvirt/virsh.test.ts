@@ -138,6 +138,15 @@ describe('runVirshBatch', () => {
     expect(results[3]!.stdout).toBe('last\n');
   });
 
+  it('a batch longer than one argument may be (128 KiB) runs as several processes, each command with its own output, in order', async () => {
+    // 2000 echoes of a 100-character word: about 350 KiB of script, which one spawn refuses (E2BIG).
+    const commands = Array.from({ length: 2000 }, (_, index) => ['echo', '--', `${String(index).padStart(4, '0')}-${'x'.repeat(95)}`]);
+    const results = await runVirshBatch(commands, { uri });
+    expect(results).toHaveLength(2000);
+    expect(results.map((result) => result.stdout.slice(0, 4))).toEqual(commands.map((command) => command[2]!.slice(0, 4)));
+    expect(results.every((result, index) => result.stdout === `${commands[index]![2]}\n` && result.error === undefined)).toBe(true);
+  });
+
   it('attributes a failure to its command and runs the rest', async () => {
     const [before, failed, after] = await runVirshBatch(
       [['uri'], ['dominfo', '--', 'no-such-domain'], ['domstate', '--', 'test']],

@@ -43,6 +43,7 @@ function provisionRequest(inputs: Inputs, name: string, caller: { callerid?: str
     ...optional('nicAddressing', text('ipv4') === undefined ? undefined : parseIpv4Input(text('ipv4')!)),
     ...optional('nameservers', text('dns') === undefined ? undefined : parseNameservers(text('dns')!)),
     ...optional('cloudInit', cloudInitRequest(text)),
+    firewall: { ...optional('filter', text('filter')), ...optional('allow', text('allow')), ...optional('ruleSets', text('rule_sets')) },
     start: inputs.start === true,
     autostart: inputs.autostart === true,
     ...optional('createdBy', caller.callerid),

@@ -12,7 +12,7 @@ export interface DomainDescription {
   max_memory_mb: number;
   disks: Array<{ target: string; source: string | null; format: string | null; device: string }>;
   filesystems: Array<{ source: string | null; target: string | null }>;
-  nics: Array<{ mac: string | null; network: string | null; bridge: string | null; model: string | null }>;
+  nics: Array<{ mac: string | null; network: string | null; bridge: string | null; model: string | null; filter: string | null }>;
   console_log: string | null;
   metadata: Record<string, string>;
 }
@@ -78,6 +78,7 @@ export function parseDomainXml(xml: string): DomainDescription {
       network: attribute(node(nic).source, 'network'),
       bridge: attribute(node(nic).source, 'bridge'),
       model: attribute(node(nic).model, 'type'),
+      filter: attribute(node(nic).filterref, 'filter'),
     })),
     console_log: attribute(node((devices.serial as unknown[] | undefined)?.[0]).log, 'file'),
     metadata,

@@ -24,9 +24,9 @@ describe('input ipv4', () => {
   });
 
   test.each([
-    ['static', /entry 1 \("static"\) is neither dhcp nor ADDRESS\/PREFIX\[@GATEWAY\]/],
-    ['192.0.2.10', /neither dhcp nor ADDRESS\/PREFIX/],
-    ['dhcp,,dhcp', /entry 2 \(""\) is neither/],
+    ['static', /entry 1 \("static"\) is none of dhcp, dhcp:ADDRESS .* and ADDRESS\/PREFIX\[@GATEWAY\]/],
+    ['192.0.2.10', /is none of dhcp/],
+    ['dhcp,,dhcp', /entry 2 \(""\) is none of/],
     ['300.0.2.10/24', /300\.0\.2\.10 is not an IPv4 address/],
     ['192.0.2.10/33', /prefix length must be 1 to 32/],
     ['192.0.2.10/0', /prefix length must be 1 to 32/],
@@ -36,7 +36,7 @@ describe('input ipv4', () => {
     ['224.0.0.5/4', /not a unicast host address/],
     ['192.0.2.10/24@192.0.3.1', /gateway 192\.0\.3\.1 is outside 192\.0\.2\.0\/24/],
     ['192.0.2.10/24@192.0.2.10', /the gateway is the address itself/],
-    ['192.0.2.10/24@gw', /neither dhcp nor/],
+    ['192.0.2.10/24@gw', /is none of dhcp/],
   ])('%s is refused', (text, message) => {
     expect(refusal(() => parseIpv4Input(text), 'ipv4')).toMatch(message);
   });

@@ -29,7 +29,7 @@ describe('domain XML', () => {
     expect(parsed.metadata).toEqual({ vm_class: 'qemu', created_at: '2026-11-21T00:00:00.000Z', created_by: 'uid=0', request_id: '</hv:vm><evil/>' });
     expect(parsed).toMatchObject({ name: 'web01', vm_class: 'qemu', vcpus: 1, max_vcpus: 2, memory_mb: 192, max_memory_mb: 256 });
     expect(parsed.console_log).toBe('/var/log/hvagent/console/web01.log');
-    expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio' }]);
+    expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio', filter: null }]);
   });
 
   test('a QEMU guest gets q35 with 6 spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
@@ -58,7 +58,7 @@ describe('domain XML', () => {
             { type: 'file', path: '/var/lib/hvagent/root.qcow2', format: 'qcow2' },
             { type: 'block', path: '/dev/vg0/web01-data', format: 'raw' },
           ],
-          nics: [{ source: { network: 'default' }, mac: '52:54:00:aa:bb:cc' }, { source: { bridge: 'br0' } }],
+          nics: [{ source: { network: 'default' }, mac: '52:54:00:aa:bb:cc', filter: { name: 'clean-traffic', parameters: { CTRL_IP_LEARNING: 'dhcp' } } }, { source: { bridge: 'br0' } }],
         }),
       ),
     );
@@ -67,8 +67,8 @@ describe('domain XML', () => {
       { target: 'vdb', source: '/dev/vg0/web01-data', format: 'raw', device: 'disk' },
     ]);
     expect(parsed.nics).toEqual([
-      { mac: '52:54:00:aa:bb:cc', network: 'default', bridge: null, model: 'virtio' },
-      { mac: null, network: null, bridge: 'br0', model: 'virtio' },
+      { mac: '52:54:00:aa:bb:cc', network: 'default', bridge: null, model: 'virtio', filter: 'clean-traffic' },
+      { mac: null, network: null, bridge: 'br0', model: 'virtio', filter: null },
     ]);
   });
 
