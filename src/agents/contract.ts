@@ -1,4 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
+import type { Operations } from '../core/operations.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { ReplyData } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
@@ -18,6 +19,8 @@ export interface ActionContext {
   deadline: number;
   /** Says how far a long operation is (a job record, docs/JOBS.md). */
   progress: ProgressReporter;
+  /** The operations this host knows (the job agent reads, waits for and cancels them). */
+  operations: Operations;
 }
 
 export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;

@@ -1,5 +1,6 @@
 import type { AgentRegistry } from './contract.js';
 import { hostActions } from './host/actions.js';
+import { jobActions } from './job/actions.js';
 import { networkActions } from './network/actions.js';
 import { templateActions } from './template/actions.js';
 import { vmActions } from './vm/actions.js';
@@ -13,4 +14,5 @@ export const AGENTS: AgentRegistry = {
   network: networkActions,
   volume: volumeActions,
   template: templateActions,
+  job: jobActions,
 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { HvError } from '../core/errors.js';
 import { validateConfig } from '../ddl/registry.js';
-import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
+import { DEFAULT_OPERATIONS, DEFAULT_SERVER, LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
@@ -66,6 +66,8 @@ async function readConfig(env: Env): Promise<HvConfig> {
     },
     storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
     templates: { catalogue: parsed.templates?.catalogue ?? '/var/lib/hvagent/templates' },
+    server: { ...DEFAULT_SERVER, ...parsed.server },
+    operations: { ...DEFAULT_OPERATIONS, ...parsed.operations },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
   for (const [pool, settings] of Object.entries(config.storage.pools)) {
