@@ -15,6 +15,7 @@ import { deadlineFor, operationDeadline, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
 import { JOB_ID, readJob } from './job-records.js';
 import { OperationStore } from './operations.js';
+import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
 // request → validate → authorize → handler → reply, for every protocol. The dispatcher is
@@ -34,13 +35,17 @@ export interface DispatcherOptions {
    * left to finish the work once it has replied.
    */
   readonly detached?: boolean;
-  /** Told when a request has ended (the server drops what it cached before a change). */
+  /** Told when a request has ended. */
   readonly onFinished?: (request: RpcRequest, action: ActionDdl | undefined, reply: Reply) => void;
+  /** Warm reads (the server): replies of reads served again until a change; a mutating request ending drops them. */
+  readonly readCache?: ReadCache;
 }
 
 export interface HandleOptions extends JobOptions {
   /** Run detached: the reply (statuscode 0, `job_id`) comes at once; `async=true` in the inputs asks the same. */
   async?: boolean;
+  /** Cancels the request (as `cancel` does) when aborted: its caller has gone away. */
+  signal?: AbortSignal;
 }
 
 export interface Dispatcher {
@@ -53,6 +58,8 @@ export interface Dispatcher {
    * synchronous one, else it runs on with the operations deadline and the reply names it.
    */
   submit(request: RpcRequest, options?: JobOptions): Promise<{ reply: Reply; operation?: Operation }>;
+  /** Validates and authorizes a request without running it (throws the refusal): for routes that read dispatch's own state. */
+  check(request: RpcRequest): Promise<Inputs>;
   /** The operations of this host: those running here, and the records in paths.jobs_dir. */
   readonly operations: Operations & Pick<OperationStore, 'subscribe' | 'prune'>;
   /** The requests running now. */
@@ -98,10 +105,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
 
   /** Runs a prepared request to its end under its deadline; the job record gets the outcome. */
-  const execute = async (request: RpcRequest, prepared: Prepared, id: string, deadline: Deadline, job: JobTracker): Promise<Reply> => {
+  const execute = async (request: RpcRequest, prepared: Prepared, id: string, deadline: Deadline, job: JobTracker, signal?: AbortSignal): Promise<Reply> => {
     const outputs = Object.keys(prepared.action.output);
     const scope = new RequestScope();
     running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
+    const callerGone = () => running.cancel(id, signal?.reason instanceof Error ? signal.reason.message : 'its caller, who went away');
+    if (signal?.aborted) callerGone();
+    signal?.addEventListener('abort', callerGone, { once: true });
     try {
       const { inputs, config, handler } = prepared;
       const data = await runCancellable(scope, deadline, () =>
@@ -115,6 +125,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       job.finish({ ok: false, code: failure.code, message: failure.message, details: failure.details });
       return errorReply(failure, outputs);
     } finally {
+      signal?.removeEventListener('abort', callerGone);
       running.remove(id);
     }
   };
@@ -129,6 +140,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   });
 
   const finished = (request: RpcRequest, action: ActionDdl | undefined, reply: Reply): Reply => {
+    if (action?.mutating) options.readCache?.invalidate();
     options.onFinished?.(request, action, reply);
     return reply;
   };
@@ -161,9 +173,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (error) {
       return finished(request, undefined, errorReply(toHvError(error), outputNames(request)));
     }
-    const id = runningId(request, running);
-    const job = startJob(request, prepared.config, prepared.inputs, withRecords(jobOptions));
-    const reply = await execute(request, prepared, id, deadlineFor(prepared.agent.metadata.timeout), job);
+    const run = () => {
+      const id = runningId(request, running);
+      const job = startJob(request, prepared.config, prepared.inputs, withRecords(jobOptions));
+      return execute(request, prepared, id, deadlineFor(prepared.agent.metadata.timeout), job, jobOptions.signal);
+    };
+    const reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
     return finished(request, prepared.action, reply);
   };
 
@@ -179,6 +194,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return { reply: await handle(request), request };
     },
     submit,
+    check: async (request) => (await prepare(request)).inputs,
     operations,
     running: () => running.list(),
     find: (id) => running.find(id),
