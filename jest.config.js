@@ -25,6 +25,7 @@ export default {
         '<rootDir>/test/network/**/*.test.ts',
         '<rootDir>/test/monitoring/**/*.test.ts',
         '<rootDir>/test/migration/**/*.test.ts',
+        '<rootDir>/test/rest/**/*.test.ts',
       ],
     },
   ],

@@ -39,7 +39,7 @@ runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'))
 
 // The libraries only actions need (not validation, not refusals) go into a second file,
 // loaded on first use: every request pays for compiling what the main bundle holds.
-const VENDOR = ['yaml', 'execa', 'fast-xml-parser'];
+const VENDOR = ['yaml', 'execa', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
 const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
 await build({
   ...common,

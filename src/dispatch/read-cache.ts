@@ -9,7 +9,10 @@ import type { Reply } from '../core/reply.js';
 // could not have asked for it.
 
 export interface ReadCacheOptions {
-  /** How long a reply of this action may be served (ms); 0 or undefined: never cached. */
+  /**
+   * How long a reply of this action may be served again (ms); 0: only shared by the requests
+   * that arrive while it is being computed; undefined: never shared.
+   */
   readonly ttlMs: (agent: string, action: string) => number | undefined;
   /** Entries kept at most (distinct action and inputs); the oldest go first. */
   readonly maxEntries?: number;
@@ -17,7 +20,8 @@ export interface ReadCacheOptions {
 
 interface Entry {
   readonly generation: number;
-  readonly at: number;
+  /** When it was computed; undefined while it is being computed. */
+  at: number | undefined;
   readonly reply: Promise<Reply>;
 }
 
@@ -35,22 +39,25 @@ export class ReadCache {
 
   read(agent: string, action: string, inputs: Readonly<Record<string, unknown>>, compute: () => Promise<Reply>): Promise<Reply> {
     const ttl = this.options.ttlMs(agent, action);
-    if (!ttl) return compute();
+    if (ttl === undefined) return compute();
     const key = `${agent}#${action}#${canonical(inputs)}`;
-    const now = Date.now();
     const entry = this.#entries.get(key);
-    if (entry && entry.generation === this.#generation && now - entry.at < ttl) return entry.reply;
+    if (entry && entry.generation === this.#generation && (entry.at === undefined || Date.now() - entry.at < ttl)) return entry.reply;
     const generation = this.#generation;
     const reply = compute();
+    const fresh: Entry = { generation, at: undefined, reply };
     this.#entries.delete(key);
-    this.#entries.set(key, { generation, at: now, reply });
+    this.#entries.set(key, fresh);
     const max = this.options.maxEntries ?? 1000;
     if (this.#entries.size > max) this.#entries.delete(this.#entries.keys().next().value!);
     const forget = () => {
       if (this.#entries.get(key)?.reply === reply) this.#entries.delete(key);
     };
     // A failure is not kept, and neither is what was read while something changed.
-    reply.then((answer) => (answer.statuscode !== 0 || generation !== this.#generation) && forget(), forget);
+    reply.then((answer) => {
+      fresh.at = Date.now();
+      if (answer.statuscode !== 0 || generation !== this.#generation || ttl === 0) forget();
+    }, forget);
     return reply;
   }
 }

@@ -18,6 +18,8 @@ import { rawRefusal } from './problems.js';
 // JSON refusal, never a hang.
 
 export const DEFAULT_SOCKET = '/run/hvagent/hvagent.sock';
+/** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn): a unix socket refuses the rest with EAGAIN. */
+const BACKLOG = 4096;
 
 export type ListenSpec = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
@@ -70,13 +72,13 @@ export async function listen(spec: ListenSpec, fetch: Fetch, config: HvConfig): 
     await claimSocketPath(spec.path);
     const umask = process.umask(0o177);
     try {
-      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(spec.path, resolve));
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ path: spec.path, backlog: BACKLOG }, resolve));
     } finally {
       process.umask(umask);
     }
     chmodSync(spec.path, 0o600);
   } else {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(spec.port, spec.host, resolve));
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen({ port: spec.port, host: spec.host, backlog: BACKLOG }, resolve));
   }
   const bound = server.address();
   const address = spec.kind === 'unix' ? `unix:${spec.path}` : `https://${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${typeof bound === 'object' && bound ? bound.port : spec.port}`;

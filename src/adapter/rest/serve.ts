@@ -29,7 +29,9 @@ export type DispatcherFactory = (options: Omit<DispatcherOptions, 'agents'>) => 
 
 export async function runServe(args: readonly string[], makeDispatcher: DispatcherFactory): Promise<number> {
   const specs = listenArguments(args);
-  const readCache = new ReadCache({ ttlMs: (agent, action) => (eventsLive() ? warmTtl(agent, action) : undefined) });
+  // While libvirt's event stream is down a change could go unseen: reads are then only
+  // shared by the requests that arrive while one is being made.
+  const readCache = new ReadCache({ ttlMs: (agent, action) => { const ttl = warmTtl(agent, action); return ttl !== undefined && !eventsLive() ? 0 : ttl; } });
   const events = new EventHub(() => config.server.max_event_backlog);
   const dispatcher = makeDispatcher({ detached: true, readCache });
   let config: HvConfig = await dispatcher.reloadConfig();
