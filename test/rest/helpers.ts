@@ -2,7 +2,7 @@
 // socket and a TLS port the OS chooses on 127.0.0.1, with a test PKI made by openssl.
 // Never the default socket: the agents other tests run would hand their requests to it.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -103,6 +103,7 @@ export function baseConfig(dir: string, pki: Pki, extra: Record<string, unknown>
 
 export async function startServer(options: ServerOptions): Promise<TestServer> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rest-server-'));
+  mkdirSync(dir, { recursive: true });
   const socket = join(dir, 'hvagent.sock');
   const configFile = join(dir, 'hvagent.yaml');
   const writeConfig = (config: Record<string, unknown>) => writeFileSync(configFile, stringify(baseConfig(dir, options.pki, config)));
@@ -194,13 +195,26 @@ function parse(text: string): Answer['json'] {
   }
 }
 
-/** Waits until `check` returns a value, polling every 200 ms, at most `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 60_000, what = 'condition'): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+const made = new Set<string>();
+
+/** A VM name of this suite (rest-…), removed from both drivers by removeRestVms(). */
+export function restVmName(): string {
+  const name = `rest-${randomBytes(4).toString('hex')}`;
+  made.add(name);
+  return name;
+}
+
+export async function removeRestVms(): Promise<void> {
+  const names = [...made];
+  made.clear();
+  await Promise.all(
+    names.flatMap((name) =>
+      ['qemu:///system', 'lxc:///system'].map(async (uri) => {
+        await execa('virsh', ['-c', uri, 'destroy', name], { reject: false });
+        await execa('virsh', ['-c', uri, 'undefine', '--nvram', name], { reject: false });
+        await execa('virsh', ['-c', uri, 'undefine', name], { reject: false });
+      }),
+    ),
+  );
+  for (const name of names) rmSync(`/var/log/hvagent/console/${name}.log`, { force: true });
 }

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, makePki, sha256, startServer, unixRequest, type Pki, type TestServer } from './helpers.js';
+import { waitFor } from '../vm/helpers.js';
+import { makePki, sha256, startServer, unixRequest, type Pki, type TestServer } from './helpers.js';
 
 const ALICE_TOKEN = 'alice-token-0123456789abcdef';
 const BOB_TOKEN = 'bob-token-0123456789abcdef';
@@ -195,7 +196,7 @@ describe('lifecycle', () => {
     expect((await server.tls('/v1/host/agent', { token: newToken })).status).toBe(401);
     server.writeConfig({ server: { tokens: [{ caller: 'carol', sha256: sha256(newToken) }], max_concurrent_per_caller: 2000 } });
     server.process.kill('SIGHUP');
-    await eventually(() => (server.output().includes('configuration reloaded') ? true : undefined), 20_000, 'the reload');
+    await waitFor(() => server.output().includes('configuration reloaded'), 'the reload', 20_000);
     expect((await server.tls('/v1/host/agent', { token: newToken })).status).toBe(200);
   });
 });
