@@ -20,7 +20,7 @@ let server: TestServer;
 beforeAll(async () => {
   dir = mkdtempSync(join(REPO, 'build', 'rest-api-'));
   pki = makePki(join(dir, 'pki'));
-  server = await startServer({ pki, config: { server: { tokens: [{ caller: 'api', sha256: sha256(TOKEN) }], max_event_backlog: 20, max_concurrent_per_caller: 2000 } } });
+  server = await startServer({ pki, config: { server: { tokens: [{ caller: 'api', sha256: sha256(TOKEN) }], max_event_backlog: 200, max_concurrent_per_caller: 2000 } } });
 });
 
 afterAll(async () => {
@@ -96,8 +96,11 @@ describe('events', () => {
     stalled.write('GET /v1/events?types=operation HTTP/1.1\r\nHost: x\r\n\r\n');
     await waitFor(() => received.includes('event: ready'), 'the stalled reader to be subscribed', 30_000);
     stalled.pause();
-    const count = 600;
-    const started = await Promise.all(Array.from({ length: count }, () => server.unix('POST', '/v1/host/agent_info?async=true')));
+    // In rounds, so that the reading reader is never further behind than a round.
+    const started = [];
+    for (let round = 0; round < 12; round += 1) {
+      started.push(...(await Promise.all(Array.from({ length: 50 }, () => server.unix('POST', '/v1/host/agent_info?async=true')))));
+    }
     expect(started.every((answer) => answer.status === 202)).toBe(true);
     const ids = new Set(started.map((answer) => (answer.json.data as { id: string }).id));
     await waitFor(() => [...ids].every((id) => reading.events.some((event) => event.data.name === 'succeeded' && (event.data.data as { id: string }).id === id)), 'every operation to be reported', 120_000);
@@ -105,7 +108,7 @@ describe('events', () => {
     stalled.resume();
     await closed;
     expect(received).toContain('event: dropped');
-    expect(received).toMatch(/fell 20 events behind/);
+    expect(received).toMatch(/fell 200 events behind/);
     expect((await server.unix('GET', '/v1/host/agent')).status).toBe(200);
   });
 });
@@ -141,7 +144,7 @@ describe('OpenAPI', () => {
 
   test('the document passes a real OpenAPI 3.1 validator', () => {
     const output = execFileSync(join(REPO, 'node_modules/.bin/validate-api'), [specFile], { encoding: 'utf8' });
-    expect(output).toMatch(/valid: true/);
+    expect(JSON.parse(output)).toEqual({ valid: true });
   });
 
   test('a client generated from it (openapi-typescript), compiled with tsc, calls the running server (openapi-fetch)', async () => {
@@ -164,13 +167,14 @@ const client = createClient<paths>({
 const host = await client.GET('/v1/host/agent');
 const one = await client.GET('/v1/vms/{name}', { params: { path: { name: process.env.VM! } } });
 const list = await client.GET('/v1/vms', { params: { query: { state: 'shutoff' } } });
-const missing = await client.POST('/v1/vm/info', { body: { name: 'rest-no-such-vm' } });
+const missing = await client.GET('/v1/vms/{name}', { params: { path: { name: 'rest-no-such-vm' } } });
+const started = await client.POST('/v1/vm/start', { body: { name: 'rest-no-such-vm' } });
 // @ts-expect-error: the DDL's list of states is the type
 void client.GET('/v1/vms', { params: { query: { state: 'sleeping' } } });
 const protocol: string | null | undefined = host.data?.data.protocol;
 const vmClass: string | null | undefined = one.data?.data.vm_class;
 const names: string[] = (list.data?.data.vms ?? []).map((vm) => (vm as { name: string }).name);
-console.log(JSON.stringify({ protocol, vmClass, listed: names.includes(process.env.VM!), missing: [missing.response.status, missing.error?.data.error_code] }));
+console.log(JSON.stringify({ protocol, vmClass, listed: names.includes(process.env.VM!), missing: [missing.response.status, missing.error?.data.error_code], start: started.error?.data.error_code }));
 `,
     );
     const tsc = join(REPO, 'node_modules/.bin/tsc');
@@ -179,6 +183,6 @@ console.log(JSON.stringify({ protocol, vmClass, listed: names.includes(process.e
       encoding: 'utf8',
       env: { PATH: process.env.PATH, CA: pki.ca, URL: server.url, TOKEN, VM: name },
     });
-    expect(JSON.parse(output)).toEqual({ protocol: 'rest', vmClass: 'qemu', listed: true, missing: [404, 'NOT_FOUND'] });
+    expect(JSON.parse(output)).toEqual({ protocol: 'rest', vmClass: 'qemu', listed: true, missing: [404, 'NOT_FOUND'], start: 'NOT_FOUND' });
   });
 });

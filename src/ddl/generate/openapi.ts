@@ -48,7 +48,7 @@ export function openApiDocument(ddls: readonly AgentDdl[], version = '0.1.0'): S
         tags: [agent],
         parameters: ASYNC_PARAMETERS,
         requestBody: { required: false, content: { 'application/json': { schema: ref(`${name}Input`) } } },
-        responses: actionResponses(name),
+        responses: actionResponses(name, true),
       };
       routeSpecs(action).forEach((spec, index) => {
         const route = parseRoute(spec);
@@ -93,7 +93,8 @@ function resourceOperation(schemas: Record<string, Schema>, agent: string, actio
   } else {
     parameters.push(...ASYNC_PARAMETERS);
   }
-  const operation: Schema = { operationId, summary: action.description, tags: [agent], parameters, responses: actionResponses(name) };
+  // A GET route answers now: it declares no async (a client generator would make every reply a union).
+  const operation: Schema = { operationId, summary: action.description, tags: [agent], parameters, responses: actionResponses(name, method !== 'GET') };
   if (method !== 'GET' && rest.length > 0) {
     const bodyName = `${name}Body`;
     operation.requestBody = { required: false, content: { 'application/json': { schema: ref(bodyName) } } };
@@ -108,14 +109,14 @@ function resourceOperation(schemas: Record<string, Schema>, agent: string, actio
   return operation;
 }
 
-function actionResponses(name: string): Schema {
+function actionResponses(name: string, async: boolean): Schema {
   return {
     '200': { description: 'The action ran (statuscode 0)', content: { 'application/json': { schema: ref(`${name}Reply`) } } },
-    '202': {
+    ...(async && { '202': {
       description: 'Started as an operation (?async=true or Prefer: respond-async); Location names it',
       headers: { Location: { schema: { type: 'string' }, description: '/v1/operations/{id}' } },
       content: { 'application/json': { schema: ref('OperationReply') } },
-    },
+    } }),
     '4XX': { $ref: '#/components/responses/Refused' },
     '5XX': { $ref: '#/components/responses/Refused' },
   };
