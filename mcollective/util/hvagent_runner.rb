@@ -14,8 +14,14 @@
 #     MCollective::Util::HvagentRunner.run(self, File.join(File.dirname(__FILE__), "hvagent", "hvagent"))
 #   end
 #
+# Where `hvagent serve` runs (its unix socket exists: HVAGENT_SOCKET, default
+# /run/hvagent/hvagent.sock), the request is handed to it over that socket instead: no
+# program is started at all, and the server answers from warm state. A server that cannot
+# be reached, or says it is stopping, has taken nothing: the program runs as before.
+#
 # Stdlib only; works on Ruby 2.x and 3.x.
 require 'json'
+require 'socket'
 require 'tempfile'
 require 'tmpdir'
 
@@ -30,6 +36,9 @@ module MCollective
       MAX_OUTPUT = 256 * 1024
       # Used when neither the agent nor its DDL gives a timeout (same default as RPC::Agent).
       DEFAULT_TIMEOUT = 10
+      DEFAULT_SOCKET = "/run/hvagent/hvagent.sock"
+      # A reply larger than this from the server is refused (hvagent replies are far smaller).
+      MAX_REPLY = 64 * 1024 * 1024
 
       def self.run(agent, command)
         Invocation.new(agent, command).run
@@ -52,6 +61,8 @@ module MCollective
         end
 
         def run
+          return if handed_over
+
           unless File.file?(@command) && File.executable?(@command)
             return cannot_execute("not an executable file")
           end
@@ -86,8 +97,8 @@ module MCollective
 
         # Same content as Request#to_json, except that callerid carries the real caller
         # (MCollective serialises the never-set @callerid, i.e. always null).
-        def request_file
-          body = {
+        def request_body
+          {
             "agent" => @request.agent,
             "action" => @request.action,
             "data" => @request.data,
@@ -95,10 +106,88 @@ module MCollective
             "callerid" => @request.caller,
             "uniqid" => @request.uniqid
           }
+        end
+
+        def request_file
           file = Tempfile.new("mcollective_request", Dir.tmpdir) # mode 0600
-          file.puts(JSON.generate(body)) # puts: trailing "\n", as ActionRunner writes it
+          file.puts(JSON.generate(request_body)) # puts: trailing "\n", as ActionRunner writes it
           file.close
           file
+        end
+
+        # True when hvagent serve took the request (the reply is filled in, whatever its
+        # outcome); false when it could not be reached or is stopping.
+        def handed_over
+          path = ENV.fetch("HVAGENT_SOCKET", DEFAULT_SOCKET)
+          return false if path.empty? || path == "none" || !File.socket?(path)
+
+          begin
+            socket = UNIXSocket.new(path)
+          rescue SystemCallError
+            return false
+          end
+          begin
+            body = JSON.generate("text" => JSON.generate(request_body), "protocol" => "mcollective")
+            socket.write("POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\n" \
+                         "Content-Length: #{body.bytesize}\r\nConnection: close\r\n\r\n#{body}")
+            status, reply = read_http_reply(socket)
+            return false if status == 503 && reply.is_a?(Hash) && (reply["data"] || {})["error_code"] == "SERVER_UNAVAILABLE"
+
+            apply_server_reply(reply)
+          rescue SystemCallError, IOError, JSON::ParserError, EncodingError, RuntimeError => e
+            # Sent, but no answer: it may have run, so it is not run again here.
+            Log.error("#{@label}: handed to hvagent serve at #{path}, but its reply was lost: #{e.message}")
+            @reply.fail("The request was handed to hvagent serve, but its reply was lost (#{e.message}); it may have run: check before retrying", 1)
+          ensure
+            socket.close unless socket.closed?
+          end
+          true
+        end
+
+        # The server's whole answer (Connection: close), within the request's deadline.
+        def read_http_reply(socket)
+          raw = +""
+          until_time = Time.now + @deadline
+          loop do
+            left = until_time - Time.now
+            raise "no reply within #{seconds(@deadline)}s" if left <= 0 || !IO.select([socket], nil, nil, left)
+
+            chunk = socket.read_nonblock(65_536, exception: false)
+            break if chunk.nil?
+            next if chunk == :wait_readable
+
+            raw << chunk
+            raise "reply larger than #{MAX_REPLY} bytes" if raw.bytesize > MAX_REPLY
+          end
+          head, body = raw.split("\r\n\r\n", 2)
+          raise "not an HTTP reply" if body.nil? || head !~ %r{\AHTTP/1\.1 (\d{3}) }
+
+          status = Regexp.last_match(1).to_i
+          body = dechunk(body) if head =~ /^transfer-encoding:\s*chunked\s*$/i
+          [status, JSON.parse(body.force_encoding(Encoding::UTF_8))]
+        end
+
+        def dechunk(body)
+          out = +""
+          until body.empty?
+            size_line, rest = body.split("\r\n", 2)
+            size = Integer(size_line.split(";").first, 16)
+            break if size.zero?
+
+            out << rest[0, size]
+            body = rest[(size + 2)..] || ""
+          end
+          out
+        end
+
+        # The reply is {statuscode, statusmsg, data}: data merged over the DDL defaults, as
+        # with the program's reply file; a failure keeps its statuscode and message.
+        def apply_server_reply(reply)
+          raise "the server's reply is not an RPC reply" unless reply.is_a?(Hash) && reply["data"].is_a?(Hash)
+
+          reply["data"].each_pair { |key, value| @reply.data[key.to_sym] = value }
+          code = reply["statuscode"].to_i
+          @reply.fail(reply["statusmsg"].to_s, [[code, 1].max, MAX_STATUSCODE].min) unless code.zero?
         end
 
         def empty_tempfile(prefix)
