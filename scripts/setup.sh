@@ -19,4 +19,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 node scripts/build.mjs
 log "agent built: $(agent/hvagent --version)"
+if [ "${HVAGENT_START_SERVER:-0}" = 1 ]; then scripts/start-server.sh; fi
 if [ "${1:-}" != --no-run ]; then agent/hvagent host info; fi
