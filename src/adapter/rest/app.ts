@@ -43,6 +43,9 @@ export function createApp(server: ServerContext): Hono<ServerEnv> {
     }
   });
   app.use(async (c, next) => {
+    // Only requests that may carry a body are wrapped: asking a GET for its body would
+    // materialise a fetch Request (and its abort listener) for nothing.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const limit = bodyLimit({
       maxSize: server.config().server.max_body_bytes,
       onError: (context) => refuse(context, 'REQUEST_TOO_LARGE', `The body is larger than ${server.config().server.max_body_bytes} bytes (server.max_body_bytes)`, { Connection: 'close' }),

@@ -25,6 +25,8 @@ export async function inputsOf(c: Context, action: ActionDdl | undefined, params
 
 /** The body as a JSON object; no body is no inputs. */
 export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  // A GET has no body: not even asking keeps the request from being materialised as a fetch Request.
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return {};
   const text = await c.req.text();
   if (text.trim() === '') return {};
   let parsed: unknown;

@@ -43,7 +43,7 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
   const watches: EventWatch[] = [...new Set([config.libvirt.uri, config.libvirt.lxc_uri])].map((uri) =>
     watchDomainEvents(uri, {
       onEvent: (event) => {
-        readCache.invalidate();
+        readCache.refresh();
         if (event.lifecycle) events.publish({ type: 'vm', name: event.lifecycle, time: event.time, target: event.domain, data: { uri, ...event } });
       },
       // Whatever changed while the stream was down is unknown: start afresh.
