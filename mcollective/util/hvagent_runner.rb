@@ -16,8 +16,10 @@
 #
 # Where `hvagent serve` runs (its unix socket exists: HVAGENT_SOCKET, default
 # /run/hvagent/hvagent.sock), the request is handed to it over that socket instead: no
-# program is started at all, and the server answers from warm state. A server that cannot
-# be reached, or says it is stopping, has taken nothing: the program runs as before.
+# program is started at all, and the server answers from warm state. Connections are kept
+# open between requests (mcollectived lives on; the server identifies a connection's peer
+# once). A server that cannot be reached, or says it is stopping, has taken nothing: the
+# program runs as before.
 #
 # Stdlib only; works on Ruby 2.x and 3.x.
 require 'json'
@@ -40,8 +42,34 @@ module MCollective
       # A reply larger than this from the server is refused (hvagent replies are far smaller).
       MAX_REPLY = 64 * 1024 * 1024
 
+      # An idle kept-alive connection older than this is not reused (the server closes
+      # idle connections after its keep-alive timeout, 5 s).
+      IDLE_REUSE = 2.0
+
       def self.run(agent, command)
         Invocation.new(agent, command).run
+      end
+
+      # Idle connections to the server, by socket path: [socket, last used].
+      @idle = Hash.new { |hash, key| hash[key] = [] }
+      @idle_lock = Mutex.new
+
+      # A connection to the server: a kept-alive one that is still open, else a new one
+      # (raises SystemCallError when the server cannot be reached).
+      def self.checkout(path)
+        loop do
+          socket, used = @idle_lock.synchronize { @idle[path].pop }
+          break if socket.nil?
+          # Readable while idle means closed by the server (or garbage): never reused.
+          return socket if Time.now - used < IDLE_REUSE && !IO.select([socket], nil, nil, 0)
+
+          socket.close unless socket.closed?
+        end
+        UNIXSocket.new(path)
+      end
+
+      def self.checkin(path, socket)
+        @idle_lock.synchronize { @idle[path].push([socket, Time.now]) }
       end
 
       # One run of the program for one request; fills in agent.reply.
@@ -122,62 +150,61 @@ module MCollective
           return false if path.empty? || path == "none" || !File.socket?(path)
 
           begin
-            socket = UNIXSocket.new(path)
+            socket = HvagentRunner.checkout(path)
           rescue SystemCallError
             return false
           end
+          reusable = false
           begin
             body = JSON.generate("text" => JSON.generate(request_body), "protocol" => "mcollective")
             socket.write("POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\n" \
-                         "Content-Length: #{body.bytesize}\r\nConnection: close\r\n\r\n#{body}")
-            status, reply = read_http_reply(socket)
+                         "Content-Length: #{body.bytesize}\r\n\r\n#{body}")
+            status, reply, reusable = read_http_reply(socket)
             return false if status == 503 && reply.is_a?(Hash) && (reply["data"] || {})["error_code"] == "SERVER_UNAVAILABLE"
 
             apply_server_reply(reply)
           rescue SystemCallError, IOError, JSON::ParserError, EncodingError, RuntimeError => e
             # Sent, but no answer: it may have run, so it is not run again here.
+            reusable = false
             Log.error("#{@label}: handed to hvagent serve at #{path}, but its reply was lost: #{e.message}")
             @reply.fail("The request was handed to hvagent serve, but its reply was lost (#{e.message}); it may have run: check before retrying", 1)
           ensure
-            socket.close unless socket.closed?
+            if reusable
+              HvagentRunner.checkin(path, socket)
+            else
+              socket.close unless socket.closed?
+            end
           end
           true
         end
 
-        # The server's whole answer (Connection: close), within the request's deadline.
+        # The server's answer, within the request's deadline: [status, parsed body, whether
+        # the connection may carry the next request].
         def read_http_reply(socket)
-          raw = +""
           until_time = Time.now + @deadline
-          loop do
+          buffer = +""
+          read_more = lambda do
             left = until_time - Time.now
             raise "no reply within #{seconds(@deadline)}s" if left <= 0 || !IO.select([socket], nil, nil, left)
 
             chunk = socket.read_nonblock(65_536, exception: false)
-            break if chunk.nil?
-            next if chunk == :wait_readable
+            raise "the server closed the connection" if chunk.nil?
 
-            raw << chunk
-            raise "reply larger than #{MAX_REPLY} bytes" if raw.bytesize > MAX_REPLY
+            buffer << chunk unless chunk == :wait_readable
+            raise "reply larger than #{MAX_REPLY} bytes" if buffer.bytesize > MAX_REPLY
           end
-          head, body = raw.split("\r\n\r\n", 2)
-          raise "not an HTTP reply" if body.nil? || head !~ %r{\AHTTP/1\.1 (\d{3}) }
+          read_more.call until buffer.include?("\r\n\r\n")
+          head, rest = buffer.split("\r\n\r\n", 2)
+          raise "not an HTTP reply" if head !~ %r{\AHTTP/1\.1 (\d{3}) }
 
           status = Regexp.last_match(1).to_i
-          body = dechunk(body) if head =~ /^transfer-encoding:\s*chunked\s*$/i
-          [status, JSON.parse(body.force_encoding(Encoding::UTF_8))]
-        end
+          length = head[/^content-length:\s*(\d+)\s*$/i, 1]
+          raise "the server's reply has no Content-Length" unless length
 
-        def dechunk(body)
-          out = +""
-          until body.empty?
-            size_line, rest = body.split("\r\n", 2)
-            size = Integer(size_line.split(";").first, 16)
-            break if size.zero?
-
-            out << rest[0, size]
-            body = rest[(size + 2)..] || ""
-          end
-          out
+          buffer = rest
+          read_more.call while buffer.bytesize < length.to_i
+          keep = head !~ /^connection:\s*close\s*$/i
+          [status, JSON.parse(buffer.byteslice(0, length.to_i).force_encoding(Encoding::UTF_8)), keep]
         end
 
         # The reply is {statuscode, statusmsg, data}: data merged over the DDL defaults, as
