@@ -42,9 +42,9 @@ module MCollective
       # A reply larger than this from the server is refused (hvagent replies are far smaller).
       MAX_REPLY = 64 * 1024 * 1024
 
-      # An idle kept-alive connection older than this is not reused (the server closes
-      # idle connections after its keep-alive timeout, 5 s).
-      IDLE_REUSE = 2.0
+      # An idle kept-alive connection older than this is not reused (the server closes idle
+      # unix-socket connections after 300 s).
+      IDLE_REUSE = 240.0
 
       def self.run(agent, command)
         Invocation.new(agent, command).run

@@ -41,6 +41,8 @@ interface Entry {
 
 /** Read within this long: kept warm through changes. */
 const ACTIVE_MS = 60_000;
+/** How much older than its ttl a reply may be served while it is recomputed. */
+const STALE_FACTOR = 12;
 
 export class ReadCache {
   /** Bumped by every change seen: refresh and invalidate. */
@@ -84,9 +86,10 @@ export class ReadCache {
       if (entry.at === undefined) return entry.reply;
       const age = now - entry.at;
       // Stale by a change: its recomputation is on its way (refresh). Past its ttl: served
-      // once more while it is recomputed, up to twice the ttl.
+      // once more while it is recomputed, up to STALE_FACTOR times the ttl (a poll less
+      // frequent than the ttl gets what the previous poll started).
       if (age < ttl) return entry.reply;
-      if (age < 2 * ttl) {
+      if (age < STALE_FACTOR * ttl) {
         this.#recompute(key, entry);
         return entry.reply;
       }

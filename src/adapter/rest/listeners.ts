@@ -20,6 +20,7 @@ import { rawRefusal } from './problems.js';
 export const DEFAULT_SOCKET = '/run/hvagent/hvagent.sock';
 /** Connections waiting to be accepted (the kernel caps it at net.core.somaxconn): a unix socket refuses the rest with EAGAIN. */
 const BACKLOG = 4096;
+const UNIX_KEEP_ALIVE_MS = 300_000;
 
 export type ListenSpec = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
@@ -55,7 +56,9 @@ export async function listen(spec: ListenSpec, fetch: Fetch, config: HvConfig): 
   const timeouts = {
     headersTimeout: config.server.headers_timeout_s * 1000,
     requestTimeout: config.server.request_timeout_s * 1000,
-    keepAliveTimeout: 5000,
+    // The unix socket's clients are this host's own agents (MCollective's runner keeps its
+    // connections): an idle one is kept for minutes, and its peer is identified once.
+    keepAliveTimeout: spec.kind === 'unix' ? UNIX_KEEP_ALIVE_MS : 5000,
     // How often Node checks those timeouts (default 30 s: a slow client would hold on that long).
     connectionsCheckingInterval: Math.min(1000, config.server.headers_timeout_s * 500),
   };
@@ -65,6 +68,7 @@ export async function listen(spec: ListenSpec, fetch: Fetch, config: HvConfig): 
   }) as Server;
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
+  server.keepAliveTimeout = timeouts.keepAliveTimeout;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseClient(error, socket));
   if (spec.kind === 'unix') {
     // Identify the peer as soon as it connects, while its request is being read.
