@@ -12,17 +12,15 @@
 // The bench refuses to run when any p4- domain exists already.
 //
 //   node bench/vm-list.mjs [domains] [rounds]      (default 1000 and 20)
-import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineDomains, domainsNamed, run, undefineDomains, virsh } from './domains.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const agent = join(repo, 'agent/hvagent');
-const URI = 'qemu:///system';
 const PREFIX = 'p4-';
-const KERNEL = '/var/lib/hvagent/test-assets/vmlinuz';
 const COUNT_AT = 10; // the small host of the process-count comparison
 const domains = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 20);
@@ -31,62 +29,19 @@ const width = Math.max(4, String(domains - 1).length);
 const nameOf = (i) => `${PREFIX}${String(i).padStart(width, '0')}`;
 const work = mkdtempSync(join(tmpdir(), 'hv-bench-p4-'));
 
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ').slice(0, 200)} exited ${result.status}: ${result.stderr}`);
-  return result.stdout;
-}
-
-const virsh = (args, options) => run('virsh', ['-c', URI, ...args], options);
-/** Runs many virsh commands, one per line, in ONE virsh process reading them from stdin. */
-const virshScript = (lines) => virsh([], { input: `${lines.join('\n')}\n` });
-const ourDomains = () =>
-  virsh(['list', '--all', '--name'])
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((name) => name.startsWith(PREFIX));
-
-/** A shut-off, disk-less machine shaped like the ones hvagent defines (src/vm/domain-xml.ts). */
-function domainXml(name) {
-  const rootPorts = Array.from({ length: 6 }, () => "    <controller type='pci' model='pcie-root-port'/>").join('\n');
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <metadata><hv:vm xmlns:hv='https://hvagent.dev/xmlns/domain/1'><hv:vm_class>qemu</hv:vm_class><hv:created_by>bench/vm-list.mjs</hv:created_by></hv:vm></metadata>
-  <memory unit='MiB'>64</memory>
-  <currentMemory unit='MiB'>64</currentMemory>
-  <vcpu placement='static' current='1'>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${KERNEL}</kernel><cmdline>console=ttyS0</cmdline></os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <controller type='pci' index='0' model='pcie-root'/>
-${rootPorts}
-    <serial type='pty'><target port='0'/></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-`;
-}
+const ourDomains = () => domainsNamed(PREFIX);
 
 function define(from, to) {
-  const lines = [];
-  for (let i = from; i < to; i += 1) {
-    const file = join(work, `${nameOf(i)}.xml`);
-    writeFileSync(file, domainXml(nameOf(i)));
-    lines.push(`define ${file}`);
-  }
-  virshScript(lines);
+  defineDomains(Array.from({ length: to - from }, (_, i) => nameOf(from + i)), work, 'bench/vm-list.mjs');
 }
 
 let cleaned = false;
 function cleanUp() {
   if (cleaned) return;
   cleaned = true;
-  const left = ourDomains();
-  if (left.length > 0) virshScript(left.map((name) => `undefine ${name}`));
+  const allGone = undefineDomains(PREFIX);
   rmSync(work, { recursive: true, force: true });
-  if (ourDomains().length > 0) console.error(`bench/vm-list.mjs: some ${PREFIX} domains could not be undefined`);
+  if (!allGone) console.error(`bench/vm-list.mjs: some ${PREFIX} domains could not be undefined`);
 }
 // Every step is synchronous (spawnSync keeps the timings free of event-loop noise), so the
 // loop yields between steps to let a pending signal's handler run.

@@ -47,7 +47,7 @@ const runTool = (...args) => {
 };
 runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'));
 
-const VENDOR = ['yaml', 'execa', 'fast-xml-parser'];
+const VENDOR = ['yaml', 'execa', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
 const GENERATED = join(root, 'build/generated');
 const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
 const relativeId = (path) => relative(root, path).split('\\').join('/');
@@ -76,12 +76,20 @@ const ddlPlugin = {
   },
 };
 
-/** The handlers the agents' actions.ts files load on demand go to the actions file, by their source path. */
+/**
+ * The handlers the agents' actions.ts files load on demand go to the actions file, by their
+ * source path; so do the server (`hvagent serve`), which no per-request process runs, and
+ * `hvagent install` with the plugin files it writes.
+ */
+const onDemand = (importer, path) =>
+  /[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer) ||
+  (/[\\/]src[\\/]main\.ts$/.test(importer) && path.startsWith('./adapter/rest/')) ||
+  (/[\\/]src[\\/]adapter[\\/]cli\.ts$/.test(importer) && path === './install.js');
 const handlersPlugin = (handlers) => ({
   name: 'handlers',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.?\// }, ({ path, importer, resolveDir, kind }) => {
-      if (kind !== 'dynamic-import' || !/[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer)) return undefined;
+      if (kind !== 'dynamic-import' || !onDemand(importer, path)) return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
       handlers.add(id);
       // A shim module, not a bare external: esbuild turns import() of a bundled module into a
@@ -147,6 +155,7 @@ await build({
     loader: 'js',
   },
   outfile: join(root, 'build/actions.cjs'),
+  loader: { '.rb': 'text', '.ddl': 'text' },
   define,
   plugins: [vendorPlugin, ddlPlugin, sharedPlugin(mainModules, shared)],
 });

@@ -22,4 +22,5 @@ fi
 node scripts/build.mjs
 log "agent built: $(agent/hvagent --version)"
 scripts/prepare-host.sh
+if [ "${HVAGENT_START_SERVER:-0}" = 1 ]; then scripts/start-server.sh; fi
 if [ "${1:-}" != --no-run ]; then agent/hvagent host info; fi

@@ -6,6 +6,7 @@ export const USAGE = `Usage:
                                                      call an action (--progress: progress on stderr, also shown on a TTY)
   hvagent <agent> [<action>] --help                    describe an agent or action
   hvagent rpc [--stream]                               JSON request(s) on stdin, reply(ies) on stdout
+  hvagent serve [--listen unix:PATH|HOST:PORT]...      the REST server (docs/REST.md); default unix:/run/hvagent/hvagent.sock
   hvagent install choria|mcollective DIR               install the plugin tree for a server
   hvagent --version
 `;

@@ -4,6 +4,7 @@ import type { ActionDdl } from '../ddl/types.js';
 import { VERSION } from '../version.js';
 import { formatReply, progressPrinter } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
+import { typed } from './typed-text.js';
 
 // The command-line tool for people at the host: `hvagent <agent> <action> key=value …`.
 // Values are typed by the DDL, as `mco rpc` does; anything that does not parse is
@@ -56,22 +57,6 @@ function parsePairs(action: ActionDdl, pairs: readonly string[]): Record<string,
     data[key] = typed(action.input[key]?.type, pair.slice(separator + 1));
   }
   return data;
-}
-
-function typed(type: string | undefined, text: string): unknown {
-  switch (type) {
-    case 'boolean':
-      if (/^(true|t|yes|y|1)$/i.test(text)) return true;
-      if (/^(false|f|no|n|0)$/i.test(text)) return false;
-      return text;
-    case 'integer':
-      return /^-?\d{1,15}$/.test(text) ? Number(text) : text;
-    case 'float':
-    case 'number':
-      return /^-?\d{1,15}(\.\d+)?$/.test(text) ? Number(text) : text;
-    default:
-      return text;
-  }
 }
 
 async function runInstall(target: string | undefined, directory: string | undefined): Promise<number> {

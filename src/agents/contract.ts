@@ -1,4 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
+import type { Operations } from '../core/operations.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { ReplyData } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
@@ -20,6 +21,8 @@ export interface ActionContext {
   progress: ProgressReporter;
   /** A person's terminal is this process's stdin and stdout (the command line at the host). */
   terminal: boolean;
+  /** The operations this host knows (the job agent reads, waits for and cancels them). */
+  operations: Operations;
 }
 
 export type ActionHandler = ((context: ActionContext) => Promise<ReplyData>) & {

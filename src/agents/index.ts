@@ -1,6 +1,7 @@
 import type { AgentRegistry } from './contract.js';
 import { firewallActions } from './firewall/actions.js';
 import { hostActions } from './host/actions.js';
+import { jobActions } from './job/actions.js';
 import { networkActions } from './network/actions.js';
 import { poolActions } from './pool/actions.js';
 import { templateActions } from './template/actions.js';
@@ -17,4 +18,5 @@ export const AGENTS: AgentRegistry = {
   template: templateActions,
   pool: poolActions,
   firewall: firewallActions,
+  job: jobActions,
 };

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { configValidator } from '../ddl/registry.js';
 import { readPoolDropins } from './pool-dropins.js';
-import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
+import { DEFAULT_OPERATIONS, DEFAULT_SERVER, LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
@@ -107,6 +107,8 @@ async function readConfig(env: Env): Promise<HvConfig> {
     admission: parsed.admission ?? {},
     templates: { ...TEMPLATE_DEFAULTS, ...parsed.templates },
     firewall: { default_filter: parsed.firewall?.default_filter ?? 'clean-traffic' },
+    server: { ...DEFAULT_SERVER, ...parsed.server },
+    operations: { ...DEFAULT_OPERATIONS, ...parsed.operations },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
   const directory = poolDropinDirectory(file);

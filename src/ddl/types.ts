@@ -61,6 +61,12 @@ export interface ActionDdl {
   aggregate?: AggregateItem[];
   /** Mutating actions take the per-object lock and report `changed`. */
   mutating?: boolean;
+  /**
+   * hvagent-only (never in the Choria or MCollective DDL): the REST resource route(s) of the
+   * action besides `POST /v1/<agent>/<action>`, as `METHOD /path/{input}` under /v1
+   * (src/ddl/routes.ts).
+   */
+  http?: string | string[];
 }
 
 export interface AgentMetadata {

@@ -37,6 +37,8 @@ export interface RunOptions {
   /** Each chunk of stdout or stderr as it arrives (progress lines). */
   readonly onStdout?: ((chunk: string) => void) | undefined;
   readonly onStderr?: ((chunk: string) => void) | undefined;
+  /** A long-lived child read only through onStdout/onStderr: its output is not kept (memory stays flat). */
+  readonly stream?: boolean | undefined;
   /** A non-zero exit is a result rather than a failure (the caller reads the output either way). */
   readonly allowNonZeroExit?: boolean | undefined;
   /** stderr lines that are progress, not errors: left out of a failure's message. */
@@ -78,6 +80,7 @@ export async function runProcess(file: string, args: readonly string[], options:
     encoding: options.encoding ?? 'utf8',
     maxBuffer: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
     ...(options.consumeStdout && { buffer: { stdout: false, stderr: true } }),
+    ...(options.stream && { buffer: false }),
     ...(options.timeoutMs !== undefined && options.timeoutMs > 0 && { timeout: options.timeoutMs }),
     ...(options.signal && { cancelSignal: options.signal }),
     forceKillAfterDelay: KILL_GRACE_MS,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { lintAgentDdl } from '../../src/ddl/lint.js';
 import { loadDdlDirectory } from '../../src/ddl/load.js';
+import { routeConflicts } from '../../src/ddl/routes.js';
 import type { AgentDdl, InputItem } from '../../src/ddl/types.js';
 import { REPO } from '../helpers/agent.js';
 import { sampleDdl } from './fixtures/sample-ddl.js';
@@ -13,6 +14,29 @@ function lintWith(change: (ddl: AgentDdl) => void): string[] {
 
 const firstAction = (ddl: AgentDdl) => ddl.actions[0]!;
 const input = (ddl: AgentDdl, name: string) => firstAction(ddl).input[name] as InputItem;
+
+describe('DDL routes', () => {
+  test('two routes one request could match are refused, across agents, and so is one shadowing POST /v1/<agent>/<action>', () => {
+    const one = sampleDdl();
+    const two = sampleDdl();
+    two.metadata.name = 'other';
+    firstAction(one).http = 'POST /things/{name}';
+    firstAction(two).http = 'POST /things/special';
+    expect(routeConflicts([one, two]).join('\n')).toContain('overlaps');
+    firstAction(two).http = `POST /sample/{name}`;
+    expect(routeConflicts([one, two]).join('\n')).toContain('would shadow');
+    firstAction(two).http = 'POST /other-things/{name}';
+    expect(routeConflicts([one, two])).toEqual([]);
+  });
+
+  test('every mutating action of the repository gains the async input and the job_id output, and only those', () => {
+    for (const ddl of loadDdlDirectory(join(REPO, 'ddl'))) {
+      for (const action of ddl.actions) {
+        expect([action.action, 'async' in action.input, 'job_id' in action.output]).toEqual([action.action, action.mutating === true, action.mutating === true]);
+      }
+    }
+  });
+});
 
 describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
   test('the repository DDLs and the sample pass', () => {
@@ -57,6 +81,15 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a timeout under 5 s', (ddl) => (ddl.metadata.timeout = 2), 'timeout must be'],
     ['a non-semver version', (ddl) => (ddl.metadata.version = '1.0'), 'MAJOR.MINOR.PATCH'],
     ['a duplicate action', (ddl) => ddl.actions.push(firstAction(ddl)), 'declared twice'],
+    ['async as an input (hvagent adds it)', (ddl) => (firstAction(ddl).input.async = input(ddl, 'force')), 'reserved by hvagent'],
+    ['job_id as an output (hvagent adds it)', (ddl) => (firstAction(ddl).output.job_id = { description: 'x', display_as: 'x' }), 'reserved by hvagent'],
+    ['a route that is not METHOD /path', (ddl) => (firstAction(ddl).http = 'vms'), 'must be "METHOD /path"'],
+    ['a route with an unknown method', (ddl) => (firstAction(ddl).http = 'FETCH /vms'), 'method must be one of'],
+    ['a route naming an undeclared input', (ddl) => (firstAction(ddl).http = 'POST /things/{nope}'), '{nope} is not an input'],
+    ['a route with an odd segment', (ddl) => (firstAction(ddl).http = 'POST /Things'), 'must be a lowercase word'],
+    ['a GET route for a mutating action', (ddl) => (firstAction(ddl).http = 'GET /things/{name}'), 'cannot be GET'],
+    ['a POST route for a read', (ddl) => ((firstAction(ddl).mutating = false), (firstAction(ddl).http = 'POST /things')), 'changes nothing is GET'],
+    ['a route under the server\'s own /operations', (ddl) => (firstAction(ddl).http = 'POST /operations/{name}'), "the server's own"],
   ])('refuses %s', (_, change, why) => {
     expect(lintWith(change).join('\n')).toContain(why);
   });
