@@ -15,6 +15,17 @@ const firstAction = (ddl: AgentDdl) => ddl.actions[0]!;
 const input = (ddl: AgentDdl, name: string) => firstAction(ddl).input[name] as InputItem;
 
 describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
+  test('a table hint over an array output passes, and the server DDLs leave it out', async () => {
+    const ddl = sampleDdl();
+    firstAction(ddl).output.rows = { description: 'Rows', display_as: 'Rows', type: 'array' };
+    firstAction(ddl).table = { rows: 'rows', columns: { name: 'NAME', size_mb: 'SIZE(MiB)' } };
+    expect(lintAgentDdl(ddl)).toEqual([]);
+    const { choriaJsonDdl } = await import('../../src/ddl/generate/choria-json.js');
+    const { mcollectiveDdl } = await import('../../src/ddl/generate/mcollective-ddl.js');
+    expect(choriaJsonDdl(ddl)).not.toContain('SIZE(MiB)');
+    expect(mcollectiveDdl(ddl, 'x')).not.toContain('SIZE(MiB)');
+  });
+
   test('the repository DDLs and the sample pass', () => {
     expect(() => loadDdlDirectory(join(REPO, 'ddl'))).not.toThrow();
     expect(lintAgentDdl(sampleDdl())).toEqual([]);
@@ -57,6 +68,10 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a timeout under 5 s', (ddl) => (ddl.metadata.timeout = 2), 'timeout must be'],
     ['a non-semver version', (ddl) => (ddl.metadata.version = '1.0'), 'MAJOR.MINOR.PATCH'],
     ['a duplicate action', (ddl) => ddl.actions.push(firstAction(ddl)), 'declared twice'],
+    ['a table over a non-array output', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' } }), 'rows must name a declared output of type array'],
+    ['a table without columns', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: {} }), 'columns must map'],
+    ['a table header with a control character', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NA\u001bME' } }), 'header of name'],
+    ['a table with another key', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' }, colour: 'red' } as never), 'must be { rows, columns }'],
   ])('refuses %s', (_, change, why) => {
     expect(lintWith(change).join('\n')).toContain(why);
   });
