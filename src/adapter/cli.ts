@@ -5,10 +5,10 @@ import type { Reply } from '../core/reply.js';
 import { VERSION } from '../version.js';
 import { formatReply, progressPrinter, type Style } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
+import { typed } from './typed-text.js';
 
-// The command-line tool for people at the host: `hvagent <agent> <action> key=value …`.
-// Values are typed by the DDL, as `mco rpc` does; anything that does not parse is
-// passed on as text, so the validator (not the CLI) says what is wrong with it.
+// The command-line tool for people at the host: `hvagent <agent> <action> key=value …`,
+// modelled on virsh and qm (docs/CLI.md). Values are typed by the DDL (typed-text.ts).
 // Exit codes (docs/CLI.md): the reply's statuscode (0 ok, 1 the action failed, 4 invalid
 // input, 5 configuration or internal error), and 2 for a command line that names no
 // known agent, action or option.
@@ -118,22 +118,6 @@ function parsePairs(action: ActionDdl, pairs: readonly string[]): Record<string,
     data[key] = typed(action.input[key]?.type, pair.slice(separator + 1));
   }
   return data;
-}
-
-function typed(type: string | undefined, text: string): unknown {
-  switch (type) {
-    case 'boolean':
-      if (/^(true|t|yes|y|1)$/i.test(text)) return true;
-      if (/^(false|f|no|n|0)$/i.test(text)) return false;
-      return text;
-    case 'integer':
-      return /^-?\d{1,15}$/.test(text) ? Number(text) : text;
-    case 'float':
-    case 'number':
-      return /^-?\d{1,15}(\.\d+)?$/.test(text) ? Number(text) : text;
-    default:
-      return text;
-  }
 }
 
 /** The whole reply, as `--json` has always printed it; YAML for people who read it. */
