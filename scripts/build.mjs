@@ -34,7 +34,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node18',
   packages: 'external',
   logLevel: 'warning',
 });
@@ -49,7 +49,7 @@ runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'))
 
 const VENDOR = ['yaml', 'execa', 'fast-xml-parser'];
 const GENERATED = join(root, 'build/generated');
-const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
+const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node18', minify: true, legalComments: 'none', logLevel: 'warning' };
 const relativeId = (path) => relative(root, path).split('\\').join('/');
 const sourceOf = (resolveDir, spec) => resolve(resolveDir, spec.replace(/\.js$/, '.ts'));
 

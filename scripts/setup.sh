@@ -11,11 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup] $*"; }
 
-command -v node >/dev/null || { echo "[setup] ERROR: Node.js 20 is required" >&2; exit 1; }
+# Node.js 18.19 or later: Debian 12's own nodejs (18.20) and npm when there is none, or it
+# is older. A Node from elsewhere (20, 22) that is new enough is used as it is.
+node_ok() { command -v node >/dev/null && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)'; }
+if ! node_ok; then
+  log "installing Debian's nodejs and npm"
+  scripts/install-packages.sh nodejs npm
+  node_ok || { echo "[setup] ERROR: Node.js 18.19 or later is required; $(command -v node >/dev/null && node --version || echo 'no node') found" >&2; exit 1; }
+fi
+command -v npm >/dev/null || scripts/install-packages.sh npm
 scripts/libvirt-setup.sh install start
 if [ "${HVAGENT_TEST_DEPS:-0}" = 1 ]; then
   test/fleet/fleet.sh install
   scripts/cloud-image.sh install
+  scripts/debian-root.sh install         # debootstrap: the clean Debian root the package test installs into
   scripts/install-packages.sh zsh tmux   # the shell-completion tests drive real bash and zsh
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
