@@ -6,6 +6,7 @@ import { reconcileEmbedded } from '../libvirt/domains/locate.js';
 import { stateOfDomstats, type VmState } from '../libvirt/domains/states.js';
 import { uriFor, type Driver } from '../libvirt/domains/connections.js';
 import { classOfDomainType } from '../model/vm-classes.js';
+import { compareText } from '../core/text-order.js';
 
 // One virsh process per driver, whatever the number of VMs: `domstats` for QEMU; the
 // LXC driver has no domstats, so its (few) containers are listed, then described in one
@@ -109,5 +110,5 @@ export async function listVms(config: HvConfig, filter: ListFilter, signal: Abor
           return kept;
         }),
   ]);
-  return [...qemu, ...lxc].sort((a, b) => a.name.localeCompare(b.name));
+  return [...qemu, ...lxc].sort((a, b) => compareText(a.name, b.name));
 }
