@@ -1,5 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { prefixOfNetmask, subnetCidr } from './ipv4.js';
+import { lazy } from '../core/lazy.js';
 
 // A libvirt network's definition (net-dumpxml) as hvagent reports it. A network with no
 // <forward> is isolated: its guests reach each other and the host, nothing beyond.
@@ -17,13 +18,13 @@ export interface NetworkDefinition {
   ipv6_subnet: string | null;
 }
 
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => name === 'ip' || name === 'range',
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -34,7 +35,7 @@ const attribute = (value: unknown, name: string): string | null => {
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : (node(value)['#text'] as string | undefined) ?? null);
 
 export function parseNetworkXml(xml: string): NetworkDefinition {
-  const network = node(parser.parse(xml).network);
+  const network = node(parser().parse(xml).network);
   const ips = (network.ip as unknown[] | undefined) ?? [];
   const ipv4 = ips.find((ip) => (attribute(ip, 'family') ?? 'ipv4') === 'ipv4');
   const ipv6 = ips.find((ip) => attribute(ip, 'family') === 'ipv6');

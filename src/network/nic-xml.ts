@@ -1,4 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
+import { lazy } from '../core/lazy.js';
 
 // The <interface> element handed to attach-device and detach-device, built from a
 // structure (never concatenated): names and MACs go through the builder's escaping.
@@ -12,11 +13,11 @@ export interface InterfaceSpec {
   model?: string;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = lazy(() => new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }));
 
 export function buildInterfaceXml(spec: InterfaceSpec): string {
   const isNetwork = 'network' in spec.source;
-  return builder.build({
+  return builder().build({
     interface: {
       '@_type': isNetwork ? 'network' : 'bridge',
       mac: { '@_address': spec.mac },
