@@ -1,7 +1,8 @@
 #!/bin/bash
 # setup.sh -- everything hvagent needs on a fresh Debian 12 host, as root, with or without
-# systemd: hypervisor packages, libvirtd started (by hand where there is no systemd),
-# Node dependencies, the built agent; then the agent's main job on its default connection.
+# systemd: Node.js (Debian's own nodejs 18 and npm where there is none: node-setup.sh),
+# hypervisor packages, libvirtd started (by hand where there is no systemd), Node
+# dependencies, the built agent; then the agent's main job on its default connection.
 #
 #   scripts/setup.sh            install, start, build, then `agent/hvagent host info`
 #   scripts/setup.sh --no-run   the same without the final call
@@ -11,15 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[setup] $*"; }
 
-# Node.js 18.19 or later: Debian 12's own nodejs (18.20) and npm when there is none, or it
-# is older. A Node from elsewhere (20, 22) that is new enough is used as it is.
-node_ok() { command -v node >/dev/null && node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)'; }
-if ! node_ok; then
-  log "installing Debian's nodejs and npm"
-  scripts/install-packages.sh nodejs npm
-  node_ok || { echo "[setup] ERROR: Node.js 18.19 or later is required; $(command -v node >/dev/null && node --version || echo 'no node') found" >&2; exit 1; }
-fi
-command -v npm >/dev/null || scripts/install-packages.sh npm
+scripts/node-setup.sh
 scripts/libvirt-setup.sh install start
 if [ "${HVAGENT_TEST_DEPS:-0}" = 1 ]; then
   test/fleet/fleet.sh install
