@@ -1,6 +1,6 @@
 import type { VmState } from '../libvirt/domains/states.js';
 
-// VM counts by state (the states folded as vm/hypervisor.ts folds them).
+// VM counts by state (the states folded as libvirt/domains/states.ts folds them).
 
 export type StateCounts = Record<VmState | 'total', number>;
 
