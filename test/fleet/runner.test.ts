@@ -127,7 +127,6 @@ test('a hung program is killed with its whole process group and answered with an
   expect(reply.statuscode).toBe(1);
   // DDL timeout 5 s: deadline 4 s, TERM, 0.5 s grace, KILL, then the reply
   expect(reply.statusmsg).toMatch(/^echo#linger command: \S+ did not finish within 4s and was killed$/);
-  expect(result.durationMs).toBeLessThan(15_000);
 
   const pids = (await readFile(pidfile, 'utf8')).trim().split(' ').map(Number);
   expect(pids).toHaveLength(2);

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { AGENT, agentEnv, mcollectiveCall } from '../helpers/agent.js';
+import { AGENT, agentEnv, mcollectiveCall, REPO } from '../helpers/agent.js';
 import { choriaRaw, RPC_PROTOCOL } from '../helpers/choria.js';
 
 // Hostile input through every protocol: each gets a well-formed error reply, nothing is
@@ -52,7 +52,6 @@ function freshDirs() {
 
 afterAll(() => {
   expect(existsSync(canary)).toBe(false);
-  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });
 
 describe.each(hostileRequests)('hostile request: %s', (_, text) => {
@@ -94,6 +93,29 @@ test('the stream answers every hostile line and goes on', async () => {
   expect(replies.at(-1).requestid).toBe('last');
   expect(readdirSync(cwd)).toEqual([]);
   expect(readdirSync(temp)).toEqual([]);
+});
+
+test('no request pollutes a prototype inside the agent', async () => {
+  const { cwd, temp, env } = freshDirs();
+  const report = join(temp, 'prototypes.json');
+  const pollutions = ['{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"name":"x","__proto__":{"toString":"polluted"}}'];
+  const lines = [
+    ...hostileRequests.map(([, text]) => text.replaceAll('\n', ' ')).filter((text) => text.length < 4 * 1024 * 1024),
+    ...['host info', 'vm create', 'vm info', 'volume create', 'template info', 'network nic_attach'].flatMap((target) => {
+      const [agent, action] = target.split(' ');
+      return pollutions.map((data) => `{"agent":"${agent}","action":"${action}","data":${data}}`);
+    }),
+    '{"__proto__":{"polluted":true},"agent":"host","action":"agent_info","data":{}}',
+  ];
+  const ran = await execa(process.execPath, ['--require', join(REPO, 'test', 'fixtures', 'prototype-watch.cjs'), join(REPO, 'dist', 'hvagent.cjs'), 'rpc', '--stream'], {
+    cwd,
+    env: { ...env, HVAGENT_PROTOTYPE_REPORT: report },
+    extendEnv: false,
+    input: `${lines.join('\n')}\n`,
+    reject: false,
+  });
+  expect(String(ran.stdout).trimEnd().split('\n')).toHaveLength(lines.length);
+  expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual([]);
 });
 
 describe('hostile command lines', () => {

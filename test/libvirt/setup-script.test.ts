@@ -4,11 +4,11 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testWhen } from '../helpers/runs-here.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/libvirt-setup.sh', import.meta.url));
 const ASSETS = process.env.HVAGENT_ASSETS ?? '/var/lib/hvagent/test-assets';
-const isRoot = process.getuid?.() === 0;
-const rootIt = isRoot ? it : it.skip;
+const rootIt = testWhen(process.getuid?.() === 0, 'libvirt-setup.sh start and assets need root');
 
 async function setup(...steps: string[]) {
   return execa(SCRIPT, steps, { cwd: '/', reject: false, all: true, timeout: 600_000 });
