@@ -27,6 +27,7 @@ export default {
         '<rootDir>/test/migration/**/*.test.ts',
         '<rootDir>/test/cloudinit/**/*.test.ts',
         '<rootDir>/test/rest/**/*.test.ts',
+        '<rootDir>/test/package/**/*.test.ts',
       ],
     },
   ],

@@ -11,7 +11,12 @@
 // process, and undefined again however the run ends (normal end, error, SIGINT, SIGTERM).
 // The bench refuses to run when any p4- domain exists already.
 //
-//   node bench/vm-list.mjs [domains] [rounds]      (default 1000 and 20)
+// The small-host case comes first, with 10 of them defined: `hvagent vm list` through the
+// command line (the built executable, its table on a pipe) against the bare minimum, `node
+// -e 0` then `virsh list --all`, alternated in one loop (goal: 1.2x).
+//
+//   node bench/vm-list.mjs [domains] [rounds] [small-rounds]      (default 1000, 20 and 40)
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +29,8 @@ const PREFIX = 'p4-';
 const COUNT_AT = 10; // the small host of the process-count comparison
 const domains = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 20);
+const smallRounds = Number(process.argv[4] ?? 40);
+const executable = join(repo, 'dist/hvagent.cjs');
 if (!(Number.isInteger(domains) && domains >= COUNT_AT)) throw new Error(`domains must be an integer ≥ ${COUNT_AT}`);
 const width = Math.max(4, String(domains - 1).length);
 const nameOf = (i) => `${PREFIX}${String(i).padStart(width, '0')}`;
@@ -90,8 +97,43 @@ if (existing.length > 0) {
   process.exit(1);
 }
 
+/** The small host: the CLI's `vm list` against `node -e 0` plus `virsh list --all`, alternated. */
+async function smallHost() {
+  const env = { PATH: process.env.PATH };
+  const runs = { cli: [], node: [], virsh: [], floor: [] };
+  for (let i = -2; i < smallRounds; i += 1) {
+    await letSignalsIn();
+    let table = '';
+    const cliMs = timed(() => {
+      table = run(executable, ['vm', 'list'], { env });
+    });
+    if (!table.includes(nameOf(COUNT_AT - 1))) throw new Error(`hvagent vm list did not list ${nameOf(COUNT_AT - 1)}`);
+    const nodeMs = timed(() => run('node', ['-e', '0'], { env }));
+    const virshMs = timed(() => virsh(['list', '--all'], { env }));
+    if (i >= 0) {
+      runs.cli.push(cliMs);
+      runs.node.push(nodeMs);
+      runs.virsh.push(virshMs);
+      runs.floor.push(nodeMs + virshMs);
+    }
+  }
+  const cli = stats(runs.cli);
+  const floor = stats(runs.floor);
+  return {
+    domains: virsh(['list', '--all', '--name']).split('\n').filter((line) => line.trim()).length,
+    rounds: smallRounds,
+    cli_vm_list: cli,
+    node_e_0: stats(runs.node),
+    virsh_list_all: stats(runs.virsh),
+    floor,
+    ratio_median: cli.median / floor.median,
+    ratio_of_pairs_median: stats(runs.cli.map((ms, i) => ms / runs.floor[i])).median,
+  };
+}
+
 try {
   define(0, COUNT_AT);
+  const small = await smallHost();
   const callsSmall = virshCallsOfOneList();
   await letSignalsIn();
   let start = process.hrtime.bigint();
@@ -122,6 +164,7 @@ try {
   }
 
   const result = {
+    small_host: small,
     domains,
     rounds,
     define_seconds: defineSeconds,

@@ -10,7 +10,7 @@
 //                                 only when a request has passed validation and authorization;
 //                                 the modules it shares with main (errors, the request scope,
 //                                 the process runner, …) are main's own, handed over by name
-//   dist/hvagent.vendor.cjs       yaml, execa, fast-xml-parser: loaded on first use
+//   dist/hvagent.vendor.cjs       yaml, fast-xml-parser: loaded on first use
 //
 // 1. the build tools (DDL compiler, artefact generator) are bundled and run:
 //    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, pool.cjs, catalogue.cjs);
@@ -20,6 +20,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +35,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node18',
   packages: 'external',
   logLevel: 'warning',
 });
@@ -47,19 +48,28 @@ const runTool = (...args) => {
 };
 runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'));
 
-const VENDOR = ['yaml', 'execa', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
+const VENDOR = ['yaml', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
 const GENERATED = join(root, 'build/generated');
-const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
+const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node18', minify: true, legalComments: 'none', logLevel: 'warning' };
 const relativeId = (path) => relative(root, path).split('\\').join('/');
 const sourceOf = (resolveDir, spec) => resolve(resolveDir, spec.replace(/\.js$/, '.ts'));
 
-/** Each import of a vendor package becomes a shim that requires it from the vendor file when first evaluated. */
+/**
+ * Each import of a vendor package becomes a shim whose exports are getters: the vendor file
+ * is loaded when one is first read, not when a module that imports the package is evaluated
+ * (`vm list` imports the domain parser, and needs it only where containers exist).
+ */
+const requireFromRoot = createRequire(join(root, 'package.json'));
 const vendorPlugin = {
   name: 'vendor',
   setup(plugin) {
     plugin.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, ({ path }) => ({ path, namespace: 'vendor-shim' }));
     plugin.onLoad({ filter: /.*/, namespace: 'vendor-shim' }, ({ path }) => ({
-      contents: `module.exports = require(${JSON.stringify(`hvagent-vendor:${path}`)});`,
+      contents: [
+        `let loaded;`,
+        `const load = () => (loaded ??= require(${JSON.stringify(`hvagent-vendor:${path}`)}));`,
+        `module.exports = { ${Object.keys(requireFromRoot(path)).map((name) => `get ${JSON.stringify(name)}() { return load()[${JSON.stringify(name)}]; }`).join(', ')} };`,
+      ].join('\n'),
       loader: 'js',
     }));
     plugin.onResolve({ filter: /^hvagent-(vendor|ddl|actions|shared):/ }, ({ path }) => ({ path, external: true }));

@@ -142,6 +142,8 @@ async function readYamlFile(file: string, mustExist: boolean): Promise<unknown> 
     if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new HvError('CONFIG_INVALID', `Cannot read configuration ${file}: ${(error as Error).message}`);
   }
+  // The packaged file is all comments (every key at its default): no YAML parser for that.
+  if (/^(?:[ \t]*(?:#[^\n]*)?(?:\r?\n|$))*$/.test(text)) return {};
   // Loaded here, not at start-up: most requests never read the configuration.
   const { parse } = await import('yaml');
   try {

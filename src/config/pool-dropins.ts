@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { poolFileValidator } from '../ddl/registry.js';
 import type { PoolConfig } from './schema.js';
+import { compareText } from '../core/text-order.js';
 
 // The pools the API makes, one YAML file each in a drop-in directory beside hvagent.yaml:
 // `pools.d/<name>.yaml` holds what hvagent.yaml's `storage.pools.<name>` would. Files are
@@ -29,7 +30,7 @@ export async function readPoolDropins(directory: string): Promise<Record<string,
   // Loaded here, not at start-up: most requests never read the configuration.
   const { parse } = await import('yaml');
   const pools: Record<string, PoolConfig> = {};
-  for (const { name, file } of files.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const { name, file } of files.sort((a, b) => compareText(a.name, b.name))) {
     let raw: unknown;
     try {
       raw = parse(readFileSync(file, 'utf8'));

@@ -83,6 +83,27 @@ function lintAction(action: ActionDdl, report: (what: string) => void): void {
   }
   for (const aggregate of action.aggregate ?? []) lintAggregate(aggregate, action, report);
   for (const problem of routeProblems(action)) report(problem);
+  if (action.table !== undefined) lintTable(action, report);
+}
+
+const TABLE_HEADER = /^[ -~]{1,24}$/;
+
+function lintTable(action: ActionDdl, report: (what: string) => void): void {
+  const table = action.table as unknown as Record<string, unknown>;
+  const columns = table?.columns as Record<string, unknown> | undefined;
+  if (typeof table !== 'object' || table === null || Object.keys(table).some((key) => key !== 'rows' && key !== 'columns')) {
+    report('table: must be { rows, columns }');
+    return;
+  }
+  if (typeof table.rows !== 'string' || action.output?.[table.rows]?.type !== 'array') report('table: rows must name a declared output of type array');
+  if (typeof columns !== 'object' || columns === null || Array.isArray(columns) || Object.keys(columns).length === 0) {
+    report('table: columns must map each field of a row to its header');
+    return;
+  }
+  for (const [field, header] of Object.entries(columns)) {
+    if (!SHORTNAME.test(field)) report(`table: column ${field} must match ${SHORTNAME}`);
+    if (typeof header !== 'string' || !TABLE_HEADER.test(header)) report(`table: header of ${field} must be 1-24 printable ASCII characters`);
+  }
 }
 
 /** summary's format takes the value and its count; average's and sum's one number. */

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../process/identity.js';
+import { compareText } from '../core/text-order.js';
 
 // A job record: one JSON file per request in paths.jobs_dir, the contract of the future
 // jobs API (docs/JOBS.md). Writers replace the file atomically (temp + rename), so a
@@ -82,7 +83,7 @@ export function listJobs(directory: string): ObservedJob[] {
     .filter((name) => name.endsWith('.json'))
     .map((name) => readJob(directory, name.slice(0, -'.json'.length)))
     .filter((job): job is ObservedJob => job !== undefined)
-    .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+    .sort((a, b) => compareText(b.updated_at, a.updated_at));
 }
 
 /**

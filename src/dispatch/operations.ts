@@ -1,6 +1,7 @@
 import { HvError } from '../core/errors.js';
 import { FINISHED_STATES, type Operation, type OperationFilter, type Operations } from '../core/operations.js';
 import { listJobs, readJob, type JobRecord, type ObservedJob } from './job-records.js';
+import { compareText } from '../core/text-order.js';
 
 // The operations a dispatcher knows: those it runs (kept in memory from their job records,
 // so that a waiter is woken the moment one ends) and the records other processes, or this
@@ -70,7 +71,7 @@ export class OperationStore implements Operations {
     }
     return operations
       .filter((operation) => matches(operation, filter))
-      .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+      .sort((a, b) => compareText(b.created_at, a.created_at) || compareText(b.id, a.id));
   }
 
   get(id: string): Operation | undefined {

@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
 import type { Located } from '../libvirt/domains/locate.js';
+import { lazy } from '../core/lazy.js';
 
 // A VM's NICs as libvirt has them: in the running domain (with the host device, vnetN)
 // and in the persistent definition. The two differ while a change waits for the next boot.
@@ -31,13 +32,13 @@ export interface VmNics {
   privateNetwork: boolean;
 }
 
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => name === 'interface',
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -47,7 +48,7 @@ const attribute = (value: unknown, name: string): string | null => {
 };
 
 function parseDomain(xml: string): { nics: DomainNic[]; privnet: boolean } {
-  const domain = node(parser.parse(xml).domain);
+  const domain = node(parser().parse(xml).domain);
   const interfaces = (node(domain.devices).interface as unknown[] | undefined) ?? [];
   return {
     nics: interfaces.flatMap((element) => {

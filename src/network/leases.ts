@@ -1,4 +1,5 @@
 import { runVirshBatch } from '../libvirt/index.js';
+import { compareText } from '../core/text-order.js';
 
 // Guest addresses come from the DHCP leases of libvirt's own dnsmasq (virsh
 // net-dhcp-leases): known for NICs on a libvirt network with DHCP, unknown (null) for
@@ -21,7 +22,7 @@ export function parseLeases(output: string): Lease[] {
       const row = ROW.exec(line);
       return row ? [{ expiry: row[1]!, mac: row[2]!.toLowerCase(), ip: row[3]!, prefix: Number(row[4]) }] : [];
     })
-    .sort((a, b) => a.expiry.localeCompare(b.expiry));
+    .sort((a, b) => compareText(a.expiry, b.expiry));
 }
 
 /** mac → IPv4 address, over the given networks, in one virsh process. */

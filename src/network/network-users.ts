@@ -1,5 +1,6 @@
 import type { HvConfig } from '../config/schema.js';
 import { interfaceAttribute } from './domain-interfaces.js';
+import { compareText } from '../core/text-order.js';
 
 // Which VMs have a NIC on a libvirt network, in their running definition (the guest is
 // plugged in now) or their persistent one (it will be at its next start).
@@ -17,5 +18,5 @@ export async function networkUsers(config: HvConfig, network: string, signal?: A
   return domains
     .map((domain) => ({ vm: domain.vm, live: domain.live.includes(network), persistent: domain.persistent.includes(network) }))
     .filter((user) => user.live || user.persistent)
-    .sort((a, b) => a.vm.localeCompare(b.vm));
+    .sort((a, b) => compareText(a.vm, b.vm));
 }

@@ -1,5 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { ipv4ToNumber, prefixOfNetmask, subnetCidr } from './ipv4.js';
+import { lazy } from '../core/lazy.js';
 
 // A libvirt network's definition (net-dumpxml) as hvagent reports and compares it. A
 // network with no <forward> is isolated: its guests reach each other and the host,
@@ -40,13 +41,13 @@ export interface NetworkDefinition {
   dns_hosts: DnsHost[];
 }
 
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => ['ip', 'range', 'host', 'hostname'].includes(name),
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -58,7 +59,7 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 export function parseNetworkXml(xml: string): NetworkDefinition {
-  const network = node(parser.parse(xml).network);
+  const network = node(parser().parse(xml).network);
   const ips = list(network.ip);
   const ipv4s = ips.filter((ip) => (attribute(ip, 'family') ?? 'ipv4') === 'ipv4');
   const ipv4 = ipv4s[0];

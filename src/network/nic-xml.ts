@@ -1,5 +1,6 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import type { FilterRef } from './firewall/nic-firewall.js';
+import { lazy } from '../core/lazy.js';
 
 // The <interface> element of a domain definition and of attach-device / detach-device,
 // built from a structure (never concatenated): names, MACs and filter parameters go
@@ -17,7 +18,7 @@ export interface InterfaceSpec {
   filter?: FilterRef | null;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = lazy(() => new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }));
 
 /** The element as fast-xml-parser's builder takes it (also used inside a whole domain, src/vm/domain-xml.ts). */
 export function interfaceElement(spec: InterfaceSpec): Record<string, unknown> {
@@ -37,5 +38,5 @@ export function interfaceElement(spec: InterfaceSpec): Record<string, unknown> {
 }
 
 export function buildInterfaceXml(spec: InterfaceSpec): string {
-  return builder.build({ interface: interfaceElement(spec) }) as string;
+  return builder().build({ interface: interfaceElement(spec) }) as string;
 }

@@ -12,6 +12,7 @@ import { runProcess } from '../process/run.js';
 import { forgetLibvirtPool, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 import { openPool } from './pool.js';
 import { canonicalPath } from './users.js';
+import { compareText } from '../core/text-order.js';
 
 // Pools through the API: `pool create` writes a drop-in file (pools.d/<name>.yaml beside
 // hvagent.yaml) and makes the pool's directory, `pool delete` removes both, each under
@@ -68,7 +69,7 @@ export function poolView(config: HvConfig, name: string, pool: PoolConfig): Pool
 export function listPools(config: HvConfig): PoolView[] {
   return Object.entries(config.storage.pools)
     .map(([name, pool]) => poolView(config, name, pool))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.name, b.name));
 }
 
 /** The configuration with the drop-ins as they are on disk now (another process may have changed them). */

@@ -7,6 +7,7 @@ import { imageVirtualSize } from './plugins/image-file.js';
 import { PLUGINS } from './plugins/index.js';
 import { MIB, type CreatePlan, type Measured, type StoragePlugin, type VolumeTarget } from './plugins/plugin.js';
 import type { CreateVolumeRequest, Pool, StorageOpContext, Volume, VolumeInfo } from './types.js';
+import { compareText } from '../core/text-order.js';
 
 // A named pool from the configuration: the checks every plugin shares (names, what the
 // plugin supports, sizes, limits) around the plugin's own work.
@@ -87,7 +88,7 @@ class ConfiguredPool implements Pool {
   }
 
   async list(ctx: StorageOpContext): Promise<VolumeInfo[]> {
-    return (await this.#impl.list(this.#pool(), ctx)).map((measured) => this.#info(measured)).sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.#impl.list(this.#pool(), ctx)).map((measured) => this.#info(measured)).sort((a, b) => compareText(a.name, b.name));
   }
 
   activate(name: string, ctx: StorageOpContext): Promise<void> {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { ensureDirectoryInside, writeFileNoFollow } from '../files/inside-tree.js';
+import { compareText } from '../core/text-order.js';
 
 // The first-boot file tells a freshly unpacked system who it is: its name and its NICs.
 // Two twins in /etc/hvagent of the root directory (format in docs/TEMPLATES.md):
@@ -61,7 +62,7 @@ export function firstBootShell(firstBoot: FirstBoot): string {
   firstBoot.nics.forEach((nic, i) => {
     lines.push([`HVAGENT_NIC${i}_MAC`, nic.mac], [`HVAGENT_NIC${i}_NETWORK`, nic.network ?? ''], [`HVAGENT_NIC${i}_BRIDGE`, nic.bridge ?? '']);
   });
-  for (const [key, value] of Object.entries(firstBoot.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, value] of Object.entries(firstBoot.metadata ?? {}).sort(([a], [b]) => compareText(a, b))) {
     lines.push([`HVAGENT_META_${key.toUpperCase()}`, value]);
   }
   const header = '# Written by hvagent when this system was provisioned. Read with: . /etc/hvagent/firstboot.conf\n';

@@ -3,6 +3,7 @@ import { HV_NAMESPACE, type HvMetadata } from '../libvirt/metadata.js';
 import type { VmClass } from '../model/vm-classes.js';
 import type { FilterRef } from '../network/firewall/nic-firewall.js';
 import { interfaceElement } from '../network/nic-xml.js';
+import { lazy } from '../core/lazy.js';
 
 // Domain XML is built from a structure, never from strings: every user value (paths,
 // command line, names) goes through the XML builder's escaping. hvagent's own facts
@@ -69,11 +70,11 @@ export interface DomainSpec {
   metadata: HvMetadata;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = lazy(() => new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }));
 
 export function buildDomainXml(spec: DomainSpec): string {
   const domain = spec.vmClass.name === 'lxc' ? containerDomain(spec) : machineDomain(spec);
-  return builder.build({ domain: { '@_type': spec.vmClass.domainType, ...domain } }) as string;
+  return builder().build({ domain: { '@_type': spec.vmClass.domainType, ...domain } }) as string;
 }
 
 function common(spec: DomainSpec) {

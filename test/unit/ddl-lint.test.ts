@@ -39,6 +39,17 @@ describe('DDL routes', () => {
 });
 
 describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
+  test('a table hint over an array output passes, and the server DDLs leave it out', async () => {
+    const ddl = sampleDdl();
+    firstAction(ddl).output.rows = { description: 'Rows', display_as: 'Rows', type: 'array' };
+    firstAction(ddl).table = { rows: 'rows', columns: { name: 'NAME', size_mb: 'SIZE(MiB)' } };
+    expect(lintAgentDdl(ddl)).toEqual([]);
+    const { choriaJsonDdl } = await import('../../src/ddl/generate/choria-json.js');
+    const { mcollectiveDdl } = await import('../../src/ddl/generate/mcollective-ddl.js');
+    expect(choriaJsonDdl(ddl)).not.toContain('SIZE(MiB)');
+    expect(mcollectiveDdl(ddl, 'x')).not.toContain('SIZE(MiB)');
+  });
+
   test('the repository DDLs and the sample pass', () => {
     expect(() => loadDdlDirectory(join(REPO, 'ddl'))).not.toThrow();
     expect(lintAgentDdl(sampleDdl())).toEqual([]);
@@ -90,6 +101,10 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a GET route for a mutating action', (ddl) => (firstAction(ddl).http = 'GET /things/{name}'), 'cannot be GET'],
     ['a POST route for a read', (ddl) => ((firstAction(ddl).mutating = false), (firstAction(ddl).http = 'POST /things')), 'changes nothing is GET'],
     ['a route under the server\'s own /operations', (ddl) => (firstAction(ddl).http = 'POST /operations/{name}'), "the server's own"],
+    ['a table over a non-array output', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' } }), 'rows must name a declared output of type array'],
+    ['a table without columns', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: {} }), 'columns must map'],
+    ['a table header with a control character', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NA\u001bME' } }), 'header of name'],
+    ['a table with another key', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' }, colour: 'red' } as never), 'must be { rows, columns }'],
   ])('refuses %s', (_, change, why) => {
     expect(lintWith(change).join('\n')).toContain(why);
   });

@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { classOfDomainType } from '../../model/vm-classes.js';
 import { HV_NAMESPACE } from '../metadata.js';
+import { lazy } from '../../core/lazy.js';
 
 export interface DomainDescription {
   name: string;
@@ -18,13 +19,13 @@ export interface DomainDescription {
 }
 
 const LISTS = new Set(['disk', 'interface', 'filesystem', 'serial', 'controller', 'channel']);
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => LISTS.has(name),
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -47,7 +48,7 @@ function mebibytes(value: unknown): number {
 }
 
 export function parseDomainXml(xml: string): DomainDescription {
-  const domain = node(parser.parse(xml).domain);
+  const domain = node(parser().parse(xml).domain);
   const devices = node(domain.devices);
   const vcpu = domain.vcpu;
   const maxVcpus = Number(text(vcpu) ?? 1);
@@ -90,7 +91,7 @@ export function parseDomainXml(xml: string): DomainDescription {
  * process in the guest opened the port); null when the domain has no such channel.
  */
 export function channelState(xml: string, name: string): 'connected' | 'disconnected' | null {
-  const devices = node(node(parser.parse(xml).domain).devices);
+  const devices = node(node(parser().parse(xml).domain).devices);
   const channel = (devices.channel as unknown[] | undefined ?? []).find((candidate) => attribute(node(candidate).target, 'name') === name);
   if (!channel) return null;
   return attribute(node(channel).target, 'state') === 'connected' ? 'connected' : 'disconnected';

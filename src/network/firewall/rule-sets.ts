@@ -6,6 +6,7 @@ import { macsInUse } from '../mac.js';
 import { formatAllowRule, parseAllowRules } from './rules.js';
 import { ruleSetFilterXml, type FilterDefinition } from './filter-xml.js';
 import { defineFilter, isNicFilter, listFilterNames, readFilter, readFilters, ruleSetFilterName, ruleSetOf, RULE_SET_NAME, undefineFilter } from './filters.js';
+import { compareText } from '../../core/text-order.js';
 
 // Named rule sets: allow lists kept as libvirt filters (`hvagent-set-<name>`) that NICs
 // refer to. Redefining one changes the rules of every NIC that uses it, running guests
@@ -39,7 +40,7 @@ export async function listRuleSets(config: HvConfig, signal: AbortSignal): Promi
   const names = await listFilterNames(uri, signal);
   const sets = names.filter((name) => ruleSetOf(name) !== undefined);
   const [definitions, users] = await Promise.all([readFilters(uri, sets, signal), ruleSetUsers(config, names, signal)]);
-  return definitions.flatMap((definition) => (definition ? [view(definition, users)] : [])).sort((a, b) => a.name.localeCompare(b.name));
+  return definitions.flatMap((definition) => (definition ? [view(definition, users)] : [])).sort((a, b) => compareText(a.name, b.name));
 }
 
 /** Defines a rule set, or replaces its rules (live on every NIC using it); the same rules again are no change. */
