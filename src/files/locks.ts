@@ -43,6 +43,16 @@ export const lockKey = {
   templateFiles: (id: string) => `templatefiles-${id}`,
   /** A disk or root directory named by path, from the in-use check to the define (a hash: paths have '/'). */
   path: (real: string) => `path-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`,
+  /** Held while the pools the API made (the drop-in files) change. */
+  poolDefinitions: () => 'pools-definitions',
+  /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */
+  poolUse: (pool: string) => `pooluse-${pool}`,
+  /** Held while networks are created or removed: names and subnets are checked against all of them. */
+  networkDefinitions: () => 'networks-definitions',
+  /** Held around a change to one network (its state, its DHCP reservations). */
+  network: (name: string) => `network-${name}`,
+  /** Held around a change to one named firewall rule set or a NIC's own filter. */
+  filter: (name: string) => `filter-${name}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {

@@ -10,3 +10,4 @@ export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-poo
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';
 export { checkImageChain } from './image-chain.js';
 export { lockDirectoryOf, peerUsage, withSharedVolumeLocks, type PeerUser } from './shared.js';
+export { assertPoolName, createPool, deletePool, listPools, type PoolCreateRequest, type PoolView } from './pool-admin.js';
