@@ -68,6 +68,17 @@ export class HeldDirectory {
     }
   }
 
+  /**
+   * After `entry` was made: when the directory is no longer at the configured path (moved
+   * away or replaced meanwhile), the entry is not in the pool, so `remove` undoes it and the
+   * create is refused.
+   */
+  async refuseUnlessInPlace(pool: string, entry: string, remove: (at: string) => Promise<void>): Promise<void> {
+    if (this.stillInPlace()) return;
+    await remove(this.at(entry));
+    throw new HvError('CONFLICT', `Storage pool '${pool}': its directory ${this.path} was moved or replaced during the create; nothing was made`, { pool, name: entry });
+  }
+
   close(): void {
     closeSync(this.fd);
   }

@@ -24,13 +24,7 @@ export const dirPlugin: StoragePlugin = {
         if (error.code === 'EEXIST') throw new HvError('CONFLICT', `Volume '${target.name}' already exists in pool '${target.pool}'`, { pool: target.pool, name: target.name });
         throw error;
       });
-      if (!directory.stillInPlace()) {
-        await rmdir(directory.at(target.name));
-        throw new HvError('CONFLICT', `Storage pool '${target.pool}': its directory ${directory.path} was moved or replaced during the create; nothing was made`, {
-          pool: target.pool,
-          name: target.name,
-        });
-      }
+      await directory.refuseUnlessInPlace(target.pool, target.name, rmdir);
       return measureDirectory(target.name, directory.at(target.name), directory.named(target.name));
     });
   },

@@ -20,17 +20,6 @@ function directoryOf(target: PoolTarget): string | undefined {
   return poolDirectory(target.pool, target.config, false);
 }
 
-/** Removes the volume just linked into place when the pool directory was moved meanwhile: it is not in the pool. */
-function ensureInPlace(directory: HeldDirectory, target: VolumeTarget): Promise<void> {
-  if (directory.stillInPlace()) return Promise.resolve();
-  return unlink(directory.at(target.name)).then(() => {
-    throw new HvError('CONFLICT', `Storage pool '${target.pool}': its directory ${directory.path} was moved or replaced during the create; nothing was made`, {
-      pool: target.pool,
-      name: target.name,
-    });
-  });
-}
-
 export function imageFilePlugin(format: ImageFormat): StoragePlugin {
   const fileCreate = (target: VolumeTarget, plan: CreatePlan, ctx: StorageOpContext) =>
     withPoolDirectory(target.pool, target.config, true, async (directory) => {
@@ -44,7 +33,7 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
       } finally {
         await rm(part, { force: true });
       }
-      await ensureInPlace(directory, target);
+      await directory.refuseUnlessInPlace(target.pool, target.name, unlink);
       return measureFile(format, target.name, directory.at(target.name), directory.named(target.name));
     });
 
