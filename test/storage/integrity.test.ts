@@ -52,6 +52,23 @@ describe('images given by path keep their whole chain inside the image directori
     expect(box.entries('raw')).toEqual([]);
   });
 
+  test('a protocol backing name (json:, nbd:) is refused; a FIFO in the chain is refused without being opened', async () => {
+    const json = await qcow2(join(box.images, 'json.qcow2'), ['-u', '-b', `json:{"driver":"file","filename":"${secret}"}`, '-F', 'raw']);
+    const nbd = await qcow2(join(box.images, 'nbd.qcow2'), ['-u', '-b', 'nbd://127.0.0.1:10809/export', '-F', 'raw']);
+    for (const [index, image] of [json, nbd].entries()) {
+      const reply = await box.volume('create', { pool: box.pool('qcow'), name: `protocol${index}`, backing: image });
+      expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_AUTHORIZED' } });
+      expect(reply.statusmsg).toContain("Input 'backing'");
+    }
+    const fifo = join(box.images, 'fifo');
+    await execa('mkfifo', [fifo]);
+    const overFifo = await qcow2(join(box.images, 'over-fifo.qcow2'), ['-u', '-b', fifo, '-F', 'raw']);
+    const reply = await box.volume('create', { pool: box.pool('qcow'), name: 'over-fifo', backing: overFifo });
+    expect(reply).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_INVALID' } });
+    expect(reply.statusmsg).toContain('not a regular file');
+    expect(box.entries('qcow')).toEqual([]);
+  });
+
   test('an external data file outside is refused; the same chain kept inside is accepted', async () => {
     const withData = await qcow2(join(box.images, 'data.qcow2'), ['-o', `data_file=${join(outside, 'data.raw')}`]);
     const refused = await box.volume('create', { pool: box.pool('qcow'), name: 'refused-data', backing: withData });
