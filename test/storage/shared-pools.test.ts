@@ -83,6 +83,19 @@ describeHost2('a shared pool seen by two libvirtds', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  test('vm create disk= on a volume a host2 VM uses is refused, naming it; nothing is defined here', async () => {
+    const env = await sharedConfig('host1-disk', [HOST2_URI]);
+    expect(await stdioRpc({ agent: 'volume', action: 'create', data: { pool, name: 'taken', size_mb: 8 } }, env)).toMatchObject({ statuscode: 0 });
+    const disk = box.volumePath('shared', 'taken');
+    const remoteVm = await defineOnHost2(disk);
+    const name = newVmName();
+    const refused = await stdioRpc({ agent: 'vm', action: 'create', data: guestSpec(name, { disk, disk_format: 'qcow2', kernel: undefined, initrd: undefined, cmdline: undefined }) }, env);
+    expect(refused).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
+    expect(refused.statusmsg).toContain("Input 'disk'");
+    expect(refused.statusmsg).toContain(`${remoteVm}@10.99.0.2`);
+    expect((await execa('virsh', ['-c', 'qemu:///system', 'domstate', name], { reject: false })).exitCode).not.toBe(0);
+  });
+
   test('vm delete remove_volumes=true: refused while host2 uses the VM’s volume; the VM and its volume stay', async () => {
     const env = await sharedConfig('host1-vm', [HOST2_URI]);
     const name = newVmName();
