@@ -123,6 +123,10 @@ async function readConfig(env: Env): Promise<HvConfig> {
     if (settings.shared && settings.plugin !== 'raw' && settings.plugin !== 'qcow2') {
       throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' (${settings.plugin}) cannot be shared: only raw and qcow2 pools can`);
     }
+    if (settings.shared && (config.storage.shared_hosts ?? []).length === 0) {
+      // Without them the in-use check would see this host alone: exactly what shared: true is there to prevent.
+      throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' is shared: list the other hosts that mount it in storage.shared_hosts`);
+    }
   }
   if (choria.uri !== undefined) overrideUri(config, choria.uri, 'choria plugin config');
   if (env.HVAGENT_URI !== undefined) overrideUri(config, env.HVAGENT_URI, 'HVAGENT_URI');

@@ -54,7 +54,7 @@ export async function peerUsage(config: HvConfig, signal?: AbortSignal): Promise
       } catch (error) {
         throw new HvError(
           'HYPERVISOR_UNREACHABLE',
-          `Cannot ask ${uri} (storage.shared_hosts) which of its VMs use the shared pool's volumes, so none is removed: ${error instanceof Error ? error.message : String(error)}`,
+          `Cannot ask ${uri} (storage.shared_hosts) which of its VMs use the shared pool's volumes, so nothing is removed or given to a VM: ${error instanceof Error ? error.message : String(error)}`,
           { host: uri },
           { cause: error },
         );
