@@ -23,7 +23,9 @@ async function main(): Promise<void> {
     stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   }
   const { runCli } = await import('./adapter/cli.js');
-  exitWhenFlushed(await runCli(args, dispatcher));
+  const code = await runCli(args, dispatcher);
+  await dispatcher.settle();
+  exitWhenFlushed(code);
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */

@@ -1,6 +1,7 @@
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
+import { processCaller } from '../core/request.js';
 import { VERSION } from '../version.js';
 import { formatReply, progressPrinter } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
@@ -35,9 +36,11 @@ export async function runCli(args: readonly string[], dispatcher: Dispatcher): P
   if (typeof data === 'string') return fail(data, 4);
   const showProgress = flags.has('--progress') || process.stderr.isTTY;
   const reply = await dispatcher.handle(
-    { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
+    { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
     showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
   );
+  const auditWarning = dispatcher.auditWarning();
+  if (auditWarning) process.stderr.write(`${auditWarning}\n`);
   if (flags.has('--json')) {
     process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
     return reply.statuscode;

@@ -1,4 +1,4 @@
-import type { AgentRegistry } from '../agents/contract.js';
+import type { ActionHandler, AgentRegistry } from '../agents/contract.js';
 import { loadConfig, reloadConfig } from '../config/load.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
@@ -7,13 +7,16 @@ import { parseRequestText, type Protocol, type RpcRequest } from '../core/reques
 import { RequestScope, runInScope } from '../core/scope.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
-import { validateInputs } from '../ddl/validate.js';
+import { validateInputs, type Inputs } from '../ddl/validate.js';
+import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
 import { authorize } from './authorize.js';
+import { establishCaller } from './caller.js';
+import { lookUp, replayable, replyKey } from './idempotency.js';
 import { deadlineFor, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
-// request → validate → authorize → handler → reply, for every protocol. The dispatcher is
+// request → caller → validate → authorize → replay or handler → reply → audit line, for every protocol. The dispatcher is
 // handed its agents (main.ts wires them), keeps the requests it runs findable by id so
 // that one can be cancelled, and can reload the configuration for a long-running process.
 
@@ -30,7 +33,7 @@ export interface Dispatcher {
   /** Never throws: every failure is a reply. */
   handle(request: RpcRequest, options?: JobOptions): Promise<Reply>;
   /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
-  handleText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }>;
+  handleText(text: string, protocol: Protocol, factsFile?: string): Promise<{ reply: Reply; request?: RpcRequest }>;
   /** The requests running now. */
   running(): RunningRequest[];
   find(id: string): RunningRequest | undefined;
@@ -38,6 +41,15 @@ export interface Dispatcher {
   cancel(id: string, by?: string): boolean;
   /** Reads the configuration again; the running requests keep the one they started with. */
   reloadConfig(): Promise<HvConfig>;
+  /**
+   * Why the audit log could not be written, once per process (then undefined): the adapter
+   * shows it where its protocol's output is not harmed.
+   */
+  auditWarning(): string | undefined;
+  /** Audit lines this process could not write. */
+  auditFailures(): number;
+  /** Waits briefly for audit lines still on their way to syslog: before a per-request process exits. */
+  settle(): Promise<void>;
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
@@ -46,19 +58,58 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
 
-  const handle = async (request: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
-    let outputs: string[] = [];
-    let job: JobTracker | undefined;
+  const audit: AuditState = { failures: 0 };
+  /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
+  const record = async (request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false) => {
+    const config = await configOf().catch(() => undefined);
+    const trusted = request && config ? establishCaller(request, config) : request;
+    writeAudit(config?.audit, auditRecord(trusted, action, reply, startedAt, protocol, replayed), audit);
+  };
+
+  const handle = async (received: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
+    const startedAt = Date.now();
+    let request = received;
+    let action: ActionDdl | undefined;
+    let replayed = false;
+    let reply: Reply;
     try {
-      const { agent, action } = resolve(request);
-      outputs = Object.keys(action.output);
-      const inputs = validateInputs(agent, action, request.data);
+      const resolved = resolve(request);
+      action = resolved.action;
+      const inputs = validateInputs(resolved.agent, action, request.data);
       const config = await configOf();
+      request = establishCaller(request, config);
       authorize(request, action, config);
       const load = agents[request.agent]?.[request.action];
       if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
       const handler = await load();
-      const deadline = deadlineFor(agent.metadata.timeout);
+      const deadline = deadlineFor(resolved.agent.metadata.timeout);
+      const run = () => execute(request, resolved.action, inputs, config, handler, deadline, progress);
+      if (replayable(request, action, config)) {
+        const { withLock, lockKey } = await import('../files/locks.js');
+        const key = lockKey.reply(replyKey(request));
+        reply = await withLock(key, { directory: config.paths.lock_dir, deadline: deadline.at }, async () => {
+          const replay = lookUp(request, resolved.action, inputs, config);
+          if (replay.kept) {
+            replayed = true;
+            return replay.kept;
+          }
+          const first = await run();
+          replay.keep(first);
+          return first;
+        });
+      } else reply = await run();
+    } catch (error) {
+      reply = errorReply(toHvError(error), action ? Object.keys(action.output) : []);
+    }
+    await record(request, action, reply, startedAt, request.protocol, replayed);
+    return reply;
+  };
+
+  /** Runs a request that passed every check, under its deadline; its job record gets the outcome. Never throws. */
+  const execute = async (request: RpcRequest, action: ActionDdl, inputs: Inputs, config: HvConfig, handler: ActionHandler, deadline: Deadline, progress: JobOptions): Promise<Reply> => {
+    const outputs = Object.keys(action.output);
+    let job: JobTracker | undefined;
+    try {
       job = startJob(request, config, inputs, progress);
       const { report } = job;
       const scope = new RequestScope();
@@ -81,15 +132,27 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   return {
     handle,
-    async handleText(text, protocol) {
+    async handleText(text, protocol, factsFile) {
       let request: RpcRequest;
+      const startedAt = Date.now();
       try {
         request = parseRequestText(text, protocol);
+        if (factsFile) request.factsFile = factsFile;
       } catch (error) {
-        return { reply: errorReply(toHvError(error)) };
+        // Refused before it named anything: recorded too, with what little is known.
+        const reply = errorReply(toHvError(error));
+        await record(undefined, undefined, reply, startedAt, protocol);
+        return { reply };
       }
       return { reply: await handle(request), request };
     },
+    auditWarning: () => {
+      const warning = audit.warning;
+      audit.warning = undefined;
+      return warning;
+    },
+    auditFailures: () => audit.failures,
+    settle: settleAudit,
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),

@@ -40,6 +40,8 @@ export const lockKey = {
   catalogue: (id: string) => `catalogue-${id}`,
   /** Shared while a request uses a catalogue's files; exclusive to remove one. */
   templateFiles: (id: string) => `templatefiles-${id}`,
+  /** Held while a mutating request with an id runs, so that its retry waits for its reply (dispatch/idempotency.ts). */
+  reply: (key: string) => `reply-${key}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
