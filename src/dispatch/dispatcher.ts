@@ -60,15 +60,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   const audit: AuditState = { failures: 0 };
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
-  const record = async (request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false) => {
+  const record = async (request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, established = false) => {
     const config = await configOf().catch(() => undefined);
-    const trusted = request && config ? establishCaller(request, config) : request;
+    const trusted = request && config && !established ? establishCaller(request, config) : request;
     writeAudit(config?.audit, auditRecord(trusted, action, reply, startedAt, protocol, replayed), audit);
   };
 
   const handle = async (received: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
     const startedAt = Date.now();
     let request = received;
+    let established = false;
     let action: ActionDdl | undefined;
     let replayed = false;
     let reply: Reply;
@@ -78,6 +79,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const inputs = validateInputs(resolved.agent, action, request.data);
       const config = await configOf();
       request = establishCaller(request, config);
+      established = true;
       authorize(request, action, config);
       const load = agents[request.agent]?.[request.action];
       if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
@@ -101,7 +103,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (error) {
       reply = errorReply(toHvError(error), action ? Object.keys(action.output) : []);
     }
-    await record(request, action, reply, startedAt, request.protocol, replayed);
+    await record(request, action, reply, startedAt, request.protocol, replayed, established);
     return reply;
   };
 
