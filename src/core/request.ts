@@ -1,7 +1,7 @@
 import { HvError } from './errors.js';
 import { printable } from './printable.js';
 
-export type Protocol = 'choria' | 'mcollective' | 'stdio' | 'cli';
+export type Protocol = 'choria' | 'mcollective' | 'stdio' | 'cli' | 'rest';
 
 /** One request, whatever protocol carried it. */
 export interface RpcRequest {
@@ -19,6 +19,12 @@ export interface RpcRequest {
   claimedCallerid?: string;
   senderid?: string;
   protocol: Protocol;
+  /**
+   * What makes a second delivery a retry of this request (dispatch/idempotency.ts): the
+   * request id on MCollective and Choria, whose ids are unique per request; REST's
+   * Idempotency-Key. None on stdio and the CLI, whose ids the caller picks freely.
+   */
+  idempotencyKey?: string;
   /** Choria's facts file (CHORIA_EXTERNAL_FACTS), for policy rules on facts. */
   factsFile?: string;
 }
@@ -74,6 +80,7 @@ export function normalizeRequest(parsed: unknown, protocol: Protocol): RpcReques
   // the sender's own claim, and the process's uid is the caller.
   if (MIDDLEWARE_PROTOCOLS.includes(protocol)) {
     if (callerid) request.callerid = callerid;
+    if (requestid) request.idempotencyKey = requestid;
   } else {
     request.callerid = processCaller();
     if (callerid) request.claimedCallerid = callerid;

@@ -2,21 +2,26 @@ import type { ActionHandler, AgentRegistry } from '../agents/contract.js';
 import { loadConfig, reloadConfig } from '../config/load.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
+import type { Operation, Operations } from '../core/operations.js';
 import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
 import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
 import { RequestScope, runInScope } from '../core/scope.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
+import { ASYNC_INPUT } from '../ddl/async.js';
 import { validateInputs, type Inputs } from '../ddl/validate.js';
 import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
 import { authorize } from './authorize.js';
 import { establishCaller } from './caller.js';
 import { lookUp, replayable, replyKey } from './idempotency.js';
-import { deadlineFor, type Deadline } from './deadline.js';
+import { deadlineFor, operationDeadline, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
+import { JOB_ID, readJob } from './job-records.js';
+import { OperationStore } from './operations.js';
+import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
-// request → caller → validate → authorize → replay or handler → reply → audit line, for every protocol. The dispatcher is
+// request → validate → caller → authorize → replay or handler → reply → audit line, for every protocol. The dispatcher is
 // handed its agents (main.ts wires them), keeps the requests it runs findable by id so
 // that one can be cancelled, and can reload the configuration for a long-running process.
 
@@ -27,20 +32,37 @@ export interface DispatcherOptions {
   readonly config?: () => Promise<HvConfig>;
   /** Re-reads the configuration (default: hvagent.yaml again). */
   readonly reload?: () => Promise<HvConfig>;
+  /**
+   * This process outlives its requests (`hvagent serve`): it may run operations, requests
+   * detached from their caller. A per-request process refuses `async`: nothing would be
+   * left to finish the work once it has replied.
+   */
+  readonly detached?: boolean;
+  /** Told when a request has ended. */
+  readonly onFinished?: (request: RpcRequest, action: ActionDdl | undefined, reply: Reply) => void;
+  /** Warm reads (the server): replies of reads served again until a change; a mutating request ending drops them. */
+  readonly readCache?: ReadCache;
+}
+
+export interface HandleOptions extends JobOptions {
+  /** Run detached: the reply (statuscode 0, `job_id`) comes at once; `async=true` in the inputs asks the same. */
+  async?: boolean;
+  /** Cancels the request (as `cancel` does) when aborted: its caller has gone away. */
+  signal?: AbortSignal;
+  /** The request comes from a person at a terminal (the CLI, stdin and stdout a TTY). */
+  readonly terminal?: boolean;
 }
 
 export interface Dispatcher {
   /** Never throws: every failure is a reply. */
-  handle(request: RpcRequest, options?: JobOptions): Promise<Reply>;
+  handle(request: RpcRequest, options?: HandleOptions): Promise<Reply>;
   /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
   handleText(text: string, protocol: Protocol, factsFile?: string): Promise<{ reply: Reply; request?: RpcRequest }>;
-  /** The requests running now. */
-  running(): RunningRequest[];
-  find(id: string): RunningRequest | undefined;
-  /** Cancels a running request (its children killed, its action undoing what it made); false when none runs with that id. */
-  cancel(id: string, by?: string): boolean;
-  /** Reads the configuration again; the running requests keep the one they started with. */
-  reloadConfig(): Promise<HvConfig>;
+  /**
+   * Records a request an adapter refused before dispatch could (a REST hand-over that does
+   * not parse, a CLI line naming no action): every request has its audit line.
+   */
+  recordRefusal(protocol: Protocol, reply: Reply, request?: RpcRequest): Promise<void>;
   /**
    * Why the audit log could not be written, once per process (then undefined): the adapter
    * shows it where its protocol's output is not harmed.
@@ -50,6 +72,31 @@ export interface Dispatcher {
   auditFailures(): number;
   /** Waits briefly for audit lines still on their way to syslog: before a per-request process exits. */
   settle(): Promise<void>;
+  /**
+   * Starts a request as an operation: refused at once (validation, authorization) like a
+   * synchronous one, else it runs on with the operations deadline and the reply names it.
+   */
+  submit(request: RpcRequest, options?: JobOptions): Promise<{ reply: Reply; operation?: Operation }>;
+  /** Validates and authorizes a request without running it (throws the refusal): for routes that read dispatch's own state. */
+  check(request: RpcRequest): Promise<Inputs>;
+  /** The operations of this host: those running here, and the records in paths.jobs_dir. */
+  readonly operations: Operations & Pick<OperationStore, 'subscribe' | 'prune'>;
+  /** The requests running now. */
+  running(): RunningRequest[];
+  find(id: string): RunningRequest | undefined;
+  /** Cancels a running request (its children killed, its action undoing what it made); false when none runs with that id. */
+  cancel(id: string, by?: string): boolean;
+  /** Reads the configuration again; the running requests keep the one they started with. */
+  reloadConfig(): Promise<HvConfig>;
+}
+
+/** A request that has passed every check and may run. */
+interface Prepared {
+  readonly agent: AgentDdl;
+  readonly action: ActionDdl;
+  readonly inputs: Inputs;
+  readonly config: HvConfig;
+  readonly handler: ActionHandler;
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
@@ -57,40 +104,139 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const configOf = options.config ?? (() => loadConfig());
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
-
+  let current: HvConfig | undefined;
+  const operations = new OperationStore({
+    jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
+    runsHere: (id) => running.has(id),
+    cancel: (id, by) => running.cancel(id, by),
+    retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
+  });
+  const remember = (config: HvConfig) => (current = config);
   const audit: AuditState = { failures: 0 };
+
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
-  const record = async (request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, established = false) => {
+  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false): Promise<void> => {
     const config = await configOf().catch(() => undefined);
-    const trusted = request && config && !established ? establishCaller(request, config) : request;
-    writeAudit(config?.audit, auditRecord(trusted, action, reply, startedAt, protocol, replayed), audit);
+    const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
+    const agent = request && findAgent(request.agent);
+    writeAudit(config?.audit, auditRecord(trusted, agent ? findAction(agent, request.action) : undefined, reply, startedAt, protocol, replayed), audit);
+  };
+  /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
+  const trustedRequests = new WeakSet<RpcRequest>();
+
+  /** Validated, with its caller established and authorized: `request` is the trusted one to run. */
+  const prepare = async (received: RpcRequest): Promise<Prepared & { request: RpcRequest }> => {
+    const { agent, action } = resolve(received);
+    const inputs = validateInputs(agent, action, received.data);
+    const config = remember(await configOf());
+    const request = establishCaller(received, config);
+    trustedRequests.add(request);
+    authorize(request, action, config);
+    const load = agents[request.agent]?.[request.action];
+    if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
+    return { agent, action, inputs, config, handler: await load(), request };
   };
 
-  const handle = async (received: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
+  /** Runs a prepared request to its end under its deadline; the job record gets the outcome. */
+  const execute = async (request: RpcRequest, prepared: Prepared, id: string, deadline: Deadline, job: JobTracker, signal?: AbortSignal, terminal = false): Promise<Reply> => {
+    const outputs = Object.keys(prepared.action.output);
+    const scope = new RequestScope();
+    running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
+    const callerGone = () => running.cancel(id, signal?.reason instanceof Error ? signal.reason.message : 'its caller, who went away');
+    if (signal?.aborted) callerGone();
+    signal?.addEventListener('abort', callerGone, { once: true });
+    try {
+      const { inputs, config, handler } = prepared;
+      const data = await runCancellable(scope, deadline, () =>
+        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations, terminal }),
+      );
+      const complete = withEveryOutput(data, outputs);
+      job.finish({ ok: true, result: complete });
+      return okReply(complete);
+    } catch (error) {
+      const failure = toHvError(error);
+      job.finish({ ok: false, code: failure.code, message: failure.message, details: failure.details });
+      return errorReply(failure, outputs);
+    } finally {
+      signal?.removeEventListener('abort', callerGone);
+      running.remove(id);
+    }
+  };
+
+  const withRecords = (jobOptions: JobOptions): JobOptions => ({
+    ...jobOptions,
+    retentionMs: (current?.operations.retention_s ?? 86_400) * 1000,
+    onRecord: (record) => {
+      operations.record(record);
+      jobOptions.onRecord?.(record);
+    },
+  });
+
+  const finished = (request: RpcRequest, action: ActionDdl | undefined, reply: Reply): Reply => {
+    if (action?.mutating) options.readCache?.invalidate();
+    options.onFinished?.(request, action, reply);
+    return reply;
+  };
+
+  const submit = async (received: RpcRequest, jobOptions: JobOptions = {}): Promise<{ reply: Reply; operation?: Operation }> => {
     const startedAt = Date.now();
+    let prepared: Prepared;
     let request = received;
-    let established = false;
-    let action: ActionDdl | undefined;
+    try {
+      ({ request, ...prepared } = await prepare(received));
+      if (!options.detached) {
+        throw new HvError('UNSUPPORTED', 'async needs hvagent serve running on this host (its socket was not found): start it (systemctl start hvagent, or hvagent serve), or call without async');
+      }
+    } catch (error) {
+      const reply = errorReply(toHvError(error), outputNames(received));
+      await record(request, reply, startedAt, received.protocol);
+      return { reply };
+    }
+    const id = operationId(request, running, prepared.config.paths.jobs_dir);
+    const job = startJob(request, prepared.config, prepared.inputs, withRecords({ ...jobOptions, jobId: id, operation: true }));
+    const deadline = operationDeadline(prepared.config.operations.timeout_s);
+    // The line is written when the operation ends: its outcome, not the acceptance.
+    void execute(request, prepared, id, deadline, job).then(async (reply) => {
+      await record(request, reply, startedAt, request.protocol);
+      finished(request, prepared.action, reply);
+    });
+    const operation = operations.get(id)!;
+    const data: ReplyData = Object.fromEntries(Object.keys(prepared.action.output).map((name) => [name, null]));
+    data.job_id = id;
+    return { reply: { statuscode: 0, statusmsg: `Accepted: job ${id} (job status id=${id}, job wait id=${id})`, data }, operation };
+  };
+
+  const handle = async (received: RpcRequest, jobOptions: HandleOptions = {}): Promise<Reply> => {
+    if (jobOptions.async || wantsAsync(received)) return (await submit(received, jobOptions)).reply;
+    const startedAt = Date.now();
+    let prepared: Prepared;
+    let request: RpcRequest;
+    try {
+      ({ request, ...prepared } = await prepare(received));
+    } catch (error) {
+      const reply = errorReply(toHvError(error), outputNames(received));
+      await record(received, reply, startedAt, received.protocol);
+      return finished(received, undefined, reply);
+    }
+    const terminal = jobOptions.terminal === true;
+    // A person at a terminal ends an interactive session: the transport's timeout does not
+    // apply, and progress lines would only garble the session.
+    const interactive = terminal && prepared.handler.interactive === true;
+    const run = () => {
+      const id = runningId(request, running);
+      const job = startJob(request, prepared.config, prepared.inputs, withRecords(interactive ? {} : jobOptions));
+      const deadline = interactive ? UNBOUNDED : deadlineFor(prepared.agent.metadata.timeout);
+      return execute(request, prepared, id, deadline, job, jobOptions.signal, terminal);
+    };
     let replayed = false;
     let reply: Reply;
     try {
-      const resolved = resolve(request);
-      action = resolved.action;
-      const inputs = validateInputs(resolved.agent, action, request.data);
-      const config = await configOf();
-      request = establishCaller(request, config);
-      established = true;
-      authorize(request, action, config);
-      const load = agents[request.agent]?.[request.action];
-      if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
-      const handler = await load();
-      const deadline = deadlineFor(resolved.agent.metadata.timeout);
-      const run = () => execute(request, resolved.action, inputs, config, handler, deadline, progress);
-      if (replayable(request, action, config)) {
+      if (replayable(request, prepared.action, prepared.config)) {
         const { withLock, lockKey } = await import('../files/locks.js');
-        const key = lockKey.reply(replyKey(request));
-        reply = await withLock(key, { directory: config.paths.lock_dir, deadline: deadline.at }, async () => {
-          const replay = lookUp(request, resolved.action, inputs, config);
+        const deadline = deadlineFor(prepared.agent.metadata.timeout);
+        // A retry that arrives while the first delivery runs waits here for its reply.
+        reply = await withLock(lockKey.reply(replyKey(request)), { directory: prepared.config.paths.lock_dir, deadline: deadline.at }, async () => {
+          const replay = lookUp(request, prepared.action, prepared.inputs, prepared.config);
           if (replay.kept) {
             replayed = true;
             return replay.kept;
@@ -99,55 +245,31 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           replay.keep(first);
           return first;
         });
-      } else reply = await run();
+      } else reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
     } catch (error) {
-      reply = errorReply(toHvError(error), action ? Object.keys(action.output) : []);
+      reply = errorReply(toHvError(error), Object.keys(prepared.action.output));
     }
-    await record(request, action, reply, startedAt, request.protocol, replayed, established);
-    return reply;
-  };
-
-  /** Runs a request that passed every check, under its deadline; its job record gets the outcome. Never throws. */
-  const execute = async (request: RpcRequest, action: ActionDdl, inputs: Inputs, config: HvConfig, handler: ActionHandler, deadline: Deadline, progress: JobOptions): Promise<Reply> => {
-    const outputs = Object.keys(action.output);
-    let job: JobTracker | undefined;
-    try {
-      job = startJob(request, config, inputs, progress);
-      const { report } = job;
-      const scope = new RequestScope();
-      const id = runningId(request, running);
-      running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
-      let data: ReplyData;
-      try {
-        data = await runCancellable(scope, deadline, () => handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: report }));
-      } finally {
-        running.remove(id);
-      }
-      job.finish({ ok: true });
-      return okReply(withEveryOutput(data, outputs));
-    } catch (error) {
-      const failure = toHvError(error);
-      job?.finish({ ok: false, code: failure.code, message: failure.message });
-      return errorReply(failure, outputs);
-    }
+    await record(request, reply, startedAt, request.protocol, replayed);
+    return finished(request, prepared.action, reply);
   };
 
   return {
     handle,
     async handleText(text, protocol, factsFile) {
-      let request: RpcRequest;
       const startedAt = Date.now();
+      let request: RpcRequest;
       try {
         request = parseRequestText(text, protocol);
         if (factsFile) request.factsFile = factsFile;
       } catch (error) {
         // Refused before it named anything: recorded too, with what little is known.
         const reply = errorReply(toHvError(error));
-        await record(undefined, undefined, reply, startedAt, protocol);
+        await record(undefined, reply, startedAt, protocol);
         return { reply };
       }
       return { reply: await handle(request), request };
     },
+    recordRefusal: (protocol, reply, request) => record(request, reply, Date.now(), protocol),
     auditWarning: () => {
       const warning = audit.warning;
       audit.warning = undefined;
@@ -155,11 +277,27 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     auditFailures: () => audit.failures,
     settle: settleAudit,
+    submit,
+    check: async (request) => (await prepare(request)).inputs,
+    operations,
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),
-    reloadConfig: reload,
+    reloadConfig: async () => remember(await reload()),
   };
+}
+
+/** `async: true` in the request's data: the fleets' way to ask (an input of every mutating action). */
+function wantsAsync(request: RpcRequest): boolean {
+  const data = request.data as Record<string, unknown> | null | undefined;
+  return typeof data === 'object' && data !== null && data[ASYNC_INPUT] === true;
+}
+
+/** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
+function outputNames(request: RpcRequest): string[] {
+  const agent = findAgent(request.agent);
+  const action = agent && findAction(agent, request.action);
+  return action ? Object.keys(action.output) : [];
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
@@ -171,6 +309,14 @@ function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
     throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${known}`);
   }
   return { agent, action };
+}
+
+const UNBOUNDED: Deadline = { ms: Infinity, at: Infinity, graceMs: 0 };
+
+/** The request's own id when it can name a record that does not exist yet, else a new one. */
+function operationId(request: RpcRequest, running: RunningRequests, jobsDir: string): string {
+  const wanted = request.requestid;
+  return wanted && JOB_ID.test(wanted) && !running.has(wanted) && !readJob(jobsDir, wanted) ? wanted : newJobId();
 }
 
 /** The request's own id when no running request holds it, else a new one. */
@@ -194,13 +340,15 @@ async function runCancellable(scope: RequestScope, deadline: Deadline, work: () 
       timers.push(setTimeout(() => reject(stopped), deadline.graceMs));
     };
     scope.signal.addEventListener('abort', () => giveUp(toHvError(scope.signal.reason)), { once: true });
-    timers.push(
-      setTimeout(() => {
-        const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
-        stopped ??= reason;
-        scope.cancel(reason);
-      }, Math.max(0, deadline.at - Date.now())),
-    );
+    if (Number.isFinite(deadline.at)) {
+      timers.push(
+        setTimeout(() => {
+          const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
+          stopped ??= reason;
+          scope.cancel(reason);
+        }, Math.max(0, deadline.at - Date.now())),
+      );
+    }
   });
   try {
     return await Promise.race([runInScope(scope, work), abandoned]);

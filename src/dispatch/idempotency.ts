@@ -37,9 +37,9 @@ export interface Replay {
   keep(reply: Reply): void;
 }
 
-/** Whether a request takes part: a mutating action, with an id, replay on. */
+/** Whether a request takes part: a mutating action, with an idempotency key, replay on. */
 export function replayable(request: RpcRequest, action: ActionDdl, config: HvConfig): boolean {
-  return Boolean(action.mutating && request.requestid && (config.idempotency?.window_seconds ?? 0) > 0);
+  return Boolean(action.mutating && request.idempotencyKey && (config.idempotency?.window_seconds ?? 0) > 0);
 }
 
 /** Agent, action and inputs (defaults applied, keys in order): what makes two deliveries one request. */
@@ -50,7 +50,7 @@ export function bodyHash(request: RpcRequest, inputs: Inputs): string {
 
 export function replyKey(request: RpcRequest): string {
   // The caller is part of the key: another caller's id names another request, and never sees this one's reply.
-  return createHash('sha256').update(`${request.callerid ?? ''}\0${request.requestid ?? ''}`).digest('hex').slice(0, 40);
+  return createHash('sha256').update(`${request.callerid ?? ''}\0${request.idempotencyKey ?? ''}`).digest('hex').slice(0, 40);
 }
 
 /** Looks the id up; call under the id's lock. */
@@ -65,8 +65,8 @@ export function lookUp(request: RpcRequest, action: ActionDdl, inputs: Inputs, c
     if (kept.body !== body) {
       throw new HvError(
         'IDEMPOTENCY_CONFLICT',
-        `Request id '${request.requestid}' was already used for ${kept.agent}#${kept.action} with other inputs: a retry must repeat its request exactly; a new request needs a new id`,
-        { request_id: request.requestid, first_action: `${kept.agent}#${kept.action}` },
+        `Request id '${request.idempotencyKey}' was already used for ${kept.agent}#${kept.action} with other inputs: a retry must repeat its request exactly; a new request needs a new id`,
+        { request_id: request.idempotencyKey, first_action: `${kept.agent}#${kept.action}` },
       );
     }
     return { kept: kept.reply, keep: () => undefined };
@@ -79,7 +79,7 @@ export function lookUp(request: RpcRequest, action: ActionDdl, inputs: Inputs, c
           format: FORMAT,
           kept_at: Date.now(),
           caller: request.callerid ?? null,
-          request_id: request.requestid!,
+          request_id: request.idempotencyKey!,
           agent: request.agent,
           action: request.action,
           body,

@@ -90,8 +90,10 @@ describe('audit: one line per request on every protocol', () => {
       await cli(['vm', 'info', `name=${missing}`], env()),
       await cli(['vm', 'info', 'name=../etc'], env()),
       await cli(['host', 'usage'], env()),
+      await cli(['host', 'no_such_action'], env()),
+      await cli(['vm', 'info', 'name'], env()),
     ];
-    expect(runs.map((run) => run.exitCode)).toEqual([0, 1, 4, 1]);
+    expect(runs.map((run) => run.exitCode)).toEqual([0, 1, 4, 1, 2, 4]);
     sent.cli = runs.length;
     const lines = linesOf('cli', before);
     expect(lines.map((line) => [line.caller, line.outcome])).toEqual([
@@ -99,6 +101,8 @@ describe('audit: one line per request on every protocol', () => {
       [me, 'NOT_FOUND'],
       [me, 'INPUT_INVALID'],
       [me, 'NOT_AUTHORIZED'],
+      [me, 'ACTION_UNKNOWN'],
+      [me, 'INPUT_INVALID'],
     ]);
     expect(lines[1]!.request_id).toBeNull();
   });
