@@ -42,6 +42,8 @@ export interface DispatcherOptions {
   readonly onFinished?: (request: RpcRequest, action: ActionDdl | undefined, reply: Reply) => void;
   /** Warm reads (the server): replies of reads served again until a change; a mutating request ending drops them. */
   readonly readCache?: ReadCache;
+  /** false: audit lines are made but not written (the warm-up of the code caches runs requests that nobody sent). */
+  readonly audit?: boolean;
 }
 
 export interface HandleOptions extends JobOptions {
@@ -119,7 +121,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const config = await configOf().catch(() => undefined);
     const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
     const agent = request && findAgent(request.agent);
-    writeAudit(config?.audit, auditRecord(trusted, agent ? findAction(agent, request.action) : undefined, reply, startedAt, protocol, replayed), audit);
+    const line = auditRecord(trusted, agent ? findAction(agent, request.action) : undefined, reply, startedAt, protocol, replayed);
+    if (options.audit !== false) writeAudit(config?.audit, line, audit);
   };
   /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
   const trustedRequests = new WeakSet<RpcRequest>();
