@@ -120,8 +120,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false): Promise<void> => {
     const config = await configOf().catch(() => undefined);
     const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
-    const agent = request && findAgent(request.agent);
-    const line = auditRecord(trusted, agent ? findAction(agent, request.action) : undefined, reply, startedAt, protocol, replayed);
+    const line = auditRecord(trusted, request && actionOf(request), reply, startedAt, protocol, replayed);
     if (options.audit !== false) writeAudit(config?.audit, line, audit);
   };
   /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
@@ -298,9 +297,18 @@ function wantsAsync(request: RpcRequest): boolean {
 
 /** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
 function outputNames(request: RpcRequest): string[] {
-  const agent = findAgent(request.agent);
-  const action = agent && findAction(agent, request.action);
+  const action = actionOf(request);
   return action ? Object.keys(action.output) : [];
+}
+
+/** The action's DDL, for a reply that is already an error: a DDL that cannot be loaded (the refusal says why) is none. */
+function actionOf(request: RpcRequest): ActionDdl | undefined {
+  try {
+    const agent = findAgent(request.agent);
+    return agent && findAction(agent, request.action);
+  } catch {
+    return undefined;
+  }
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
