@@ -21,9 +21,10 @@ import { OperationStore } from './operations.js';
 import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
-// request → validate → caller → authorize → replay or handler → reply → audit line, for every protocol. The dispatcher is
-// handed its agents (main.ts wires them), keeps the requests it runs findable by id so
-// that one can be cancelled, and can reload the configuration for a long-running process.
+// request → validate → caller → authorize → replay or handler → reply → audit line, for
+// every protocol. The dispatcher is handed its agents (main.ts wires them), keeps the
+// requests it runs findable by id so that one can be cancelled, and can reload the
+// configuration for a long-running process.
 
 export interface DispatcherOptions {
   /** The agents and their actions: the only handlers this dispatcher can run. */
