@@ -169,19 +169,22 @@ describe('audit: what the line leaves out, and what it never does to a request',
     // Not even root can make a directory in /proc.
     const brokenBox = sandbox('audit-policy-broken', { auditFile: '/proc/hvagent-audit-policy/audit.log' });
     const broken = brokenBox.config;
-    const env2 = { HVAGENT_CONFIG: broken };
-    const ok = await stdioStream([JSON.stringify({ agent: 'host', action: 'agent_info' }), JSON.stringify({ agent: 'host', action: 'agent_info' })], env2);
-    expect(ok.map((reply) => reply.statuscode)).toEqual([0, 0]);
-    const streamed = await cli(['rpc', '--stream'], env2, `${JSON.stringify({ agent: 'host', action: 'agent_info' })}\n${JSON.stringify({ agent: 'host', action: 'agent_info' })}\n`);
-    expect(streamed.stderr.match(/cannot write the audit log \/proc\/hvagent-audit-policy\/audit\.log/g)).toHaveLength(1);
-    // MCollective: the runner's status message is the first stderr line, still the real one.
-    const failed = await mcollectiveCall({ agent: 'vm', action: 'info', data: { name: '../etc' } }, env2);
-    expect(failed.exitCode).toBe(4);
-    const [first, second] = failed.stderr.split('\n');
-    expect(first).toMatch(/^Input 'name'/);
-    expect(second).toMatch(/^hvagent: cannot write the audit log/);
-    const choriaRun = await choriaRequest({ executable: AGENT, pluginConfig: `config = ${broken}\n` }, { agent: 'host', action: 'agent_info', data: {} });
-    expect(choriaRun.reply.statuscode).toBe(0);
-    brokenBox.remove();
+    try {
+      const env2 = { HVAGENT_CONFIG: broken };
+      const ok = await stdioStream([JSON.stringify({ agent: 'host', action: 'agent_info' }), JSON.stringify({ agent: 'host', action: 'agent_info' })], env2);
+      expect(ok.map((reply) => reply.statuscode)).toEqual([0, 0]);
+      const streamed = await cli(['rpc', '--stream'], env2, `${JSON.stringify({ agent: 'host', action: 'agent_info' })}\n${JSON.stringify({ agent: 'host', action: 'agent_info' })}\n`);
+      expect(streamed.stderr.match(/cannot write the audit log \/proc\/hvagent-audit-policy\/audit\.log/g)).toHaveLength(1);
+      // MCollective: the runner's status message is the first stderr line, still the real one.
+      const failed = await mcollectiveCall({ agent: 'vm', action: 'info', data: { name: '../etc' } }, env2);
+      expect(failed.exitCode).toBe(4);
+      const [first, second] = failed.stderr.split('\n');
+      expect(first).toMatch(/^Input 'name'/);
+      expect(second).toMatch(/^hvagent: cannot write the audit log/);
+      const choriaRun = await choriaRequest({ executable: AGENT, pluginConfig: `config = ${broken}\n` }, { agent: 'host', action: 'agent_info', data: {} });
+      expect(choriaRun.reply.statuscode).toBe(0);
+    } finally {
+      brokenBox.remove();
+    }
   });
 });
