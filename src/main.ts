@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
   }
   const { runCli } = await import('./adapter/cli.js');
-  exitWhenFlushed(await runCli(args, dispatcher));
+  const code = await runCli(args, dispatcher);
+  await dispatcher.settle();
+  exitWhenFlushed(code);
 }
 
 /** The server's dispatcher when it runs; `rpc --stream` is a long-lived process of its own and stays here. */

@@ -17,7 +17,7 @@ import { answerServer } from './adapter/server.js';
  * request. Where virsh is missing those reads fail, and warm what they reached.
  */
 export async function warmUp(refusalDone: () => void): Promise<void> {
-  const dispatcher = createDispatcher({ agents: AGENTS });
+  const dispatcher = createDispatcher({ agents: AGENTS, audit: false });
   const scratch = mkdtempSync(join(tmpdir(), 'hvagent-warmup-'));
   try {
     const request = join(scratch, 'request');
@@ -57,7 +57,7 @@ const EVERYDAY_READS: ReadonlyArray<[string, string, Record<string, unknown>]> =
 async function warmEverydayReads(): Promise<void> {
   const config = await loadConfig({ HVAGENT_CONFIG: '/dev/null', HVAGENT_URI: TEST_DRIVER });
   config.libvirt.lxc_uri = TEST_DRIVER;
-  const dispatcher = createDispatcher({ agents: AGENTS, config: async () => config });
+  const dispatcher = createDispatcher({ agents: AGENTS, config: async () => config, audit: false });
   for (const [agent, action, data] of EVERYDAY_READS) await dispatcher.handle({ agent, action, data, protocol: 'cli' });
 }
 

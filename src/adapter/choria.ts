@@ -25,8 +25,12 @@ export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<numbe
       return 0;
     }
     case RPC_REQUEST: {
-      const { reply } = await dispatcher.handleText(readFileSync(requestFile, 'utf8'), 'choria');
+      const { reply } = await dispatcher.handleText(readFileSync(requestFile, 'utf8'), 'choria', env.CHORIA_EXTERNAL_FACTS);
       writeFileSync(replyFile, JSON.stringify(reply));
+      // Choria logs the agent's stderr; the reply file is the protocol.
+      const auditWarning = dispatcher.auditWarning();
+      if (auditWarning) writeSync(2, `${auditWarning}\n`);
+      await dispatcher.settle();
       return 0;
     }
     default:

@@ -1,7 +1,10 @@
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
-import type { Reply } from '../core/reply.js';
+import { HvError } from '../core/errors.js';
+import { printable } from '../core/printable.js';
+import { errorReply, type Reply } from '../core/reply.js';
+import { processCaller } from '../core/request.js';
 import { VERSION } from '../version.js';
 import { formatReply, progressPrinter, type Style } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
@@ -43,20 +46,32 @@ export async function runCli(args: readonly string[], dispatcher: Dispatcher): P
   if (agentName === 'install') return runInstall(actionName, pairs[0]);
 
   const agent = findAgent(agentName);
-  if (!agent) return fail(`unknown agent '${agentName}'\n\n${USAGE}`, 2);
+  // A line naming no agent or action, or inputs that do not parse, is a request refused: audited too.
+  const refused = (code: 'AGENT_UNKNOWN' | 'ACTION_UNKNOWN' | 'INPUT_INVALID', message: string, data: unknown = {}) =>
+    dispatcher.recordRefusal('cli', errorReply(new HvError(code, message)), { agent: printable(agentName).slice(0, 64), action: printable(actionName ?? '').slice(0, 64), data, callerid: processCaller(), protocol: 'cli' });
+  if (!agent) {
+    await refused('AGENT_UNKNOWN', `Unknown agent '${agentName}'`);
+    return fail(`unknown agent '${agentName}'\n\n${USAGE}`, 2);
+  }
   if (!actionName) return parsed.help ? print(agentHelp(agent)) : fail(`missing action\n\n${agentHelp(agent)}`, 2);
   const action = findAction(agent, actionName);
-  if (!action) return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(agent)}`, 2);
+  if (!action) {
+    await refused('ACTION_UNKNOWN', `Unknown action '${actionName}' for agent '${agentName}'`);
+    return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(agent)}`, 2);
+  }
   if (parsed.help) return print(actionHelp(agent, action));
 
   const data = parsePairs(action, pairs);
+  if (typeof data === 'string') await refused('INPUT_INVALID', data, inputsAsTyped(pairs));
   if (typeof data === 'string') return fail(`${data}\nRun "hvagent ${agentName} ${actionName} --help" for its inputs.`, 4);
   const showProgress = parsed.progress || process.stderr.isTTY;
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const reply = await dispatcher.handle(
-    { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
+    { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
     { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
   );
+  const auditWarning = dispatcher.auditWarning();
+  if (auditWarning) process.stderr.write(`${auditWarning}\n`);
   if (parsed.output !== 'table') {
     process.stdout.write(await serialised(reply, parsed.output));
     return reply.statuscode;
@@ -108,6 +123,11 @@ function parseCommandLine(args: readonly string[]): CommandLine | string {
     }
   }
   return line;
+}
+
+/** key=value pairs as given, for the audit line of a refused line (a secret key's value is redacted there). */
+function inputsAsTyped(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => (pair.indexOf('=') < 1 ? [pair.slice(0, 64), '[unparsed]'] : [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])));
 }
 
 function parsePairs(action: ActionDdl, pairs: readonly string[]): Record<string, unknown> | string {

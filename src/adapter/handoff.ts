@@ -27,10 +27,11 @@ export function handoffDispatcher(socketPath: string, local: Dispatcher): Dispat
       const { protocol, ...envelope } = request;
       return handOver({ request: envelope, protocol, progress: options.onRecord !== undefined }, () => local.handle(request, options), options.onRecord);
     },
-    async handleText(text: string, protocol: Protocol) {
+    async handleText(text: string, protocol: Protocol, factsFile?: string) {
       let parsed: RpcRequest | undefined;
+      // The server judges policy lines on facts with its own facts_file: Choria's facts file is this process's.
       const reply = await handOver({ text, protocol }, async () => {
-        const { reply: localReply, request } = await local.handleText(text, protocol);
+        const { reply: localReply, request } = await local.handleText(text, protocol, factsFile);
         parsed = request;
         return localReply;
       });

@@ -24,8 +24,11 @@ export async function runMcollective(env: Env, args: readonly string[], dispatch
   }
   const { reply } = await dispatcher.handleText(text, 'mcollective');
   writeFileSync(replyFile, JSON.stringify(reply.data));
-  if (reply.statuscode === 0) return 0;
-  writeSync(2, `${oneLine(reply.statusmsg)}\n`);
+  // The runner takes the first stderr line as the status message: the audit's warning comes after it.
+  if (reply.statuscode !== 0) writeSync(2, `${oneLine(reply.statusmsg)}\n`);
+  const auditWarning = dispatcher.auditWarning();
+  if (auditWarning) writeSync(2, `${auditWarning}\n`);
+  await dispatcher.settle();
   return reply.statuscode;
 }
 

@@ -15,6 +15,7 @@ export async function runStdioOnce(dispatcher: Dispatcher): Promise<number> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   process.stdout.write(`${serialize(await dispatcher.handleText(text, 'stdio'))}\n`);
+  warnAboutAudit(dispatcher);
   return 0;
 }
 
@@ -46,6 +47,7 @@ export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
     inFlight += 1;
     written = written.then(async () => {
       emit(serialize(await answer));
+      warnAboutAudit(dispatcher);
       inFlight -= 1;
     });
     if (inFlight >= MAX_IN_FLIGHT) await Promise.all([written, drained]);
@@ -53,6 +55,12 @@ export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
   await written;
   if (buffered) flush();
   return 0;
+}
+
+/** stderr is free on stdio: the replies are on stdout. */
+export function warnAboutAudit(dispatcher: Dispatcher): void {
+  const warning = dispatcher.auditWarning();
+  if (warning) process.stderr.write(`${warning}\n`);
 }
 
 /** Echoes the caller's requestid, when it sent one, so streamed replies can be matched. */

@@ -7,6 +7,8 @@ import { DEFAULT_OPERATIONS, DEFAULT_SERVER, LIBVIRT_URI_PATTERN, type HvConfig,
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
+export const DEFAULT_POLICY_DIR = '/etc/hvagent/policy';
+export const DEFAULT_AUDIT_FILE = '/var/log/hvagent/audit.log';
 const DEFAULT_LXC_URI = 'lxc:///system';
 const DEFAULT_IMAGE_DIRECTORIES = ['/var/lib/hvagent', '/var/lib/libvirt/images'];
 /** Used when the file names no pools: VM disks as thin qcow2 files, container roots as directories. */
@@ -93,9 +95,15 @@ async function readConfig(env: Env): Promise<HvConfig> {
   const config: HvConfig = {
     libvirt: { uri: parsed.libvirt?.uri ?? DEFAULT_URI, lxc_uri: parsed.libvirt?.lxc_uri ?? DEFAULT_LXC_URI },
     authorization: {
+      ...parsed.authorization,
       read_only: parsed.authorization?.read_only ?? false,
       rules: parsed.authorization?.rules ?? [],
+      default_deny: parsed.authorization?.default_deny ?? false,
+      policy_dir: parsed.authorization?.policy_dir ?? DEFAULT_POLICY_DIR,
+      middleware_uids: parsed.authorization?.middleware_uids ?? [0],
     },
+    audit: { enabled: true, file: DEFAULT_AUDIT_FILE, syslog: false, ...parsed.audit },
+    idempotency: { window_seconds: 3600, max_entries: 10000, ...parsed.idempotency },
     agents: { disabled: parsed.agents?.disabled ?? [] },
     paths: {
       images: parsed.paths?.images ?? DEFAULT_IMAGE_DIRECTORIES,

@@ -52,6 +52,28 @@ export const configSchema = {
             properties: { caller: glob, agent: glob, action: glob, allow: { type: 'boolean' } },
           },
         },
+        default_deny: { type: 'boolean' },
+        policy_dir: absolutePath,
+        middleware_uids: { type: 'array', maxItems: 16, items: { type: 'integer', minimum: 0, maximum: 4294967295 } },
+        facts_file: absolutePath,
+        classes_file: absolutePath,
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        file: absolutePath,
+        syslog: { type: 'boolean' },
+      },
+    },
+    idempotency: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        window_seconds: { type: 'integer', minimum: 0, maximum: 604800 },
+        max_entries: { type: 'integer', minimum: 1, maximum: 1000000 },
       },
     },
     paths: {
@@ -230,9 +252,45 @@ export interface AdmissionConfig {
   reserved_memory_mb?: number;
 }
 
+/** Who may call what (src/dispatch/authorize.ts, docs/AUTHORIZATION.md). */
+export interface AuthorizationConfig {
+  read_only: boolean;
+  rules: AuthorizationRule[];
+  /** Refuse a request that neither a rule nor its agent's policy file allows. */
+  default_deny?: boolean;
+  /** MCollective actionpolicy files, one per agent: `<policy_dir>/<agent>.policy`. */
+  policy_dir?: string;
+  /** The uids MCollective's or Choria's server runs as: only there is the request file's caller trusted. */
+  middleware_uids?: number[];
+  /** Facts for policy rules (YAML or JSON); Choria's own facts file comes first. */
+  facts_file?: string;
+  /** Configuration-management classes for policy rules, one per line. */
+  classes_file?: string;
+}
+
+/** One JSON line per request (src/dispatch/audit.ts, docs/AUDIT.md). */
+export interface AuditConfig {
+  enabled: boolean;
+  file: string;
+  /** Also send each line to syslog (facility authpriv) through logger(1). */
+  syslog: boolean;
+}
+
+/** Replies kept so that a retried request id gets its first reply (src/dispatch/idempotency.ts). */
+export interface IdempotencyConfig {
+  /** How long a reply is kept and replayed; 0 turns replay off. */
+  window_seconds: number;
+  /** The most replies kept; the oldest go first. */
+  max_entries: number;
+}
+
 export interface HvConfig {
   libvirt: { uri: string; lxc_uri: string };
-  authorization: { read_only: boolean; rules: AuthorizationRule[] };
+  authorization: AuthorizationConfig;
+  /** Absent in configurations built by hand (tests): the defaults of load.ts. */
+  audit?: AuditConfig;
+  /** Absent in configurations built by hand (tests): no replay. */
+  idempotency?: IdempotencyConfig;
   agents: { disabled: string[] };
   paths: {
     /** Directories whose files and subdirectories requests may name (kernels, disks, root directories). */

@@ -9,10 +9,33 @@ export interface RpcRequest {
   action: string;
   data: unknown;
   requestid?: string;
+  /**
+   * The caller as its transport proves it (docs/AUTHORIZATION.md): set by the adapter,
+   * never taken from a request body, except the file MCollective's runner or Choria
+   * wrote, which dispatch trusts only in a process its middleware runs (middleware_uids).
+   */
   callerid?: string;
+  /** A caller id the request body claimed where its transport does not prove one (stdio): for the audit, never trusted. */
+  claimedCallerid?: string;
   senderid?: string;
   protocol: Protocol;
+  /**
+   * What makes a second delivery a retry of this request (dispatch/idempotency.ts): the
+   * request id on MCollective and Choria, whose ids are unique per request; REST's
+   * Idempotency-Key. None on stdio and the CLI, whose ids the caller picks freely.
+   */
+  idempotencyKey?: string;
+  /** Choria's facts file (CHORIA_EXTERNAL_FACTS), for policy rules on facts. */
+  factsFile?: string;
 }
+
+/** The caller of a process that is its own transport (stdio, CLI): the uid it runs as. */
+export function processCaller(): string {
+  return `uid=${process.getuid?.() ?? 'unknown'}`;
+}
+
+/** The protocols whose request file is written by a middleware that proved its caller. */
+export const MIDDLEWARE_PROTOCOLS: readonly Protocol[] = ['mcollective', 'choria'];
 
 /** Larger requests are refused before parsing: no hvagent input comes near this. */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -53,7 +76,15 @@ export function normalizeRequest(parsed: unknown, protocol: Protocol): RpcReques
   const callerid = text(fields.callerid);
   const senderid = text(fields.senderid) ?? text(fields.sender);
   if (requestid) request.requestid = requestid;
-  if (callerid) request.callerid = callerid;
+  // The body's callerid is the middleware's word on MCollective and Choria; on stdio it is
+  // the sender's own claim, and the process's uid is the caller.
+  if (MIDDLEWARE_PROTOCOLS.includes(protocol)) {
+    if (callerid) request.callerid = callerid;
+    if (requestid) request.idempotencyKey = requestid;
+  } else {
+    request.callerid = processCaller();
+    if (callerid) request.claimedCallerid = callerid;
+  }
   if (senderid) request.senderid = senderid;
   return request;
 }

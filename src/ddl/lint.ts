@@ -140,6 +140,7 @@ function lintInput(input: InputItem, report: (what: string) => void): void {
   if (!input.prompt) report('prompt is required');
   if (!input.description) report('description is required');
   if (typeof input.optional !== 'boolean') report('optional must be true or false');
+  if (input.secret !== undefined && typeof input.secret !== 'boolean') report('secret must be true or false');
   if (!INPUT_TYPES.includes(input.type)) {
     report(`type must be one of ${INPUT_TYPES.join(', ')} (hash and array do not work in MCollective 2.12)`);
     return;

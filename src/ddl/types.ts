@@ -27,6 +27,11 @@ export interface InputItem {
   /** integer/float/number: inclusive bounds, enforced by hvagent only */
   minimum?: number;
   maximum?: number;
+  /**
+   * hvagent-only (never in the Choria or MCollective DDL): a secret (a key, a password, a
+   * token, user data) that the audit log, job records and replies kept for replay never hold.
+   */
+  secret?: boolean;
 }
 
 export interface OutputItem {

@@ -10,7 +10,10 @@ import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
 import { ASYNC_INPUT } from '../ddl/async.js';
 import { validateInputs, type Inputs } from '../ddl/validate.js';
+import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
 import { authorize } from './authorize.js';
+import { establishCaller } from './caller.js';
+import { lookUp, replayable, replyKey } from './idempotency.js';
 import { deadlineFor, operationDeadline, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
 import { JOB_ID, readJob } from './job-records.js';
@@ -18,9 +21,10 @@ import { OperationStore } from './operations.js';
 import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
-// request → validate → authorize → handler → reply, for every protocol. The dispatcher is
-// handed its agents (main.ts wires them), keeps the requests it runs findable by id so
-// that one can be cancelled, and can reload the configuration for a long-running process.
+// request → validate → caller → authorize → replay or handler → reply → audit line, for
+// every protocol. The dispatcher is handed its agents (main.ts wires them), keeps the
+// requests it runs findable by id so that one can be cancelled, and can reload the
+// configuration for a long-running process.
 
 export interface DispatcherOptions {
   /** The agents and their actions: the only handlers this dispatcher can run. */
@@ -39,6 +43,8 @@ export interface DispatcherOptions {
   readonly onFinished?: (request: RpcRequest, action: ActionDdl | undefined, reply: Reply) => void;
   /** Warm reads (the server): replies of reads served again until a change; a mutating request ending drops them. */
   readonly readCache?: ReadCache;
+  /** false: audit lines are made but not written (the warm-up of the code caches runs requests that nobody sent). */
+  readonly audit?: boolean;
 }
 
 export interface HandleOptions extends JobOptions {
@@ -54,7 +60,21 @@ export interface Dispatcher {
   /** Never throws: every failure is a reply. */
   handle(request: RpcRequest, options?: HandleOptions): Promise<Reply>;
   /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
-  handleText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }>;
+  handleText(text: string, protocol: Protocol, factsFile?: string): Promise<{ reply: Reply; request?: RpcRequest }>;
+  /**
+   * Records a request an adapter refused before dispatch could (a REST hand-over that does
+   * not parse, a CLI line naming no action): every request has its audit line.
+   */
+  recordRefusal(protocol: Protocol, reply: Reply, request?: RpcRequest): Promise<void>;
+  /**
+   * Why the audit log could not be written, once per process (then undefined): the adapter
+   * shows it where its protocol's output is not harmed.
+   */
+  auditWarning(): string | undefined;
+  /** Audit lines this process could not write. */
+  auditFailures(): number;
+  /** Waits briefly for audit lines still on their way to syslog: before a per-request process exits. */
+  settle(): Promise<void>;
   /**
    * Starts a request as an operation: refused at once (validation, authorization) like a
    * synchronous one, else it runs on with the operations deadline and the reply names it.
@@ -95,15 +115,29 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
   });
   const remember = (config: HvConfig) => (current = config);
+  const audit: AuditState = { failures: 0 };
 
-  const prepare = async (request: RpcRequest): Promise<Prepared> => {
-    const { agent, action } = resolve(request);
-    const inputs = validateInputs(agent, action, request.data);
+  /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
+  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false): Promise<void> => {
+    const config = await configOf().catch(() => undefined);
+    const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
+    const line = auditRecord(trusted, request && actionOf(request), reply, startedAt, protocol, replayed);
+    if (options.audit !== false) writeAudit(config?.audit, line, audit);
+  };
+  /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
+  const trustedRequests = new WeakSet<RpcRequest>();
+
+  /** Validated, with its caller established and authorized: `request` is the trusted one to run. */
+  const prepare = async (received: RpcRequest): Promise<Prepared & { request: RpcRequest }> => {
+    const { agent, action } = resolve(received);
+    const inputs = validateInputs(agent, action, received.data);
     const config = remember(await configOf());
+    const request = establishCaller(received, config);
+    trustedRequests.add(request);
     authorize(request, action, config);
     const load = agents[request.agent]?.[request.action];
     if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
-    return { agent, action, inputs, config, handler: await load() };
+    return { agent, action, inputs, config, handler: await load(), request };
   };
 
   /** Runs a prepared request to its end under its deadline; the job record gets the outcome. */
@@ -147,33 +181,45 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return reply;
   };
 
-  const submit = async (request: RpcRequest, jobOptions: JobOptions = {}): Promise<{ reply: Reply; operation?: Operation }> => {
+  const submit = async (received: RpcRequest, jobOptions: JobOptions = {}): Promise<{ reply: Reply; operation?: Operation }> => {
+    const startedAt = Date.now();
     let prepared: Prepared;
+    let request = received;
     try {
-      prepared = await prepare(request);
+      ({ request, ...prepared } = await prepare(received));
       if (!options.detached) {
         throw new HvError('UNSUPPORTED', 'async needs hvagent serve running on this host (its socket was not found): start it (systemctl start hvagent, or hvagent serve), or call without async');
       }
     } catch (error) {
-      return { reply: errorReply(toHvError(error), outputNames(request)) };
+      const reply = errorReply(toHvError(error), outputNames(received));
+      await record(request, reply, startedAt, received.protocol);
+      return { reply };
     }
     const id = operationId(request, running, prepared.config.paths.jobs_dir);
     const job = startJob(request, prepared.config, prepared.inputs, withRecords({ ...jobOptions, jobId: id, operation: true }));
     const deadline = operationDeadline(prepared.config.operations.timeout_s);
-    void execute(request, prepared, id, deadline, job).then((reply) => finished(request, prepared.action, reply));
+    // The line is written when the operation ends: its outcome, not the acceptance.
+    void execute(request, prepared, id, deadline, job).then(async (reply) => {
+      await record(request, reply, startedAt, request.protocol);
+      finished(request, prepared.action, reply);
+    });
     const operation = operations.get(id)!;
     const data: ReplyData = Object.fromEntries(Object.keys(prepared.action.output).map((name) => [name, null]));
     data.job_id = id;
     return { reply: { statuscode: 0, statusmsg: `Accepted: job ${id} (job status id=${id}, job wait id=${id})`, data }, operation };
   };
 
-  const handle = async (request: RpcRequest, jobOptions: HandleOptions = {}): Promise<Reply> => {
-    if (jobOptions.async || wantsAsync(request)) return (await submit(request, jobOptions)).reply;
+  const handle = async (received: RpcRequest, jobOptions: HandleOptions = {}): Promise<Reply> => {
+    if (jobOptions.async || wantsAsync(received)) return (await submit(received, jobOptions)).reply;
+    const startedAt = Date.now();
     let prepared: Prepared;
+    let request: RpcRequest;
     try {
-      prepared = await prepare(request);
+      ({ request, ...prepared } = await prepare(received));
     } catch (error) {
-      return finished(request, undefined, errorReply(toHvError(error), outputNames(request)));
+      const reply = errorReply(toHvError(error), outputNames(received));
+      await record(received, reply, startedAt, received.protocol);
+      return finished(received, undefined, reply);
     }
     const terminal = jobOptions.terminal === true;
     // A person at a terminal ends an interactive session: the transport's timeout does not
@@ -185,21 +231,55 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const deadline = interactive ? UNBOUNDED : deadlineFor(prepared.agent.metadata.timeout);
       return execute(request, prepared, id, deadline, job, jobOptions.signal, terminal);
     };
-    const reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
+    let replayed = false;
+    let reply: Reply;
+    try {
+      if (replayable(request, prepared.action, prepared.config)) {
+        const { withLock, lockKey } = await import('../files/locks.js');
+        const deadline = deadlineFor(prepared.agent.metadata.timeout);
+        // A retry that arrives while the first delivery runs waits here for its reply.
+        reply = await withLock(lockKey.reply(replyKey(request)), { directory: prepared.config.paths.lock_dir, deadline: deadline.at }, async () => {
+          const replay = lookUp(request, prepared.action, prepared.inputs, prepared.config);
+          if (replay.kept) {
+            replayed = true;
+            return replay.kept;
+          }
+          const first = await run();
+          replay.keep(first);
+          return first;
+        });
+      } else reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
+    } catch (error) {
+      reply = errorReply(toHvError(error), Object.keys(prepared.action.output));
+    }
+    await record(request, reply, startedAt, request.protocol, replayed);
     return finished(request, prepared.action, reply);
   };
 
   return {
     handle,
-    async handleText(text, protocol) {
+    async handleText(text, protocol, factsFile) {
+      const startedAt = Date.now();
       let request: RpcRequest;
       try {
         request = parseRequestText(text, protocol);
+        if (factsFile) request.factsFile = factsFile;
       } catch (error) {
-        return { reply: errorReply(toHvError(error)) };
+        // Refused before it named anything: recorded too, with what little is known.
+        const reply = errorReply(toHvError(error));
+        await record(undefined, reply, startedAt, protocol);
+        return { reply };
       }
       return { reply: await handle(request), request };
     },
+    recordRefusal: (protocol, reply, request) => record(request, reply, Date.now(), protocol),
+    auditWarning: () => {
+      const warning = audit.warning;
+      audit.warning = undefined;
+      return warning;
+    },
+    auditFailures: () => audit.failures,
+    settle: settleAudit,
     submit,
     check: async (request) => (await prepare(request)).inputs,
     operations,
@@ -218,9 +298,18 @@ function wantsAsync(request: RpcRequest): boolean {
 
 /** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
 function outputNames(request: RpcRequest): string[] {
-  const agent = findAgent(request.agent);
-  const action = agent && findAction(agent, request.action);
+  const action = actionOf(request);
   return action ? Object.keys(action.output) : [];
+}
+
+/** The action's DDL, for a reply that is already an error: a DDL that cannot be loaded (the refusal says why) is none. */
+function actionOf(request: RpcRequest): ActionDdl | undefined {
+  try {
+    const agent = findAgent(request.agent);
+    return agent && findAction(agent, request.action);
+  } catch {
+    return undefined;
+  }
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {

@@ -43,6 +43,8 @@ export const lockKey = {
   templateFiles: (id: string) => `templatefiles-${id}`,
   /** A disk or root directory named by path, from the in-use check to the define (a hash: paths have '/'). */
   path: (real: string) => `path-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`,
+  /** Held while a mutating request with an id runs, so that its retry waits for its reply (dispatch/idempotency.ts). */
+  reply: (key: string) => `reply-${key}`,
   /** Held while the pools the API made (the drop-in files) change. */
   poolDefinitions: () => 'pools-definitions',
   /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */

@@ -1,5 +1,6 @@
 // Runs the built agent the way each protocol does. Every helper spawns the real
 // executable (agent/hvagent → dist/hvagent.cjs) with an argument array.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,8 @@ export async function mcollectiveCall(
           data: body.data,
           sender: 'fleet-client',
           callerid: null,
-          uniqid: '4a8f5b0e1c3d5e7f9a1b2c3d4e5f6a7b',
+          // Unique per request, as MCollective's are: a repeated id is a retry, answered from the first reply.
+          uniqid: randomBytes(16).toString('hex'),
         });
   writeFileSync(requestFile, `${request}\n`, { mode: 0o600 });
   writeFileSync(replyFile, '', { mode: 0o600 });

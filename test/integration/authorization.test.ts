@@ -29,17 +29,19 @@ describe('authorization', () => {
     expect((await stdioRpc({ agent: 'vm', action: 'list' }, env)).statuscode).toBe(0);
   });
 
-  test('the first matching rule decides, by caller, agent and action', async () => {
+  test('the first matching rule decides, by caller, agent and action; the caller is the process uid, whatever the body claims', async () => {
+    const me = `uid=${process.getuid!()}`;
     const env = {
       HVAGENT_CONFIG: configFile(
-        ['authorization:', '  rules:', '    - { caller: "uid=0", agent: vm, action: "snapshot_*", allow: true }', '    - { agent: vm, action: "*", allow: false }'].join('\n'),
+        ['authorization:', '  rules:', `    - { caller: "${me}", agent: vm, action: "snapshot_*", allow: true }`, '    - { caller: "ops", agent: vm, action: "*", allow: true }', '    - { agent: vm, action: "*", allow: false }'].join('\n'),
       ),
     };
-    const denied = await stdioRpc({ ...create, callerid: 'uid=1000' }, env);
-    expect(denied).toMatchObject({ statuscode: 1, statusmsg: "Caller 'uid=1000' is not authorized to call vm#create", data: { error_code: 'NOT_AUTHORIZED' } });
+    // Claiming the allowed caller 'ops' in the body gets nothing: stdio proves only the uid.
+    const denied = await stdioRpc({ ...create, callerid: 'ops' }, env);
+    expect(denied).toMatchObject({ statuscode: 1, statusmsg: `Caller '${me}' is not authorized to call vm#create`, data: { error_code: 'NOT_AUTHORIZED' } });
     expect(await defined('auth-never')).toBe(false);
     expect((await stdioRpc({ agent: 'host', action: 'agent_info' }, env)).statuscode).toBe(0);
-    const allowed = await stdioRpc({ agent: 'vm', action: 'snapshot_list', data: { name: 'auth-missing' }, callerid: 'uid=0' }, env);
+    const allowed = await stdioRpc({ agent: 'vm', action: 'snapshot_list', data: { name: 'auth-missing' }, callerid: 'someone-else' }, env);
     expect(allowed.data.error_code).toBe('NOT_FOUND');
   });
 

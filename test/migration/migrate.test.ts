@@ -204,7 +204,7 @@ describeHost2('vm migrate between two libvirtds', () => {
       const record = jobRecord(id);
       return record?.phase === 'migrating' && Number(record.percent) > 0 && record.state === 'running' ? record : undefined;
     }, `a running 'migrating' record with a percentage in ${JOBS_DIR}/${id}.json`);
-    expect(during).toMatchObject({ job_id: id, request_id: id, agent: 'vm', action: 'migrate', target: guest, caller: 'ops', protocol: 'stdio', state: 'running' });
+    expect(during).toMatchObject({ job_id: id, request_id: id, agent: 'vm', action: 'migrate', target: guest, caller: `uid=${process.getuid!()}`, protocol: 'stdio', state: 'running' });
     expect(during.pid).toBe(running.pid);
     const reply = JSON.parse(String((await running).stdout)) as Reply;
     expect(reply).toMatchObject({ statuscode: 0, data: { state: 'running' } });

@@ -51,7 +51,8 @@ describe('a TCG guest from create to delete', () => {
   const name = newVmName();
   const requestid = `req-${randomBytes(4).toString('hex')}`;
 
-  test('create defines the domain, records who asked in its metadata, and starts nothing', async () => {
+  test('create defines the domain, records who asked (the caller stdio proves, not the one the body claims) in its metadata, and starts nothing', async () => {
+    const caller = `uid=${process.getuid!()}`;
     const spec = guestSpec(name, { memory_mb: 192, max_memory_mb: 320, vcpus: 1, max_vcpus: 2 });
     const reply = await vm('create', spec, { requestid, callerid: 'ops-team' });
     expect(reply).toMatchObject({ statuscode: 0, requestid, data: { name, changed: true, state: 'shutoff', vm_class: 'qemu' } });
@@ -60,7 +61,7 @@ describe('a TCG guest from create to delete', () => {
     const xml = await virsh(QEMU_URI, ['dumpxml', name]);
     expect(xml).toMatch(/^<domain type='qemu'>/);
     expect(xml).toContain('xmlns:hv="https://hvagent.dev/xmlns/domain/1"');
-    expect(xml).toContain('<hv:created_by>ops-team</hv:created_by>');
+    expect(xml).toContain(`<hv:created_by>${caller}</hv:created_by>`);
     expect(xml).toContain(`<hv:request_id>${requestid}</hv:request_id>`);
     expect(xml).toContain(`<kernel>${KERNEL}</kernel>`);
     expect(xmlKib(xml, 'memory')).toBe(320 * MIB);
@@ -79,7 +80,7 @@ describe('a TCG guest from create to delete', () => {
         vcpus: 1,
         max_vcpus: 2,
         console_log: serialLogPath(name),
-        metadata: { created_by: 'ops-team', request_id: requestid },
+        metadata: { created_by: caller, request_id: requestid },
       },
     });
 

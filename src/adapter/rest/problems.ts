@@ -23,6 +23,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
+  // The IETF Idempotency-Key draft's answer to a key reused with another body.
+  IDEMPOTENCY_CONFLICT: 422,
   CANCELLED: 409,
   QUOTA_EXCEEDED: 409,
   REQUEST_TOO_LARGE: 413,

@@ -4,7 +4,7 @@ import { HvError } from '../../core/errors.js';
 import type { Operation } from '../../core/operations.js';
 import type { Reply } from '../../core/reply.js';
 import type { HandleOptions } from '../../dispatch/dispatcher.js';
-import { normalizeRequest, parseRequestText, type Protocol, type RpcRequest } from '../../core/request.js';
+import { MIDDLEWARE_PROTOCOLS, normalizeRequest, parseRequestText, type Protocol, type RpcRequest } from '../../core/request.js';
 import { JOB_ID } from '../../dispatch/job-records.js';
 import { newJobId } from '../../dispatch/job-tracker.js';
 import { allAgentDdls, findAction, findAgent } from '../../ddl/registry.js';
@@ -33,6 +33,16 @@ async function runAction(c: Context<ServerEnv>, server: ServerContext, agent: st
   const data = await inputsOf(c, ddl && findAction(ddl, action), params);
   const requestid = requestIdOf(c);
   const request: RpcRequest = { agent, action, data, callerid: c.get('caller').name, requestid, protocol: 'rest' };
+  // A retry with the same key gets the first reply (dispatch/idempotency.ts); X-Request-Id alone is a trace id, never a replay key.
+  const idempotencyKey = c.req.header('idempotency-key');
+  if (idempotencyKey !== undefined) {
+    if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      const refusal = { statuscode: 4 as const, statusmsg: 'Idempotency-Key must be 1 to 255 printable characters', data: { error_code: 'REQUEST_INVALID' } };
+      await server.dispatcher.recordRefusal('rest', refusal, request);
+      return sendReply(c, refusal);
+    }
+    request.idempotencyKey = idempotencyKey;
+  }
   if (wantsAsync(c)) {
     const { reply, operation } = await server.dispatcher.submit(request);
     return operation ? accepted(c, operation) : sendReply(c, reply);
@@ -81,10 +91,13 @@ async function handOver(c: Context<ServerEnv>, server: ServerContext): Promise<R
   try {
     request = typeof body.text === 'string' ? parseRequestText(body.text, protocol) : normalizeRequest(body.request, protocol);
   } catch (error) {
-    return sendReply(c, { statuscode: (error as HvError).statuscode ?? 4, statusmsg: (error as Error).message, data: { error_code: (error as HvError).code ?? 'REQUEST_INVALID' } });
+    const refusal = { statuscode: (error as HvError).statuscode ?? 4, statusmsg: (error as Error).message, data: { error_code: (error as HvError).code ?? 'REQUEST_INVALID' } };
+    await server.dispatcher.recordRefusal(protocol, refusal);
+    return sendReply(c, refusal);
   }
-  if (!caller.relays) request.callerid = caller.name;
-  else request.callerid ??= caller.name;
+  // A relayed MCollective or Choria request keeps its middleware's caller (dispatch decides
+  // whether to trust it); a relayed stdio or CLI request is its peer, whose uid the socket proved.
+  if (!caller.relays || !MIDDLEWARE_PROTOCOLS.includes(protocol)) request.callerid = caller.name;
   if (!request.requestid || !JOB_ID.test(request.requestid)) request.requestid = newJobId();
   if (body.progress !== true) return sendReply(c, await whileConnected(c, server, request));
   return stream(c, async (out) => {

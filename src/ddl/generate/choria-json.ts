@@ -33,8 +33,8 @@ function choriaAggregates(aggregates: AggregateItem[]) {
     .map((aggregate) => ({ function: aggregate.function, args: [aggregate.args[0]] }));
 }
 
-/** hvagent-only keys (numeric bounds) stay out: Choria does not know them. */
+/** hvagent-only keys (numeric bounds, secret) stay out: Choria does not know them. */
 function choriaInput(input: InputItem) {
-  const { minimum: _minimum, maximum: _maximum, ...choria } = input;
+  const { minimum: _minimum, maximum: _maximum, secret: _secret, ...choria } = input;
   return choria;
 }

@@ -32,7 +32,8 @@ function actionSection(agent: string, action: ActionDdl): string[] {
     lines.push('| input | type | required | default | validation | description |', '| --- | --- | --- | --- | --- | --- |');
     for (const [name, input] of inputs) {
       const fallback = input.default === undefined ? '' : `\`${JSON.stringify(input.default)}\``;
-      lines.push(`| \`${name}\` | ${input.type} | ${input.optional ? 'no' : 'yes'} | ${fallback} | ${cell(rule(input))} | ${cell(input.description)} |`);
+      const secret = input.secret ? ' Secret: never in the audit log, job records or kept replies.' : '';
+      lines.push(`| \`${name}\` | ${input.type} | ${input.optional ? 'no' : 'yes'} | ${fallback} | ${cell(rule(input))} | ${cell(input.description + secret)} |`);
     }
     lines.push('');
   }

@@ -1,0 +1,173 @@
+import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AuditConfig } from '../config/schema.js';
+import type { Reply } from '../core/reply.js';
+import { MIDDLEWARE_PROTOCOLS, processCaller, type Protocol, type RpcRequest } from '../core/request.js';
+import type { ActionDdl } from '../ddl/types.js';
+
+// One JSON line per request, whatever protocol carried it and however it ended
+// (docs/AUDIT.md). The line is one write(2) to a file opened O_APPEND, so lines from
+// concurrent agents never interleave, and nothing here can fail or hold up a request: an
+// error is counted and reported once per process through the adapter (the MCollective
+// runner takes the first stderr line as the status message, so dispatch never writes it).
+
+export const AUDIT_FORMAT = 1;
+const MAX_VALUE_CHARS = 256;
+const MAX_LINE_BYTES = 16 * 1024;
+export const REDACTED = '[secret]';
+const UNDECLARED = '[undeclared]';
+
+/** The inputs that name what a request acts on, and what kind of object each names. */
+const TARGET_INPUTS: Record<string, string | undefined> = {
+  name: undefined,
+  pool: 'pool',
+  volume: 'volume',
+  network: 'network',
+  template: 'template',
+  ref: 'template',
+  snapshot: 'snapshot',
+  bridge: 'bridge',
+  source_vm: 'vm',
+};
+
+export interface AuditRecord {
+  format: number;
+  time: string;
+  request_id: string | null;
+  caller: string | null;
+  /** A caller id the body claimed where its transport does not prove one: a hint of spoofing, never trusted. */
+  claimed_caller?: string;
+  protocol: string;
+  agent: string | null;
+  action: string | null;
+  inputs: Record<string, unknown> | null;
+  outcome: string;
+  statuscode: number;
+  message?: string;
+  changed: boolean | null;
+  /** The first reply of this request id was returned; nothing ran. */
+  replayed?: boolean;
+  duration_ms: number;
+  targets: string[];
+  pid: number;
+}
+
+export interface AuditState {
+  failures: number;
+  /** The first failure's message, for the adapter to show once. */
+  warning?: string;
+}
+
+/**
+ * The inputs as the audit shows them: secret inputs (DDL `secret: true`) and undeclared
+ * ones replaced, long values cut. Without the action (an unknown one) no value is shown.
+ */
+export function redactInputs(data: unknown, action: ActionDdl | undefined): Record<string, unknown> | null {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+  const shown: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
+    if (name === 'process_results') continue;
+    const input = action?.input[name];
+    if (!input) shown[name] = UNDECLARED;
+    else if (input.secret) shown[name] = REDACTED;
+    else shown[name] = typeof value === 'string' ? shortened(withoutUserinfo(value)) : value;
+  }
+  return shown;
+}
+
+/** A URL's user:password@ (a download source may carry one) never reaches the log. */
+function withoutUserinfo(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#@]*@/, `$1${REDACTED}@`);
+}
+
+function shortened(value: string): string {
+  return value.length > MAX_VALUE_CHARS ? `${value.slice(0, MAX_VALUE_CHARS)}…` : value;
+}
+
+export function targetsOf(agent: string | null, inputs: Record<string, unknown> | null, action: ActionDdl | undefined): string[] {
+  if (!inputs || !action) return [];
+  const targets: string[] = [];
+  for (const [name, kind] of Object.entries(TARGET_INPUTS)) {
+    const value = inputs[name];
+    if (typeof value !== 'string' || !action.input[name] || action.input[name]!.secret) continue;
+    targets.push(`${kind ?? agent}:${value}`);
+  }
+  return targets;
+}
+
+export function auditRecord(request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed: boolean): AuditRecord {
+  const inputs = request ? redactInputs(request.data ?? {}, action) : null;
+  const changed = reply.data.changed;
+  return {
+    format: AUDIT_FORMAT,
+    time: new Date(startedAt).toISOString(),
+    request_id: request?.requestid ?? null,
+    // A request refused before it parsed still has the caller its transport proved, where that is the process.
+    caller: request?.callerid ?? (MIDDLEWARE_PROTOCOLS.includes(protocol) ? null : processCaller()),
+    ...(request?.claimedCallerid && { claimed_caller: request.claimedCallerid }),
+    protocol: request?.protocol ?? protocol,
+    agent: request?.agent ?? null,
+    action: request?.action ?? null,
+    inputs,
+    outcome: reply.statuscode === 0 ? 'OK' : String(reply.data.error_code ?? 'ERROR'),
+    statuscode: reply.statuscode,
+    ...(reply.statuscode !== 0 && { message: reply.statusmsg.slice(0, 512) }),
+    changed: typeof changed === 'boolean' ? changed : null,
+    ...(replayed && { replayed: true }),
+    duration_ms: Math.max(0, Date.now() - startedAt),
+    targets: targetsOf(request?.agent ?? null, inputs, action),
+    pid: process.pid,
+  };
+}
+
+/** Appends one line; never throws. */
+export function writeAudit(config: AuditConfig | undefined, record: AuditRecord, state: AuditState): void {
+  if (config && !config.enabled) return;
+  const file = config?.file ?? '/var/log/hvagent/audit.log';
+  let line = `${JSON.stringify(record)}\n`;
+  if (Buffer.byteLength(line) > MAX_LINE_BYTES) line = `${JSON.stringify({ ...record, inputs: { truncated: true } })}\n`;
+  try {
+    appendLine(file, line);
+  } catch (error) {
+    state.failures += 1;
+    state.warning ??= `hvagent: cannot write the audit log ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); requests go on unrecorded there`;
+  }
+  if (config?.syslog) {
+    const sending = sendToSyslog(line).catch(() => undefined);
+    pendingSyslog.add(sending);
+    void sending.finally(() => pendingSyslog.delete(sending));
+  }
+}
+
+function appendLine(file: string, line: string): void {
+  // O_NONBLOCK: a FIFO put in the log's place fails at once instead of waiting for a reader.
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOCTTY | constants.O_NONBLOCK;
+  let descriptor: number;
+  try {
+    descriptor = openSync(file, flags, 0o640);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    // One level only (/var/log/hvagent): Node's recursive mkdir never ends where mkdir
+    // fails with ENOENT under a parent that exists, as in /proc.
+    mkdirSync(dirname(file), { mode: 0o750 });
+    descriptor = openSync(file, flags, 0o640);
+  }
+  try {
+    writeSync(descriptor, line);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+const pendingSyslog = new Set<Promise<unknown>>();
+
+/** logger(1), at authpriv.info: a per-request process sends it before it exits (see settleAudit). */
+async function sendToSyslog(line: string): Promise<void> {
+  const { runProcess } = await import('../process/run.js');
+  await runProcess('logger', ['--tag', 'hvagent-audit', '--priority', 'authpriv.info', '--', line.trimEnd()], { timeoutMs: 2000 });
+}
+
+/** Waits (2 s at most) for the syslog lines still being sent. */
+export async function settleAudit(): Promise<void> {
+  await Promise.allSettled([...pendingSyslog]);
+}
