@@ -208,7 +208,7 @@ _hvagent() {
   fi
   case ${#positional[@]} in
     0)
-      mapfile -t COMPREPLY < <(compgen -W "${!actions[*]} help rpc install" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "${!actions[*]} help rpc install serve" -- "$cur")
       return
       ;;
     1)

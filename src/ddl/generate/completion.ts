@@ -20,6 +20,7 @@ const COMMANDS: ReadonlyArray<[string, string]> = [
   ['help', 'Agents and actions of this host'],
   ['rpc', 'JSON request(s) on stdin, reply(ies) on stdout'],
   ['install', 'Install the plugin tree for choria or mcollective'],
+  ['serve', 'The REST server (unix socket and TLS listeners)'],
 ];
 const OPTIONS = ['--output', '--json', '--progress', '--help', '--version'];
 const OUTPUT_FORMATS = ['table', 'json', 'yaml'];
