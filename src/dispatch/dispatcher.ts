@@ -88,17 +88,28 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
   let current: HvConfig | undefined;
-  const operations = new OperationStore({
-    jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
-    runsHere: (id) => running.has(id),
-    cancel: (id, by) => running.cancel(id, by),
-    retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
-  });
+  // Made on first use: a request refused by validation, the per-request executable's
+  // commonest, never needs it (start-up is paid on every request).
+  let store: OperationStore | undefined;
+  const operations = () =>
+    (store ??= new OperationStore({
+      jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
+      runsHere: (id) => running.has(id),
+      cancel: (id, by) => running.cancel(id, by),
+      retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
+    }));
   const remember = (config: HvConfig) => (current = config);
 
-  const prepare = async (request: RpcRequest): Promise<Prepared> => {
+  // Resolution and validation throw at once rather than reject: a promise rejected before
+  // anyone awaits it sets off Node's unhandled-rejection bookkeeping, compiled and run on
+  // every refused request (P1, docs/PERFORMANCE.md).
+  const prepare = (request: RpcRequest): Promise<Prepared> => {
     const { agent, action } = resolve(request);
     const inputs = validateInputs(agent, action, request.data);
+    return authorizeAndLoad(request, agent, action, inputs);
+  };
+
+  const authorizeAndLoad = async (request: RpcRequest, agent: AgentDdl, action: ActionDdl, inputs: Inputs): Promise<Prepared> => {
     const config = remember(await configOf());
     authorize(request, action, config);
     const load = agents[request.agent]?.[request.action];
@@ -117,7 +128,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       const { inputs, config, handler } = prepared;
       const data = await runCancellable(scope, deadline, () =>
-        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations, terminal }),
+        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations: operations(), terminal }),
       );
       const complete = withEveryOutput(data, outputs);
       job.finish({ ok: true, result: complete });
@@ -136,7 +147,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     ...jobOptions,
     retentionMs: (current?.operations.retention_s ?? 86_400) * 1000,
     onRecord: (record) => {
-      operations.record(record);
+      operations().record(record);
       jobOptions.onRecord?.(record);
     },
   });
@@ -161,7 +172,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const job = startJob(request, prepared.config, prepared.inputs, withRecords({ ...jobOptions, jobId: id, operation: true }));
     const deadline = operationDeadline(prepared.config.operations.timeout_s);
     void execute(request, prepared, id, deadline, job).then((reply) => finished(request, prepared.action, reply));
-    const operation = operations.get(id)!;
+    const operation = operations().get(id)!;
     const data: ReplyData = Object.fromEntries(Object.keys(prepared.action.output).map((name) => [name, null]));
     data.job_id = id;
     return { reply: { statuscode: 0, statusmsg: `Accepted: job ${id} (job status id=${id}, job wait id=${id})`, data }, operation };
@@ -202,7 +213,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     submit,
     check: async (request) => (await prepare(request)).inputs,
-    operations,
+    get operations() {
+      return operations();
+    },
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),
