@@ -1,9 +1,8 @@
 import { writeSync } from 'node:fs';
 import { AGENTS } from './agents/index.js';
 import { toHvError } from './core/errors.js';
-import { answerServer } from './adapter/server.js';
-import { serverSocket } from './adapter/server-socket.js';
-import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import { answerServer, withServer } from './adapter/server.js';
+import { createDispatcher } from './dispatch/dispatcher.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.
@@ -22,7 +21,7 @@ async function main(): Promise<void> {
     const { runServe } = await import('./adapter/rest/serve.js');
     process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, ...options })));
   }
-  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args);
+  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args, env);
   const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
@@ -32,14 +31,6 @@ async function main(): Promise<void> {
   }
   const { runCli } = await import('./adapter/cli.js');
   exitWhenFlushed(await runCli(args, dispatcher));
-}
-
-/** The server's dispatcher when it runs; `rpc --stream` is a long-lived process of its own and stays here. */
-async function withServer(local: Dispatcher, args: readonly string[]): Promise<Dispatcher> {
-  const socket = args[0] === 'rpc' && args.includes('--stream') ? undefined : serverSocket(process.env);
-  if (!socket) return local;
-  const { handoffDispatcher } = await import('./adapter/handoff.js');
-  return handoffDispatcher(socket, local);
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
