@@ -13,28 +13,12 @@ import { volumeActions } from './volume/actions.js';
 // agent's table of them is made only when first read: a request refused by validation (the
 // commonest per-request process) makes none (P1, docs/PERFORMANCE.md).
 export const AGENTS: AgentRegistry = {
-  get host() {
-    return hostActions();
-  },
-  get vm() {
-    return vmActions();
-  },
-  get network() {
-    return networkActions();
-  },
-  get volume() {
-    return volumeActions();
-  },
-  get template() {
-    return templateActions();
-  },
-  get pool() {
-    return poolActions();
-  },
-  get firewall() {
-    return firewallActions();
-  },
-  get job() {
-    return jobActions();
-  },
+  get host() { return hostActions(); },
+  get vm() { return vmActions(); },
+  get network() { return networkActions(); },
+  get volume() { return volumeActions(); },
+  get template() { return templateActions(); },
+  get pool() { return poolActions(); },
+  get firewall() { return firewallActions(); },
+  get job() { return jobActions(); },
 };
