@@ -231,9 +231,13 @@ function wantsAsync(request: RpcRequest): boolean {
 
 /** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
 function outputNames(request: RpcRequest): string[] {
-  const agent = findAgent(request.agent);
-  const action = agent && findAction(agent, request.action);
-  return action ? Object.keys(action.output) : [];
+  try {
+    const agent = findAgent(request.agent);
+    const action = agent && findAction(agent, request.action);
+    return action ? Object.keys(action.output) : [];
+  } catch {
+    return []; // its DDL cannot be read (a broken installation): the refusal says why
+  }
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
