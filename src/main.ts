@@ -1,8 +1,7 @@
 import { writeSync } from 'node:fs';
 import { AGENTS } from './agents/index.js';
 import { toHvError } from './core/errors.js';
-import { answerServer } from './adapter/server.js';
-import { serverSocket } from './adapter/server-socket.js';
+import { answerServer, withServer } from './adapter/server.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
@@ -18,13 +17,22 @@ import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const env = process.env;
-  if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) {
-    const { runServe } = await import('./adapter/rest/serve.js');
-    process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, ...options })));
-  }
-  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args);
+  if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) return serve(args);
+  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args, env);
   const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
+  return commandLine(args, dispatcher);
+}
+
+// serve and the command line are functions of their own: main is compiled on every request
+// (the code cache cannot hold it: the warm-up never runs it), so it is kept short.
+
+async function serve(args: string[]): Promise<void> {
+  const { runServe } = await import('./adapter/rest/serve.js');
+  process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, ...options })));
+}
+
+async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void> {
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
   for (const stream of [process.stdout, process.stderr]) {
@@ -34,14 +42,6 @@ async function main(): Promise<void> {
   const code = await runCli(args, dispatcher);
   await dispatcher.settle();
   exitWhenFlushed(code);
-}
-
-/** The server's dispatcher when it runs; `rpc --stream` is a long-lived process of its own and stays here. */
-async function withServer(local: Dispatcher, args: readonly string[]): Promise<Dispatcher> {
-  const socket = args[0] === 'rpc' && args.includes('--stream') ? undefined : serverSocket(process.env);
-  if (!socket) return local;
-  const { handoffDispatcher } = await import('./adapter/handoff.js');
-  return handoffDispatcher(socket, local);
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AGENTS } from './agents/index.js';
 import { loadConfig } from './config/load.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
-import { answerServer } from './adapter/server.js';
+import { answerServer, withServer } from './adapter/server.js';
 
 /**
  * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so
@@ -22,8 +22,13 @@ export async function warmUp(refusalDone: () => void): Promise<void> {
   try {
     const request = join(scratch, 'request');
     const reply = join(scratch, 'reply');
+    const choriaConfig = join(scratch, 'choria.cfg');
     writeFileSync(request, JSON.stringify({ agent: 'host', action: 'info', requestid: 'warmup', data: { '~': 1 } }));
-    await answerServer({ CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply }, [], dispatcher);
+    // As main runs a request: the server's socket is looked for (Choria's config names one
+    // that does not exist, so the request stays here), then the protocol's entry.
+    writeFileSync(choriaConfig, `socket = ${join(scratch, 'hvagent.sock')}\n`);
+    const env = { CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply, CHORIA_EXTERNAL_CONFIG: choriaConfig };
+    await answerServer(env, [], await withServer(dispatcher, [], env));
     refusalDone();
     const { configValidator, catalogueValidator, poolFileValidator } = await import('./ddl/registry.js');
     configValidator()({});

@@ -1,4 +1,5 @@
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { serverSocket } from './server-socket.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -17,4 +18,16 @@ export async function answerServer(env: Env, args: readonly string[], dispatcher
     return runMcollective(env, args, dispatcher);
   }
   return undefined;
+}
+
+/**
+ * The dispatcher a request goes to: `hvagent serve`'s where it runs (its socket exists),
+ * else the local one. `rpc --stream` is a long-lived process of its own and stays local.
+ * The warm-up runs this too, so that main's code cache holds it.
+ */
+export async function withServer(local: Dispatcher, args: readonly string[], env: Env): Promise<Dispatcher> {
+  const socket = args[0] === 'rpc' && args.includes('--stream') ? undefined : serverSocket(env);
+  if (!socket) return local;
+  const { handoffDispatcher } = await import('./handoff.js');
+  return handoffDispatcher(socket, local);
 }

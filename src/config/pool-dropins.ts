@@ -1,5 +1,4 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { poolFileValidator } from '../ddl/registry.js';
@@ -56,6 +55,9 @@ export function poolDropinFile(directory: string, name: string): string {
 /** Writes `<name>.yaml` atomically (temporary file, fsync, rename); the caller holds the drop-ins' lock. */
 export async function writePoolDropin(directory: string, name: string, pool: PoolConfig): Promise<void> {
   const { stringify } = await import('yaml');
+  // node:crypto only here: the configuration (and this file) is loaded on every request,
+  // and node:crypto brings Node's whole stream stack with it (~14 M instructions at start-up).
+  const { randomBytes } = await import('node:crypto');
   mkdirSync(directory, { recursive: true, mode: 0o755 });
   const temporary = join(directory, `.${name}.yaml.${randomBytes(4).toString('hex')}`);
   try {

@@ -108,12 +108,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
   let current: HvConfig | undefined;
-  const operations = new OperationStore({
-    jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
-    runsHere: (id) => running.has(id),
-    cancel: (id, by) => running.cancel(id, by),
-    retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
-  });
+  // Made on first use: a request refused by validation, the per-request executable's
+  // commonest, never needs it (start-up is paid on every request).
+  let store: OperationStore | undefined;
+  const operations = () =>
+    (store ??= new OperationStore({
+      jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
+      runsHere: (id) => running.has(id),
+      cancel: (id, by) => running.cancel(id, by),
+      retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
+    }));
   const remember = (config: HvConfig) => (current = config);
   const audit: AuditState = { failures: 0 };
 
@@ -128,9 +132,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const trustedRequests = new WeakSet<RpcRequest>();
 
   /** Validated, with its caller established and authorized: `request` is the trusted one to run. */
-  const prepare = async (received: RpcRequest): Promise<Prepared & { request: RpcRequest }> => {
+  // Resolution and validation throw at once rather than reject: a promise rejected before
+  // anyone awaits it sets off Node's unhandled-rejection bookkeeping, compiled and run on
+  // every refused request (P1, docs/PERFORMANCE.md).
+  const prepare = (received: RpcRequest): Promise<Prepared & { request: RpcRequest }> => {
     const { agent, action } = resolve(received);
     const inputs = validateInputs(agent, action, received.data);
+    return authorizeAndLoad(received, agent, action, inputs);
+  };
+
+  const authorizeAndLoad = async (received: RpcRequest, agent: AgentDdl, action: ActionDdl, inputs: Inputs): Promise<Prepared & { request: RpcRequest }> => {
     const config = remember(await configOf());
     const request = establishCaller(received, config);
     trustedRequests.add(request);
@@ -151,7 +162,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       const { inputs, config, handler } = prepared;
       const data = await runCancellable(scope, deadline, () =>
-        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations, terminal }),
+        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations: operations(), terminal }),
       );
       const complete = withEveryOutput(data, outputs);
       job.finish({ ok: true, result: complete });
@@ -170,7 +181,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     ...jobOptions,
     retentionMs: (current?.operations.retention_s ?? 86_400) * 1000,
     onRecord: (record) => {
-      operations.record(record);
+      operations().record(record);
       jobOptions.onRecord?.(record);
     },
   });
@@ -203,7 +214,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       await record(request, reply, startedAt, request.protocol);
       finished(request, prepared.action, reply);
     });
-    const operation = operations.get(id)!;
+    const operation = operations().get(id)!;
     const data: ReplyData = Object.fromEntries(Object.keys(prepared.action.output).map((name) => [name, null]));
     data.job_id = id;
     return { reply: { statuscode: 0, statusmsg: `Accepted: job ${id} (job status id=${id}, job wait id=${id})`, data }, operation };
@@ -282,7 +293,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     settle: settleAudit,
     submit,
     check: async (request) => (await prepare(request)).inputs,
-    operations,
+    get operations() {
+      return operations();
+    },
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -36,6 +36,29 @@ describe('hvagent install', () => {
     rmSync(join(pieces, 'hvagent.ddl.agent-host.cjs'));
     const withoutDdl = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', { x: 1 });
     expect(JSON.stringify(withoutDdl.published)).toContain('hvagent.ddl.agent-host.cjs');
+  });
+
+  test('a refused request loads no Node built-in module but node:vm (node:crypto, say, brings the stream stack: P1 went 1.16x -> 1.34x)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    try {
+      expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+      const request = join(dir, 'request');
+      const reply = join(dir, 'reply');
+      const loaded = join(dir, 'loaded');
+      const preload = join(dir, 'record-builtins.cjs');
+      writeFileSync(request, JSON.stringify({ protocol: 'io.choria.mcorpc.external.v1.rpc_request', agent: 'host', action: 'info', requestid: 'p1', data: { bogus: 1 } }));
+      // Node lists every built-in module it has loaded; the preload keeps those loaded after it.
+      writeFileSync(
+        preload,
+        `const before = new Set(process.moduleLoadList);\nprocess.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).join('\\n')));\n`,
+      );
+      const env = { PATH: process.env.PATH, HVAGENT_SOCKET: 'none', CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply };
+      await execa(process.execPath, ['--require', preload, join(dir, 'mcollective', 'agent', 'host'), request, reply, 'x'], { env, extendEnv: false, reject: false });
+      expect(JSON.parse(readFileSync(reply, 'utf8'))).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+      expect(readFileSync(loaded, 'utf8').split('\n').filter((line) => line !== '' && line !== 'NativeModule vm')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('an action that runs loads the libraries it needs (hvagent.vendor.cjs), and says which file when one is missing', async () => {
