@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
@@ -7,6 +6,7 @@ import type { Reply } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
 import type { ActionDdl } from '../ddl/types.js';
 import type { Inputs } from '../ddl/validate.js';
+import { sha256Hex } from '../core/crypto.js';
 
 // A retried request (MCollective's or Choria's retry with the same request id; later a
 // REST Idempotency-Key) gets the reply its first delivery got and does not run again
@@ -45,12 +45,12 @@ export function replayable(request: RpcRequest, action: ActionDdl, config: HvCon
 /** Agent, action and inputs (defaults applied, keys in order): what makes two deliveries one request. */
 export function bodyHash(request: RpcRequest, inputs: Inputs): string {
   const sorted = Object.fromEntries(Object.entries(inputs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return createHash('sha256').update(JSON.stringify([request.agent, request.action, sorted])).digest('hex');
+  return sha256Hex(JSON.stringify([request.agent, request.action, sorted]));
 }
 
 export function replyKey(request: RpcRequest): string {
   // The caller is part of the key: another caller's id names another request, and never sees this one's reply.
-  return createHash('sha256').update(`${request.callerid ?? ''}\0${request.idempotencyKey ?? ''}`).digest('hex').slice(0, 40);
+  return sha256Hex(`${request.callerid ?? ''}\0${request.idempotencyKey ?? ''}`).slice(0, 40);
 }
 
 /** Looks the id up; call under the id's lock. */

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
+import { sha256Hex } from '../core/crypto.js';
 
 // One mutating request per VM (or volume) at a time, across processes. The lock is a
 // kernel flock(2) on an open file description this process holds: we open the lock file
@@ -42,7 +42,7 @@ export const lockKey = {
   /** Shared while a request uses a catalogue's files; exclusive to remove one. */
   templateFiles: (id: string) => `templatefiles-${id}`,
   /** A disk or root directory named by path, from the in-use check to the define (a hash: paths have '/'). */
-  path: (real: string) => `path-${createHash('sha256').update(real).digest('hex').slice(0, 40)}`,
+  path: (real: string) => `path-${sha256Hex(real).slice(0, 40)}`,
   /** Held while a mutating request with an id runs, so that its retry waits for its reply (dispatch/idempotency.ts). */
   reply: (key: string) => `reply-${key}`,
   /** Held while the pools the API made (the drop-in files) change. */
