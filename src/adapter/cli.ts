@@ -1,8 +1,11 @@
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { errorReply } from '../core/reply.js';
+import { MAX_REQUEST_BYTES } from '../core/request.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { VERSION } from '../version.js';
 import { formatReply, progressPrinter } from './cli-format.js';
+import { requestTooLarge } from './bounded-input.js';
 import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
 
 // The command-line tool for people at the host: `hvagent <agent> <action> key=value …`.
@@ -31,13 +34,17 @@ export async function runCli(args: readonly string[], dispatcher: Dispatcher): P
   const unknownFlag = [...flags].find((flag) => flag !== '--json' && flag !== '--progress');
   if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${USAGE}`, 2);
 
-  const data = parsePairs(action, pairs);
+  // The same cap as every protocol's (the kernel's own argument limit can be raised past it).
+  const tooLarge = pairs.reduce((bytes, pair) => bytes + Buffer.byteLength(pair) + 1, 0) > MAX_REQUEST_BYTES;
+  const data = tooLarge ? {} : parsePairs(action, pairs);
   if (typeof data === 'string') return fail(data, 4);
   const showProgress = flags.has('--progress') || process.stderr.isTTY;
-  const reply = await dispatcher.handle(
-    { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
-    showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
-  );
+  const reply = tooLarge
+    ? errorReply(requestTooLarge(), Object.keys(action.output))
+    : await dispatcher.handle(
+        { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
+        showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
+      );
   if (flags.has('--json')) {
     process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
     return reply.statuscode;

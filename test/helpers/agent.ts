@@ -57,14 +57,16 @@ export async function stdioStream(lines: string[], env: Record<string, string> =
  * MCOLLECTIVE_* variables, cwd = tmpdir, stdin empty.
  */
 export async function mcollectiveCall(
-  body: { action: string; data: unknown; agent?: string } | string,
+  body: { action: string; data: unknown; agent?: string } | string | ((file: string) => void),
   env: Record<string, string> = {},
 ): Promise<Ran & { replyText: string; reply: Record<string, unknown> | undefined; cwd: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'hv-mc-'));
   const requestFile = join(cwd, 'mcollective_request20261121-1-abc');
   const replyFile = join(cwd, 'mcollective_reply20261121-1-def');
   const request =
-    typeof body === 'string'
+    typeof body === 'function'
+      ? undefined
+      : typeof body === 'string'
       ? body
       : JSON.stringify({
           agent: body.agent ?? 'host',
@@ -74,7 +76,8 @@ export async function mcollectiveCall(
           callerid: null,
           uniqid: '4a8f5b0e1c3d5e7f9a1b2c3d4e5f6a7b',
         });
-  writeFileSync(requestFile, `${request}\n`, { mode: 0o600 });
+  if (typeof body === 'function') body(requestFile);
+  else writeFileSync(requestFile, `${request}\n`, { mode: 0o600 });
   writeFileSync(replyFile, '', { mode: 0o600 });
   const result = await execa(AGENT, [requestFile, replyFile], {
     cwd,
