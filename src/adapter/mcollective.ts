@@ -1,6 +1,7 @@
 import { writeFileSync, writeSync } from 'node:fs';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { errorReply } from '../core/reply.js';
+import { holdWarnings } from '../core/warnings.js';
 import { readRequestFile, type BoundedText } from './bounded-input.js';
 
 // MCollective 2.12 "actions in external scripts" (docs/reference/protocols.md §1): `<cmd> <request> <reply>`
@@ -24,10 +25,12 @@ export async function runMcollective(env: Env, args: readonly string[], dispatch
     writeSync(2, `Cannot read request file: ${(error as Error).message}\n`);
     return 1;
   }
+  // The runner takes the first line of stderr as the status message: warnings come after it.
+  const writeWarnings = holdWarnings();
   const { reply } = 'text' in read ? await dispatcher.handleText(read.text, 'mcollective') : { reply: errorReply(read.tooLarge) };
   writeFileSync(replyFile, JSON.stringify(reply.data));
-  if (reply.statuscode === 0) return 0;
-  writeSync(2, `${oneLine(reply.statusmsg)}\n`);
+  if (reply.statuscode !== 0) writeSync(2, `${oneLine(reply.statusmsg)}\n`);
+  writeWarnings();
   return reply.statuscode;
 }
 

@@ -1,10 +1,10 @@
-import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../core/progress.js';
 import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';
+import { withScratchFile } from '../files/scratch.js';
 import { runProcess } from '../process/run.js';
 import { listArchive, ListingError } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
@@ -73,10 +73,8 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
     throw error;
   }
   // Exact stored names, NUL-terminated: whatever bytes they hold, tar matches them literally.
-  const scratch = mkdtempSync(join(tmpdir(), 'hvagent-unpack-'));
-  try {
-    const excludes = join(scratch, 'exclude');
-    writeFileSync(excludes, Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])])));
+  const excluded = Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])]));
+  await withScratchFile('hvagent-unpack-', 'exclude', excluded, async (excludes) => {
     const totalRecords = Math.max(1, (checked.contentBytes + HEADER_BYTES * 64) / RECORD_BYTES);
     await runProcess(
       'tar',
@@ -106,8 +104,6 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
         },
       },
     );
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
   progress({ phase, percent: 100, message: `${file} unpacked` });
 }
