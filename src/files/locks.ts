@@ -41,6 +41,16 @@ export const lockKey = {
   catalogue: (id: string) => `catalogue-${id}`,
   /** Shared while a request uses a catalogue's files; exclusive to remove one. */
   templateFiles: (id: string) => `templatefiles-${id}`,
+  /** Held while the pools the API made (the drop-in files) change. */
+  poolDefinitions: () => 'pools-definitions',
+  /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */
+  poolUse: (pool: string) => `pooluse-${pool}`,
+  /** Held while networks are created or removed: names and subnets are checked against all of them. */
+  networkDefinitions: () => 'networks-definitions',
+  /** Held around a change to one network (its state, its DHCP reservations). */
+  network: (name: string) => `network-${name}`,
+  /** Held around a change to one named firewall rule set or a NIC's own filter. */
+  filter: (name: string) => `filter-${name}`,
 };
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {

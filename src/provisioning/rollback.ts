@@ -1,17 +1,12 @@
 import { HvError, toHvError } from '../core/errors.js';
+import { failAfterForTests } from '../core/test-failure.js';
 
 // Provisioning creates things one step at a time (volumes, a root filesystem, a domain).
 // Each step that made something registers how to undo it; when a later step fails,
 // everything this request made is undone in reverse order, and nothing it did not make
 // is ever touched.
 
-export type ProvisionStep = 'root-volume' | 'populate' | 'data-volume' | 'console-log' | 'define' | 'autostart' | 'start';
-
-/**
- * Tests prove the rollback by failing the request right after a given step
- * (HVAGENT_TEST_FAIL_AFTER=<step>). It can only make a request fail, never succeed.
- */
-const FAIL_AFTER = process.env.HVAGENT_TEST_FAIL_AFTER;
+export type ProvisionStep = 'root-volume' | 'populate' | 'data-volume' | 'lease' | 'nic-filter' | 'seed' | 'console-log' | 'define' | 'autostart' | 'start';
 
 interface Undo {
   what: string;
@@ -26,9 +21,9 @@ export class Rollback {
     this.#undos.push({ what, run });
   }
 
-  /** Marks a finished step (the point where a test may inject a failure). */
+  /** Marks a finished step (the point where a test may inject a failure, HVAGENT_TEST_FAIL_AFTER). */
   done(step: ProvisionStep): void {
-    if (FAIL_AFTER === step) throw new HvError('INTERNAL', `Injected failure after step '${step}' (HVAGENT_TEST_FAIL_AFTER)`);
+    failAfterForTests(step);
   }
 
   /** Undoes everything in reverse order; returns what could not be undone (each is still tried). */

@@ -8,3 +8,4 @@ export { backingChain, canonicalPath, volumeUsage, volumeUsers, type VolumeUser 
 export { withVolumeLock } from './lock.js';
 export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';
+export { assertPoolName, createPool, deletePool, listPools, type PoolCreateRequest, type PoolView } from './pool-admin.js';

@@ -9,6 +9,7 @@ import { readImageFacts } from './image-info.js';
 import { MANIFEST_FILE, type ManifestEntry } from './manifest-schema.js';
 import { parseTemplateRef, TEMPLATE_NAME_PATTERN, TEMPLATE_TYPES, templateRef, type TemplateType } from './ref.js';
 import type { Template } from './types.js';
+import { compareText } from '../core/text-order.js';
 
 // The catalogue: config templates.catalogue holds catalogue.yaml and the files it names.
 // The manifest's frame (version, a list of templates) is validated whole: a broken frame
@@ -236,7 +237,7 @@ export async function listTemplates(config: HvConfig, signal?: AbortSignal): Pro
   });
   return {
     directory: catalogue.directory,
-    templates: templates.sort((a, b) => a.ref.localeCompare(b.ref)),
+    templates: templates.sort((a, b) => compareText(a.ref, b.ref)),
     unusable: unusable.sort((a, b) => a.index - b.index),
   };
 }
