@@ -99,8 +99,8 @@ export async function* readRequestLines(stream: AsyncIterable<Buffer>, limit = M
       yield endLine();
       start = newline + 1;
     }
-    // A copy: the stream may reuse its buffer, and a kept slice would pin all of it.
-    if (start < chunk.length) add(Buffer.from(chunk.subarray(start)));
+    // The rest of the chunk begins the next line (a piece of the chunk: each read is a buffer of its own).
+    if (start < chunk.length) add(chunk.subarray(start));
   }
   if (length > 0 || oversized) yield endLine();
 }
