@@ -10,7 +10,7 @@ let held: HvError[] | undefined;
 
 export function warn(warning: HvError): void {
   if (held) held.push(warning);
-  else writeSync(2, warningLine(warning));
+  else say(warning);
 }
 
 /** From now on warnings are kept; the function returned writes them (to stderr) and stops keeping them. */
@@ -19,10 +19,15 @@ export function holdWarnings(): () => void {
   return () => {
     const pending = held ?? [];
     held = undefined;
-    for (const warning of pending) writeSync(2, warningLine(warning));
+    for (const warning of pending) say(warning);
   };
 }
 
-function warningLine(warning: HvError): string {
-  return `hvagent: warning [${warning.code}]: ${warning.message.replace(/\s*\n\s*/g, ' ')}\n`;
+/** One line on stderr; a warning that cannot be written (a full or closed pipe) is lost, never a failure. */
+function say(warning: HvError): void {
+  try {
+    writeSync(2, `hvagent: warning [${warning.code}]: ${warning.message.replace(/\s*\n\s*/g, ' ')}\n`);
+  } catch {
+    // nowhere else to say it
+  }
 }
