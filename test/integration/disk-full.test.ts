@@ -123,23 +123,12 @@ describe('the jobs directory full', () => {
   });
 
   itMounts('the MCollective runner (mcollective/util/hvagent_runner.rb) shows the import\'s error as statusmsg', async () => {
-    const harness = [
-      'require "json"',
-      'module MCollective; module Log; def self.error(m) $stderr.puts(m) end; def self.info(m) end; end; end',
-      'require ARGV[0]',
-      'reply = MCollective::Util::HvagentRunner.call(ARGV[1], "template", "import", JSON.parse(ARGV[2]), 60)',
-      'puts JSON.generate(statuscode: reply.statuscode, statusmsg: reply.statusmsg, data: reply.data)',
-    ].join('\n');
-    const ran = await execa('ruby', ['-e', harness, join(REPO, 'mcollective', 'util', 'hvagent_runner.rb'), AGENT, JSON.stringify(request.data)], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-      extendEnv: false,
-    });
-    const reply = JSON.parse(String(ran.stdout)) as { statuscode: number; statusmsg: string; data: Record<string, unknown> };
-    expect(reply.statuscode).toBe(4);
-    expect(reply.statusmsg).toMatch(checksumMessage);
-    expect(reply.data.error_code).toBe('CHECKSUM_MISMATCH');
+    const ran = await runnerCall('template', 'import', request.data, env);
+    expect(ran.reply.statuscode).toBe(4);
+    expect(ran.reply.statusmsg).toMatch(checksumMessage);
+    expect(ran.reply.data.error_code).toBe('CHECKSUM_MISMATCH');
     // The runner logs the warning (MCollective's log), where an operator finds it.
-    expect(String(ran.stderr)).toContain('warning [DISK_FULL]');
+    expect(ran.log).toContain('warning [DISK_FULL]');
   });
 
   itMounts('stdio: the reply is the import\'s; the warning goes to stderr only', async () => {
@@ -150,3 +139,30 @@ describe('the jobs directory full', () => {
     expect(String(ran.stderr)).toMatch(/^hvagent: warning \[DISK_FULL\]: .*paths\.jobs_dir/);
   });
 });
+
+itMounts('the MCollective runner with its TMPDIR full says so, naming it, instead of an exception', async () => {
+  const temp = full!.directories.tmp!;
+  const ran = await runnerCall('host', 'info', {}, { ...configured({}), TMPDIR: temp });
+  expect(ran.reply.statuscode).toBe(1);
+  expect(ran.reply.statusmsg).toMatch(new RegExp(`cannot be written in the temporary directory ${temp} \\(TMPDIR\\): No space left on device`));
+});
+
+/**
+ * MCollective::Util::HvagentRunner.call, the runner's own entry point (the data plugin's), in a
+ * Ruby process with `env`: its reply, and what it logged (MCollective's Log, here stderr).
+ */
+async function runnerCall(agent: string, action: string, data: Record<string, unknown>, env: Record<string, string>) {
+  const harness = [
+    'require "json"',
+    'module MCollective; module Log; def self.error(m) $stderr.puts(m) end; def self.info(m) end; end; end',
+    'require ARGV[0]',
+    'reply = MCollective::Util::HvagentRunner.call(ARGV[1], ARGV[2], ARGV[3], JSON.parse(ARGV[4]), 60)',
+    'puts JSON.generate(statuscode: reply.statuscode, statusmsg: reply.statusmsg, data: reply.data)',
+  ].join('\n');
+  const runner = join(REPO, 'mcollective', 'util', 'hvagent_runner.rb');
+  const ran = await execa('ruby', ['-e', harness, runner, AGENT, agent, action, JSON.stringify(data)], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    extendEnv: false,
+  });
+  return { reply: JSON.parse(String(ran.stdout)) as { statuscode: number; statusmsg: string; data: Record<string, unknown> }, log: String(ran.stderr) };
+}
