@@ -202,7 +202,7 @@ describe('bad input is refused naming the input, and leaves nothing behind', () 
     ['a hostname that differs from the user data', () => ({ hostname: 'one', user_data: `#cloud-config\nhostname: two\npassword: ${SECRET}\n` }), 'hostname', /differ/],
     ['a bad host name', () => ({ hostname: 'bad_name' }), 'hostname', /does not match/],
     ['more IPv4 entries than NICs', () => ({ ipv4: 'dhcp,dhcp' }), 'ipv4', /2 entries for 1 NICs/],
-    ['a malformed IPv4 entry', () => ({ ipv4: '192.168.122.40' }), 'ipv4', /neither dhcp nor ADDRESS\/PREFIX/],
+    ['a malformed IPv4 entry', () => ({ ipv4: '192.168.122.40' }), 'ipv4', /is none of dhcp, dhcp:ADDRESS .* and ADDRESS\/PREFIX/],
     ['a static address outside its network', () => ({ ipv4: '10.99.77.5/24' }), 'ipv4', /outside network 'default' \(192\.168\.122\.0\/24\)/],
     ['nameservers with no static NIC', () => ({ dns: '192.168.122.1' }), 'dns', /for static NICs/],
     ['a bad nameserver', () => ({ ipv4: '192.168.122.40/24', dns: '192.168.122' }), 'dns', /not an IPv4 or IPv6 address/],

@@ -126,7 +126,7 @@ describe('fleets: async=true and the job agent, handed to the server by the per-
     const waited = await stdioRpc({ agent: 'job', action: 'wait', data: { id, timeout: 120 } }, env);
     expect(waited).toMatchObject({ statuscode: 0, data: { id, state: 'succeeded', timed_out: false, job_action: 'create', target: name, result: { name, state: 'shutoff' } } });
     const status = await cli(['job', 'status', `id=${id}`], env);
-    expect(status.stdout).toMatch(/State: succeeded/);
+    expect(status.stdout).toMatch(/State:\s+succeeded/);
     const listed = await cli(['vm', 'list', '--json'], env);
     expect((JSON.parse(listed.stdout).data.vms as Array<{ name: string }>).map((vm) => vm.name)).toContain(name);
   });

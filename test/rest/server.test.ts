@@ -144,8 +144,12 @@ describe('bad input and abuse: a typed refusal each, and the server goes on', ()
   test('a caller over server.max_concurrent_per_caller gets 429 while another caller is served', async () => {
     const slow = () => server.tls('/v1/host/usage?cpu_window_ms=3000', { token: ALICE_TOKEN });
     const running = [slow(), slow()];
-    // Both slow requests hold alice's two places until they end (3 s): the third is refused now.
-    const third = await server.tls('/v1/host/agent', { token: ALICE_TOKEN });
+    let ended = false;
+    void Promise.all(running).then(() => (ended = true));
+    // Both slow requests hold alice's two places once the server has taken them (3 s each):
+    // asked again until then, a third request is refused.
+    let third = await server.tls('/v1/host/agent', { token: ALICE_TOKEN });
+    while (third.status !== 429 && !ended) third = await server.tls('/v1/host/agent', { token: ALICE_TOKEN });
     const other = await server.tls('/v1/host/agent', { cert: pki.alice });
     const answers = await Promise.all(running);
     expect([third.status, third.json.data.error_code]).toEqual([429, 'TOO_MANY_REQUESTS']);
