@@ -29,10 +29,8 @@ export interface UnusableEntry {
   readonly files: readonly string[];
 }
 
-export interface Catalogue {
-  /** The catalogue directory (real path when it exists). */
-  directory: string;
-  manifest: string;
+/** What a manifest holds: its usable entries (with their places) and the unusable ones. */
+export interface ParsedManifest {
   /** The usable entries, in manifest order. */
   entries: ManifestEntry[];
   unusable: UnusableEntry[];
@@ -40,12 +38,10 @@ export interface Catalogue {
   indexes: Map<ManifestEntry, number>;
 }
 
-/** What a manifest holds: its usable entries (with their places) and the unusable ones. */
-export interface ParsedManifest {
-  entries: ManifestEntry[];
-  unusable: UnusableEntry[];
-  /** Each usable entry's place in the manifest. */
-  indexes: Map<ManifestEntry, number>;
+export interface Catalogue extends ParsedManifest {
+  /** The catalogue directory (real path when it exists). */
+  directory: string;
+  manifest: string;
 }
 
 const EMPTY: ManifestEntry[] = [];
@@ -233,7 +229,7 @@ export async function listTemplates(config: HvConfig, signal?: AbortSignal): Pro
     const failure = outcome.reason as HvError;
     const ref = templateRef(entry.type, entry.name);
     const problem = typeof failure.details?.problem === 'string' ? failure.details.problem : failure.message;
-    unusable.push({ index: indexIn(catalogue, entry), ref, problem: `${ref}: ${problem}`, files: fileFields(entry) });
+    unusable.push({ index: catalogue.indexes.get(entry)!, ref, problem: `${ref}: ${problem}`, files: fileFields(entry) });
   });
   return {
     directory: catalogue.directory,
@@ -242,9 +238,6 @@ export async function listTemplates(config: HvConfig, signal?: AbortSignal): Pro
   };
 }
 
-function indexIn(catalogue: Catalogue, entry: ManifestEntry): number {
-  return catalogue.indexes.get(entry) ?? catalogue.entries.indexOf(entry);
-}
 
 /** What a written reference names in a catalogue. */
 export interface LookedUp {
