@@ -126,10 +126,14 @@ module MCollective
           end
 
           files = {} # filled one by one, so that ensure removes whatever was created
-          files[:request] = request_file
-          files[:reply] = empty_tempfile("mcollective_reply")
-          files[:stdout] = empty_tempfile("hvagent_stdout")
-          files[:stderr] = empty_tempfile("hvagent_stderr")
+          begin
+            files[:request] = request_file
+            files[:reply] = empty_tempfile("mcollective_reply")
+            files[:stdout] = empty_tempfile("hvagent_stdout")
+            files[:stderr] = empty_tempfile("hvagent_stderr")
+          rescue SystemCallError => e # a full or read-only TMPDIR
+            return cannot_write(e)
+          end
 
           begin
             status = execute(files)
@@ -332,6 +336,12 @@ module MCollective
 
         def seconds(value)
           format("%g", value)
+        end
+
+        def cannot_write(error)
+          message = "Cannot run #{@label}: its request and reply files cannot be written in the temporary directory #{Dir.tmpdir} (TMPDIR): #{error.message}"
+          Log.error(message)
+          @reply.fail(message, 1)
         end
 
         def cannot_execute(reason)

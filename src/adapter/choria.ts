@@ -1,6 +1,9 @@
-import { readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { HvError } from '../core/errors.js';
+import { errorReply, type Reply } from '../core/reply.js';
 import { isActivated } from './activation.js';
+import { readRequestFile } from './bounded-input.js';
 
 // Choria external agent (docs/reference/protocols.md §3): dispatch on CHORIA_EXTERNAL_PROTOCOL, never
 // on argv[3] (always …rpc_request, even for activation). The environment holds only
@@ -25,8 +28,7 @@ export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<numbe
       return 0;
     }
     case RPC_REQUEST: {
-      const { reply } = await dispatcher.handleText(readFileSync(requestFile, 'utf8'), 'choria', env.CHORIA_EXTERNAL_FACTS);
-      writeFileSync(replyFile, JSON.stringify(reply));
+      writeFileSync(replyFile, JSON.stringify(await answer(requestFile, dispatcher, env.CHORIA_EXTERNAL_FACTS)));
       // Choria logs the agent's stderr; the reply file is the protocol.
       const auditWarning = dispatcher.auditWarning();
       if (auditWarning) writeSync(2, `${auditWarning}\n`);
@@ -39,9 +41,27 @@ export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<numbe
   }
 }
 
+/** Always a reply: a request file that cannot be read, or is too large, is a well-formed error. */
+async function answer(requestFile: string, dispatcher: Dispatcher, factsFile: string | undefined): Promise<Reply> {
+  let read;
+  try {
+    read = readRequestFile(requestFile);
+  } catch (error) {
+    return errorReply(new HvError('REQUEST_INVALID', `Cannot read the request file ${requestFile}: ${(error as Error).message}`));
+  }
+  if (!('text' in read)) {
+    const refused = errorReply(read.tooLarge);
+    await dispatcher.recordRefusal('choria', refused);
+    return refused;
+  }
+  return (await dispatcher.handleText(read.text, 'choria', factsFile)).reply;
+}
+
 async function activationFor(requestFile: string): Promise<boolean> {
   try {
-    const { agent } = JSON.parse(readFileSync(requestFile, 'utf8')) as { agent?: unknown };
+    const read = readRequestFile(requestFile);
+    if (!('text' in read)) return false;
+    const { agent } = JSON.parse(read.text) as { agent?: unknown };
     return typeof agent === 'string' && (await isActivated(agent));
   } catch {
     return false;

@@ -4,8 +4,9 @@ import type { ActionDdl } from '../ddl/types.js';
 import { HvError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
 import { errorReply, type Reply } from '../core/reply.js';
-import { processCaller } from '../core/request.js';
+import { MAX_REQUEST_BYTES, processCaller } from '../core/request.js';
 import { VERSION } from '../version.js';
+import { requestTooLarge } from './bounded-input.js';
 import { formatReply, progressPrinter, type Style } from './cli-format.js';
 import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
 import { typed } from './typed-text.js';
@@ -61,15 +62,21 @@ export async function runCli(args: readonly string[], dispatcher: Dispatcher): P
   }
   if (parsed.help) return print(actionHelp(agent, action));
 
-  const data = parsePairs(action, pairs);
+  // The same cap as every protocol's (the kernel's own argument limit can be raised past it).
+  const tooLarge = pairs.reduce((bytes, pair) => bytes + Buffer.byteLength(pair) + 1, 0) > MAX_REQUEST_BYTES;
+  const data = tooLarge ? {} : parsePairs(action, pairs);
   if (typeof data === 'string') await refused('INPUT_INVALID', data, inputsAsTyped(pairs));
   if (typeof data === 'string') return fail(`${data}\nRun "hvagent ${agentName} ${actionName} --help" for its inputs.`, 4);
   const showProgress = parsed.progress || process.stderr.isTTY;
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
-  const reply = await dispatcher.handle(
-    { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
-    { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
-  );
+  const oversized = tooLarge ? errorReply(requestTooLarge(), Object.keys(action.output)) : undefined;
+  if (oversized) await dispatcher.recordRefusal('cli', oversized);
+  const reply =
+    oversized ??
+    (await dispatcher.handle(
+      { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
+      { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
+    ));
   const auditWarning = dispatcher.auditWarning();
   if (auditWarning) process.stderr.write(`${auditWarning}\n`);
   if (parsed.output !== 'table') {

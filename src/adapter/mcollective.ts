@@ -1,5 +1,8 @@
-import { readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { errorReply } from '../core/reply.js';
+import { holdWarnings } from '../core/warnings.js';
+import { readRequestFile, type BoundedText } from './bounded-input.js';
 
 // MCollective 2.12 "actions in external scripts" (docs/reference/protocols.md §1): `<cmd> <request> <reply>`
 // with MCOLLECTIVE_REQUEST_FILE/MCOLLECTIVE_REPLY_FILE. The reply file is the flat data
@@ -15,17 +18,20 @@ export async function runMcollective(env: Env, args: readonly string[], dispatch
     writeSync(2, 'hvagent: MCOLLECTIVE_REQUEST_FILE and MCOLLECTIVE_REPLY_FILE must be set\n');
     return 1;
   }
-  let text: string;
+  let read: BoundedText;
   try {
-    text = readFileSync(requestFile, 'utf8');
+    read = readRequestFile(requestFile);
   } catch (error) {
     writeSync(2, `Cannot read request file: ${(error as Error).message}\n`);
     return 1;
   }
-  const { reply } = await dispatcher.handleText(text, 'mcollective');
+  // The runner takes the first line of stderr as the status message: warnings come after it.
+  const writeWarnings = holdWarnings();
+  const { reply } = 'text' in read ? await dispatcher.handleText(read.text, 'mcollective') : { reply: errorReply(read.tooLarge) };
   writeFileSync(replyFile, JSON.stringify(reply.data));
-  // The runner takes the first stderr line as the status message: the audit's warning comes after it.
+  // The runner takes the first stderr line as the status message: warnings come after it.
   if (reply.statuscode !== 0) writeSync(2, `${oneLine(reply.statusmsg)}\n`);
+  writeWarnings();
   const auditWarning = dispatcher.auditWarning();
   if (auditWarning) writeSync(2, `${auditWarning}\n`);
   await dispatcher.settle();

@@ -1,26 +1,29 @@
-import { createInterface } from 'node:readline';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { Reply } from '../core/reply.js';
+import { errorReply, type Reply } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
+import { readRequestLines, readRequestStream } from './bounded-input.js';
 
 // `hvagent rpc`: one request on stdin, one reply on stdout.
 // `hvagent rpc --stream`: one request per NDJSON line, replies in the same order; a bad
 // line gets an error reply and the stream goes on. Requests run concurrently (bounded)
 // so that a slow hypervisor call does not stall validation-only requests behind it.
+// A request (a line) is capped at MAX_REQUEST_BYTES while it is read (bounded-input.ts).
 
 const MAX_IN_FLIGHT = 64;
 
 export async function runStdioOnce(dispatcher: Dispatcher): Promise<number> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  process.stdout.write(`${serialize(await dispatcher.handleText(text, 'stdio'))}\n`);
+  // An oversized request is answered at once; the rest of it is then read and dropped.
+  const read = await readRequestStream(process.stdin, undefined, (refusal) => {
+    const reply = errorReply(refusal);
+    void dispatcher.recordRefusal('stdio', reply);
+    process.stdout.write(`${serialize({ reply })}\n`);
+  });
+  if ('text' in read) process.stdout.write(`${serialize(await dispatcher.handleText(read.text, 'stdio'))}\n`);
   warnAboutAudit(dispatcher);
   return 0;
 }
 
 export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let written = Promise.resolve();
   let inFlight = 0;
   let buffered = '';
@@ -41,9 +44,9 @@ export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
       setImmediate(flush);
     }
   };
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    const answer = dispatcher.handleText(line, 'stdio');
+  for await (const line of readRequestLines(process.stdin)) {
+    if ('text' in line && line.text.trim() === '') continue;
+    const answer = 'text' in line ? dispatcher.handleText(line.text, 'stdio') : Promise.resolve({ reply: errorReply(line.tooLarge) });
     inFlight += 1;
     written = written.then(async () => {
       emit(serialize(await answer));

@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { diskError } from '../core/disk-errors.js';
 import { HvError } from '../core/errors.js';
+import { temporaryDirectory } from '../files/scratch.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
 import { NOCLOUD_FILES, type NoCloudFiles } from './nocloud.js';
@@ -16,12 +17,16 @@ const TOOL_TIMEOUT_MS = 30_000;
 /** Makes the seed image, hands its path to `use`, then removes it and its directory. */
 export async function withSeedIso<T>(files: NoCloudFiles, signal: AbortSignal | undefined, use: (iso: string) => Promise<T>): Promise<T> {
   // mkdtemp makes the directory 0700.
-  const directory = await mkdtemp(join(tmpdir(), 'hvagent-seed-'));
+  const place = temporaryDirectory();
+  const full = (error: unknown): never => {
+    throw diskError(error, place) ?? error;
+  };
+  const directory = await mkdtemp(join(place.path, 'hvagent-seed-')).catch(full);
   try {
     const paths = await Promise.all(
       NOCLOUD_FILES.map(async (name) => {
         const path = join(directory, name);
-        await writeFile(path, files[name], { mode: 0o600, flag: 'wx' });
+        await writeFile(path, files[name], { mode: 0o600, flag: 'wx' }).catch(full);
         return path;
       }),
     );

@@ -32,6 +32,8 @@ const STATUS_BY_CODE = {
   TEMPLATE_IN_USE: 1,
   DOWNLOAD_FAILED: 1,
   CHECKSUM_MISMATCH: 4,
+  DISK_FULL: 1,
+  DISK_READ_ONLY: 1,
   CONFIG_INVALID: 5,
   INTERNAL: 5,
   // The REST server's own refusals (docs/REST.md): before a request reaches dispatch.

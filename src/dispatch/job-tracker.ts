@@ -1,5 +1,8 @@
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { HvConfig } from '../config/schema.js';
+import { diskError } from '../core/disk-errors.js';
+import { HvError } from '../core/errors.js';
+import { warn } from '../core/warnings.js';
 import { processStart } from '../process/identity.js';
 import { JOB_FORMAT, JOB_ID, jobFile, pruneJobs, readJob, type JobRecord } from './job-records.js';
 import type { ProgressReporter, ProgressUpdate } from '../core/progress.js';
@@ -57,6 +60,15 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
   let finished = false;
   let failedToWrite = false;
 
+  // Said once per request, as a warning (core/warnings.ts), never ahead of the reply's status line.
+  const notRecorded = (error: unknown): void => {
+    if (failedToWrite) return;
+    failedToWrite = true;
+    const place = { what: 'the jobs directory', setting: 'paths.jobs_dir', path: config.paths.jobs_dir };
+    const typed = diskError(error, place) ?? new HvError('INTERNAL', `Cannot write in the jobs directory ${place.path} (paths.jobs_dir): ${(error as Error).message}`, { path: place.path });
+    warn(new HvError(typed.code, `The progress of this request is not recorded: ${typed.message}`, typed.details));
+  };
+
   const create = (): JobRecord => {
     const directory = config.paths.jobs_dir;
     mkdirSync(directory, { recursive: true, mode: 0o750 });
@@ -104,8 +116,7 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
       }
     } catch (error) {
       // Progress is a report, not the work: a full or read-only jobs_dir never fails an action.
-      if (!failedToWrite) process.emitWarning(`hvagent: progress not recorded in ${config.paths.jobs_dir}: ${(error as Error).message}`);
-      failedToWrite = true;
+      notRecorded(error);
     }
     if (record) options.onRecord?.(record);
   };
@@ -138,8 +149,7 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
       try {
         apply();
       } catch (error) {
-        if (!failedToWrite) process.emitWarning(`hvagent: progress not recorded in ${config.paths.jobs_dir}: ${(error as Error).message}`);
-        failedToWrite = true;
+        notRecorded(error);
         return;
       }
       writeSoon();

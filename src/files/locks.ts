@@ -1,5 +1,6 @@
 import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { writingIn } from '../core/disk-errors.js';
 import { HvError } from '../core/errors.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
@@ -80,8 +81,11 @@ export async function takeLock(key: string, options: Omit<LockOptions, 'deadline
 export async function takeLock(key: string, options: Omit<LockOptions, 'deadline'>, waitSeconds: number): Promise<HeldLock>;
 export async function takeLock(key: string, options: Omit<LockOptions, 'deadline'>, waitSeconds: number): Promise<HeldLock | undefined> {
   if (!LOCK_NAME.test(key)) throw new HvError('INTERNAL', `Refusing lock name ${JSON.stringify(key)}`);
-  mkdirSync(options.directory, { recursive: true, mode: 0o700 });
-  const descriptor = openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const place = { what: 'the lock directory', setting: 'paths.lock_dir', path: options.directory };
+  const descriptor = writingIn(place, () => {
+    mkdirSync(options.directory, { recursive: true, mode: 0o700 });
+    return openSync(join(options.directory, `${key}.lock`), constants.O_RDONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  });
   let taken = false;
   try {
     taken = await acquire(descriptor, key, waitSeconds, options.shared === true);

@@ -28,6 +28,8 @@ export interface VirshErrorDetails {
   readonly summary?: string;
   readonly uri: string;
   readonly exitCode?: number;
+  /** The signal that ended it (a timeout's or a cancel's kill). */
+  readonly signal?: string;
   readonly stderr?: string;
   readonly timedOut?: boolean;
   readonly cancelled?: boolean;
@@ -59,6 +61,7 @@ export class VirshError extends ToolError {
     super(details.code, `virsh -c ${details.uri} ${describeCommand(what)}: ${reason}`, {
       argv: details.argv,
       exitCode: details.exitCode,
+      signal: details.signal,
       stderr,
       timedOut: details.timedOut,
       cancelled: details.cancelled,
@@ -79,8 +82,10 @@ export function abnormalVirshEnd(facts: ProcessFacts, described: { command?: rea
       : facts.missing
         ? 'VIRSH_MISSING'
         : 'HYPERVISOR_ERROR';
-  const reason = facts.missing ? 'virsh not found on PATH (is libvirt-clients installed?)' : facts.exitCode === undefined && facts.signal ? `virsh killed by ${facts.signal}` : describeEnd(facts);
-  return new VirshError({ ...described, code, argv: facts.argv, uri, exitCode: facts.exitCode, stderr: facts.stderr, timedOut: facts.timedOut, cancelled: facts.cancelled, reason, cause: facts.cause });
+  // A timeout or a cancel says so (we killed it); a signal from elsewhere is named.
+  const killedFromElsewhere = facts.exitCode === undefined && facts.signal && !facts.timedOut && !facts.cancelled;
+  const reason = facts.missing ? 'virsh not found on PATH (is libvirt-clients installed?)' : killedFromElsewhere ? `virsh killed by ${facts.signal}` : describeEnd(facts);
+  return new VirshError({ ...described, code, argv: facts.argv, uri, exitCode: facts.exitCode, signal: facts.signal, stderr: facts.stderr, timedOut: facts.timedOut, cancelled: facts.cancelled, reason, cause: facts.cause });
 }
 
 function describeCommand(what: string): string {

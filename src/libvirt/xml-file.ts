@@ -1,15 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { withScratchFile } from '../files/scratch.js';
 
 /** Runs `work` with the XML in a private 0600 file, removed afterwards (virsh reads XML from files only). */
-export async function withXmlFile<T>(xml: string, work: (file: string) => Promise<T>): Promise<T> {
-  const directory = mkdtempSync(join(tmpdir(), 'hvagent-xml-'));
-  try {
-    const file = join(directory, 'device.xml');
-    writeFileSync(file, xml, { mode: 0o600 });
-    return await work(file);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
+export function withXmlFile<T>(xml: string, work: (file: string) => Promise<T>): Promise<T> {
+  return withScratchFile('hvagent-xml-', 'device.xml', xml, work);
 }

@@ -6,24 +6,46 @@ import { HvError } from '../core/errors.js';
 import { catalogueValidator } from '../ddl/registry.js';
 import { resolveInside } from '../files/containment.js';
 import { readImageFacts } from './image-info.js';
-import { MANIFEST_FILE, type Manifest, type ManifestEntry } from './manifest-schema.js';
-import { parseTemplateRef, templateRef, type TemplateType } from './ref.js';
+import { MANIFEST_FILE, type ManifestEntry } from './manifest-schema.js';
+import { parseTemplateRef, TEMPLATE_NAME_PATTERN, TEMPLATE_TYPES, templateRef, type TemplateType } from './ref.js';
 import type { Template } from './types.js';
 import { compareText } from '../core/text-order.js';
 
 // The catalogue: config templates.catalogue holds catalogue.yaml and the files it names.
-// The manifest is validated whole (a precompiled schema, then names and paths); any
-// problem is CONFIG_INVALID naming the entry and why. A host without a catalogue
-// directory or manifest simply has no templates.
+// The manifest's frame (version, a list of templates) is validated whole: a broken frame
+// is CONFIG_INVALID. Each entry is validated on its own (the precompiled schema, then
+// duplicates, then its files when it is resolved): a bad entry is set aside as unusable,
+// with its problem, and only it; `template list` reports it beside the others. A host
+// without a catalogue directory or manifest simply has no templates.
 
-export interface Catalogue {
+/** A catalogue entry that cannot be used: it is left out, and only it. */
+export interface UnusableEntry {
+  /** Its place in the manifest (templates[index]). */
+  readonly index: number;
+  /** TYPE:NAME, when the entry gives them readably. */
+  readonly ref: string | null;
+  readonly problem: string;
+  /** The files it names: kept by prune and delete as long as it names them. */
+  readonly files: readonly string[];
+}
+
+/** What a manifest holds: its usable entries (with their places) and the unusable ones. */
+export interface ParsedManifest {
+  /** The usable entries, in manifest order. */
+  entries: ManifestEntry[];
+  unusable: UnusableEntry[];
+  /** Each usable entry's place in the manifest. */
+  indexes: Map<ManifestEntry, number>;
+}
+
+export interface Catalogue extends ParsedManifest {
   /** The catalogue directory (real path when it exists). */
   directory: string;
   manifest: string;
-  entries: ManifestEntry[];
 }
 
 const EMPTY: ManifestEntry[] = [];
+const MAX_ENTRIES = 10000;
 // Per process, keyed by the manifest's identity: a stdio stream re-reads it only when it changed.
 let cached: { key: string; catalogue: Catalogue } | undefined;
 
@@ -33,7 +55,7 @@ export async function readCatalogue(config: HvConfig): Promise<Catalogue> {
   try {
     directory = realpathSync(configured);
   } catch {
-    return { directory: configured, manifest: join(configured, MANIFEST_FILE), entries: EMPTY };
+    return { directory: configured, manifest: join(configured, MANIFEST_FILE), entries: EMPTY, unusable: [], indexes: new Map() };
   }
   const manifest = join(directory, MANIFEST_FILE);
   let key: string;
@@ -41,10 +63,10 @@ export async function readCatalogue(config: HvConfig): Promise<Catalogue> {
     const stats = statSync(manifest);
     key = `${manifest}:${stats.ino}:${stats.size}:${stats.mtimeMs}`;
   } catch {
-    return { directory, manifest, entries: EMPTY };
+    return { directory, manifest, entries: EMPTY, unusable: [], indexes: new Map() };
   }
   if (cached?.key === key) return cached.catalogue;
-  const catalogue = { directory, manifest, entries: parseManifest(await readYaml(manifest), manifest) };
+  const catalogue = { directory, manifest, ...parseManifest(await readYaml(manifest), manifest) };
   cached = { key, catalogue };
   return catalogue;
 }
@@ -64,29 +86,63 @@ async function readYaml(file: string): Promise<unknown> {
   }
 }
 
-/** Checks a parsed manifest against the schema and for duplicates; returns its entries. */
-export function parseManifest(raw: unknown, file: string): ManifestEntry[] {
+/**
+ * Checks a parsed manifest: its frame whole (CONFIG_INVALID when broken), then each entry on
+ * its own against the schema and for a repeated TYPE:NAME (the first one is used).
+ */
+export function parseManifest(raw: unknown, file: string): ParsedManifest {
   const validateCatalogue = catalogueValidator();
-  if (!validateCatalogue(raw)) throw new HvError('CONFIG_INVALID', `Template catalogue ${file}: ${describeSchemaError(raw, validateCatalogue.errors?.[0])}`);
-  const entries = (raw as Manifest).templates;
+  const templates = isRecord(raw) ? raw.templates : undefined;
+  // The frame alone: the entries are judged one by one below.
+  if (!validateCatalogue(Array.isArray(templates) ? { ...(raw as object), templates: [] } : raw)) {
+    throw new HvError('CONFIG_INVALID', `Template catalogue ${file}: ${describeSchemaError(raw, validateCatalogue.errors?.[0])}`);
+  }
+  const candidates = templates as unknown[];
+  if (candidates.length > MAX_ENTRIES) throw new HvError('CONFIG_INVALID', `Template catalogue ${file}: templates has ${candidates.length} entries, more than ${MAX_ENTRIES}`);
+  const parsed: ParsedManifest = { entries: [], unusable: [], indexes: new Map() };
   const seen = new Map<string, number>();
-  entries.forEach((entry, index) => {
+  candidates.forEach((candidate, index) => {
+    const unusable = (problem: string, ref = readableRef(candidate)) => parsed.unusable.push({ index, ref, problem, files: fileFields(candidate) });
+    if (!validateCatalogue({ version: 1, templates: [candidate] })) return unusable(describeSchemaError({ templates: [candidate] }, validateCatalogue.errors?.[0], index));
+    const entry = candidate as ManifestEntry;
     const ref = templateRef(entry.type, entry.name);
     const first = seen.get(ref);
-    if (first !== undefined) throw new HvError('CONFIG_INVALID', `Template catalogue ${file}: templates[${index}] (${ref}) repeats templates[${first}]`);
+    if (first !== undefined) return unusable(`templates[${index}] (${ref}) repeats templates[${first}], which is the one used`, ref);
     seen.set(ref, index);
+    parsed.entries.push(entry);
+    parsed.indexes.set(entry, index);
   });
-  return entries;
+  return parsed;
 }
 
-function describeSchemaError(raw: unknown, error: ErrorObject | undefined): string {
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** TYPE:NAME of an entry that gives both readably, whatever else is wrong with it. */
+function readableRef(candidate: unknown): string | null {
+  if (!isRecord(candidate)) return null;
+  const { type, name } = candidate;
+  return typeof type === 'string' && (TEMPLATE_TYPES as readonly string[]).includes(type) && typeof name === 'string' && new RegExp(TEMPLATE_NAME_PATTERN).test(name)
+    ? templateRef(type as TemplateType, name)
+    : null;
+}
+
+/** The file fields an entry has, whatever their type: what prune and delete must not remove under it. */
+export function fileFields(candidate: unknown): string[] {
+  if (!isRecord(candidate)) return [];
+  return ['file', 'archive', 'overlay'].map((key) => candidate[key]).filter((value): value is string => typeof value === 'string');
+}
+
+/** `shownIndex`: the entry's place in the manifest when `raw` holds only that entry. */
+function describeSchemaError(raw: unknown, error: ErrorObject | undefined, shownIndex?: number): string {
   if (!error) return 'is invalid';
   const path = error.instancePath.split('/').slice(1);
   let where = path.length ? path.join('.') : 'top level';
   if (path[0] === 'templates' && path[1] !== undefined) {
     const entry = (raw as { templates: Array<Record<string, unknown>> }).templates[Number(path[1])];
     const label = typeof entry?.type === 'string' && typeof entry.name === 'string' ? ` (${entry.type}:${entry.name})` : '';
-    where = `templates[${path[1]}]${label}${path.length > 2 ? ` ${path.slice(2).join('.')}` : ''}`;
+    where = `templates[${shownIndex ?? path[1]}]${label}${path.length > 2 ? ` ${path.slice(2).join('.')}` : ''}`;
   }
   switch (error.keyword) {
     case 'additionalProperties':
@@ -112,7 +168,7 @@ function valueAt(raw: unknown, path: string[]): unknown {
 export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, signal?: AbortSignal): Promise<Template> {
   const ref = templateRef(entry.type, entry.name);
   const refuse = (problem: string): never => {
-    throw new HvError('CONFIG_INVALID', `Template catalogue ${catalogue.manifest}: ${ref}: ${problem}`, { template: ref });
+    throw new HvError('CONFIG_INVALID', `Template catalogue ${catalogue.manifest}: ${ref}: ${problem}`, { template: ref, problem });
   };
   const inside = (relative: string, kind: 'file' | 'directory', root = catalogue.directory): string => {
     const resolved = resolveInside(root, relative, kind);
@@ -152,12 +208,36 @@ export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, s
   }
 }
 
-/** Every template of the catalogue, resolved and checked, sorted by ref. */
-export async function listTemplates(config: HvConfig, signal?: AbortSignal): Promise<Template[]> {
-  const catalogue = await readCatalogue(config);
-  const templates = await Promise.all(catalogue.entries.map((entry) => resolveEntry(catalogue, entry, signal)));
-  return templates.sort((a, b) => compareText(a.ref, b.ref));
+export interface TemplateListing {
+  /** The catalogue directory read. */
+  directory: string;
+  /** Every usable template, resolved and checked, sorted by ref. */
+  templates: Template[];
+  /** The entries that cannot be used (the manifest's and those whose files fail their checks), in manifest order. */
+  unusable: UnusableEntry[];
 }
+
+/** Every template of the catalogue; an entry that fails to resolve is unusable, and only it. */
+export async function listTemplates(config: HvConfig, signal?: AbortSignal): Promise<TemplateListing> {
+  const catalogue = await readCatalogue(config);
+  const resolved = await Promise.allSettled(catalogue.entries.map((entry) => resolveEntry(catalogue, entry, signal)));
+  const templates: Template[] = [];
+  const unusable = [...catalogue.unusable];
+  resolved.forEach((outcome, position) => {
+    if (outcome.status === 'fulfilled') return void templates.push(outcome.value);
+    const entry = catalogue.entries[position]!;
+    const failure = outcome.reason as HvError;
+    const ref = templateRef(entry.type, entry.name);
+    const problem = typeof failure.details?.problem === 'string' ? failure.details.problem : failure.message;
+    unusable.push({ index: catalogue.indexes.get(entry)!, ref, problem: `${ref}: ${problem}`, files: fileFields(entry) });
+  });
+  return {
+    directory: catalogue.directory,
+    templates: templates.sort((a, b) => compareText(a.ref, b.ref)),
+    unusable: unusable.sort((a, b) => a.index - b.index),
+  };
+}
+
 
 /** What a written reference names in a catalogue. */
 export interface LookedUp {
@@ -193,6 +273,8 @@ export async function findTemplate(config: HvConfig, ref: string, signal?: Abort
   const catalogue = await readCatalogue(config);
   const { type, name, entry } = lookUpRef(catalogue.entries, ref, input, bareType);
   if (!entry) {
+    const broken = catalogue.unusable.find((candidate) => candidate.ref !== null && (type === undefined ? candidate.ref.endsWith(`:${name}`) : candidate.ref === templateRef(type, name)));
+    if (broken) throw new HvError('CONFIG_INVALID', `Template ${broken.ref} cannot be used: catalogue ${catalogue.manifest}: ${broken.problem}`, { input, template: broken.ref });
     const known = catalogue.entries.map((candidate) => templateRef(candidate.type, candidate.name)).sort();
     const shown = known.length > 50 ? [...known.slice(0, 50), `… ${known.length - 50} more`] : known;
     const listed = known.length ? `templates: ${shown.join(', ')}` : `the catalogue ${catalogue.directory} holds no templates`;

@@ -56,7 +56,7 @@ export async function deleteTemplate(config: HvConfig, ref: string, ctx: Operati
       }
       editor.remove(entry.type, entry.name);
       // A file another entry still names stays (a hand-written catalogue may share one).
-      const stillNamed = new Set(editor.entries.flatMap(namedFiles));
+      const stillNamed = editor.namedFiles;
       return { ref: shown, files: files.filter(({ relative }) => !stillNamed.has(relative)).map(({ path }) => path), changed: true };
     });
     // The manifest no longer names them (written and synced): now they can go.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { lockKey, withLock } from '../files/locks.js';
-import { parseManifest } from './catalogue.js';
+import { fileFields, parseManifest } from './catalogue.js';
 import { catalogueId, syncDirectory } from './catalogue-files.js';
 import { MANIFEST_FILE, type ManifestEntry } from './manifest-schema.js';
 import type { TemplateType } from './ref.js';
@@ -16,8 +16,10 @@ import type { TemplateType } from './ref.js';
 // (the yaml library edits the document, not a re-serialised copy).
 
 export interface ManifestEditor {
-  /** The entries as they are now, under the lock. */
+  /** The usable entries as they are now, under the lock (unusable ones are left as they are). */
   readonly entries: readonly ManifestEntry[];
+  /** The catalogue-relative files that some entry, usable or not, names now. */
+  readonly namedFiles: ReadonlySet<string>;
   /** Adds the entry, or replaces the one of the same type and name. */
   put(entry: ManifestEntry): void;
   /** Removes the entry of this type and name; false when there is none. */
@@ -31,7 +33,7 @@ export async function editManifest<T>(config: HvConfig, directory: string, deadl
   return withLock(lockKey.catalogue(catalogueId(directory)), { directory: config.paths.lock_dir, deadline }, async () => {
     const file = join(directory, MANIFEST_FILE);
     const document = readDocument(yaml, file);
-    let entries = parseManifest(document.toJS(), file);
+    let parsed = parseManifest(document.toJS(), file);
     let changed = false;
     const sequence = () => {
       const templates = document.get('templates', true);
@@ -42,21 +44,26 @@ export async function editManifest<T>(config: HvConfig, directory: string, deadl
       sequence().items.findIndex((item) => yaml.isMap(item) && item.get('type') === type && item.get('name') === name);
     const editor: ManifestEditor = {
       get entries() {
-        return entries;
+        return parsed.entries;
+      },
+      get namedFiles() {
+        return new Set([...parsed.entries.flatMap(fileFields), ...parsed.unusable.flatMap((unusable) => unusable.files)]);
       },
       put(entry) {
         const index = indexOf(entry.type, entry.name);
         const node = document.createNode(entry);
         if (index < 0) sequence().items.push(node);
         else sequence().items[index] = node;
-        entries = parseManifest(document.toJS(), file);
+        parsed = parseManifest(document.toJS(), file);
+        const put = parsed.unusable.find((unusable) => unusable.index === (index < 0 ? sequence().items.length - 1 : index));
+        if (put) throw new HvError('INTERNAL', `Template catalogue ${file}: the entry to write is not valid: ${put.problem}`);
         changed = true;
       },
       remove(type, name) {
         const index = indexOf(type, name);
         if (index < 0) return false;
         sequence().items.splice(index, 1);
-        entries = parseManifest(document.toJS(), file);
+        parsed = parseManifest(document.toJS(), file);
         changed = true;
         return true;
       },

@@ -1,10 +1,10 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../core/progress.js';
 import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';
+import { withScratchFile } from '../files/scratch.js';
 import { runProcess } from '../process/run.js';
 import { listArchive, ListingError } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
@@ -94,10 +94,8 @@ async function unpackOpen(template: ArchiveTemplate, file: string, opened: strin
     throw error;
   }
   // Exact stored names, NUL-terminated: whatever bytes they hold, tar matches them literally.
-  const scratch = mkdtempSync(join(tmpdir(), 'hvagent-unpack-'));
-  try {
-    const excludes = join(scratch, 'exclude');
-    writeFileSync(excludes, Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])])));
+  const excluded = Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])]));
+  await withScratchFile('hvagent-unpack-', 'exclude', excluded, async (excludes) => {
     const totalRecords = Math.max(1, (checked.contentBytes + HEADER_BYTES * 64) / RECORD_BYTES);
     await runProcess(
       'tar',
@@ -127,8 +125,6 @@ async function unpackOpen(template: ArchiveTemplate, file: string, opened: strin
         },
       },
     );
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  });
   progress({ phase, percent: 100, message: `${file} unpacked` });
 }

@@ -74,14 +74,13 @@ export async function pruneCatalogue(config: HvConfig, ctx: PruneContext, wait: 
   const pruned = await withTemplateFilesExclusive(config, directory, ctx, wait, () =>
     // Under the manifest's lock too: an import renames its new file into place and names it
     // in the manifest under that lock, so no file seen here is about to be named.
-    editManifest(config, directory, ctx.deadline, (editor) => removeUnused(config, directory, editor.entries, ctx.signal)),
+    editManifest(config, directory, ctx.deadline, (editor) => removeUnused(config, directory, editor.namedFiles, ctx.signal)),
   );
   return pruned ? { ...pruned, removed: [...parts, ...pruned.removed], busy: false } : { removed: parts, kept: [], busy: true };
 }
 
-/** Removes the imported files that `entries` do not name and nobody uses. The caller holds both locks. */
-export async function removeUnused(config: HvConfig, directory: string, entries: readonly ManifestEntry[], signal?: AbortSignal): Promise<Omit<PruneResult, 'busy'>> {
-  const named = new Set(entries.flatMap(namedFiles));
+/** Removes the imported files that no entry (usable or not) names and nobody uses. The caller holds both locks. */
+export async function removeUnused(config: HvConfig, directory: string, named: ReadonlySet<string>, signal?: AbortSignal): Promise<Omit<PruneResult, 'busy'>> {
   const candidates = Object.values(TYPE_DIRECTORY).flatMap((folder) => {
     let names: string[];
     try {

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
+import { withScratchFile } from '../files/scratch.js';
 import { runVirsh, VirshError } from '../libvirt/index.js';
 import type { PxeTemplate } from './types.js';
 import { lazy } from '../core/lazy.js';
@@ -81,14 +79,7 @@ export async function definePxeNetwork(config: HvConfig, template: PxeTemplate, 
     if (!(error instanceof VirshError) || !/network not found|no network with matching name/i.test(error.message)) throw error;
   }
   if (existing === undefined) {
-    const scratch = mkdtempSync(join(tmpdir(), 'hvagent-net-'));
-    try {
-      const file = join(scratch, 'network.xml');
-      writeFileSync(file, pxeNetworkXml(template, options));
-      await runVirsh(['net-define', file], { uri, signal });
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
+    await withScratchFile('hvagent-net-', 'network.xml', pxeNetworkXml(template, options), (file) => runVirsh(['net-define', file], { uri, signal }));
     changed = true;
   } else {
     const served = servedBy(existing);

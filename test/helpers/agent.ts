@@ -58,14 +58,16 @@ export async function stdioStream(lines: string[], env: Record<string, string> =
  * MCOLLECTIVE_* variables, cwd = tmpdir, stdin empty.
  */
 export async function mcollectiveCall(
-  body: { action: string; data: unknown; agent?: string } | string,
+  body: { action: string; data: unknown; agent?: string } | string | ((file: string) => void),
   env: Record<string, string> = {},
 ): Promise<Ran & { replyText: string; reply: Record<string, unknown> | undefined; cwd: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'hv-mc-'));
   const requestFile = join(cwd, 'mcollective_request20261121-1-abc');
   const replyFile = join(cwd, 'mcollective_reply20261121-1-def');
   const request =
-    typeof body === 'string'
+    typeof body === 'function'
+      ? undefined
+      : typeof body === 'string'
       ? body
       : JSON.stringify({
           agent: body.agent ?? 'host',
@@ -76,7 +78,8 @@ export async function mcollectiveCall(
           // Unique per request, as MCollective's are: a repeated id is a retry, answered from the first reply.
           uniqid: randomBytes(16).toString('hex'),
         });
-  writeFileSync(requestFile, `${request}\n`, { mode: 0o600 });
+  if (typeof body === 'function') body(requestFile);
+  else writeFileSync(requestFile, `${request}\n`, { mode: 0o600 });
   writeFileSync(replyFile, '', { mode: 0o600 });
   const result = await execa(AGENT, [requestFile, replyFile], {
     cwd,

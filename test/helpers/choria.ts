@@ -45,15 +45,16 @@ function createTemp(prefix: string): string {
   return path;
 }
 
-/** One invocation with the request file holding exactly `request`. */
-export async function choriaRaw(options: ChoriaOptions, protocol: string, request: string, agent: string, timeoutMs: number) {
+/** One invocation with the request file holding exactly `request` (or what `request` writes into the file it is given). */
+export async function choriaRaw(options: ChoriaOptions, protocol: string, request: string | ((file: string) => void), agent: string, timeoutMs: number) {
   const requestFile = createTemp('request');
   const replyFile = createTemp('reply');
   const factsFile = createTemp('facts');
   const configDir = mkdtempSync(join(tmpdir(), 'choria-etc-'));
   const pluginConfig = join(configDir, 'plugin.d', agent);
   try {
-    writeFileSync(requestFile, request);
+    if (typeof request === 'string') writeFileSync(requestFile, request);
+    else request(requestFile);
     if (protocol === RPC_PROTOCOL) writeFileSync(factsFile, JSON.stringify(options.facts ?? { hostname: 'hv1' }));
     if (options.pluginConfig !== undefined) {
       const { mkdirSync } = await import('node:fs');

@@ -1,6 +1,6 @@
 // The virsh runner against the real virsh binary and the daemon-less test driver.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runVirsh, runVirshBatch, stdoutOrThrow } from '../../src/libvirt/virsh.js';
@@ -74,25 +74,54 @@ describe('runVirsh', () => {
   });
 
   it('kills virsh on timeout and says HYPERVISOR_TIMEOUT', async () => {
-    const started = Date.now();
     // `event --timeout 60` blocks for 60 s waiting for domain events.
-    const error = await failure(runVirsh(['event', '--all', '--timeout', '60'], { uri, timeoutMs: 300 }));
+    const pending = runVirsh(['event', '--all', '--timeout', '60'], { uri, timeoutMs: 300 });
+    const error = await failure(pending);
     expect(error.code).toBe('HYPERVISOR_TIMEOUT');
     expect(error.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // Ended by our signal, not by its own 60 s timeout, and nothing of it is left running.
+    expect(['SIGTERM', 'SIGKILL']).toContain(error.signal);
+    expect(error.message).toMatch(/timed out after 0\.3 s; the process was killed/);
+    expect(childrenNamed('virsh')).toEqual([]);
   });
 
   it('kills virsh when the AbortSignal fires and says CANCELLED', async () => {
     const controller = new AbortController();
-    const started = Date.now();
     const pending = runVirsh(['event', '--all', '--timeout', '60'], { uri, signal: controller.signal });
-    setTimeout(() => controller.abort(), 200);
+    // Cancelled once virsh really runs (it is this process's child), not before it starts.
+    await waitUntil(() => childrenNamed('virsh').length > 0);
+    controller.abort();
     const error = await failure(pending);
     expect(error.code).toBe('CANCELLED');
     expect(error.cancelled).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(['SIGTERM', 'SIGKILL']).toContain(error.signal);
+    expect(childrenNamed('virsh')).toEqual([]);
   });
 });
+
+/** Pids of this process's children whose command name is `name` (from /proc). */
+function childrenNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return comm === name && ppid === process.pid ? [Number(pid)] : [];
+      } catch {
+        return []; // ended meanwhile
+      }
+    });
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('gave up waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('runVirshBatch', () => {
   it('runs all commands on one connection: state from one is seen by the next', async () => {

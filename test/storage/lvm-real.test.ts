@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import type { HvConfig } from '../../src/config/schema.js';
 import { openPool } from '../../src/storage/index.js';
 import { stdioRpc } from '../helpers/agent.js';
+import { testWhen } from '../helpers/runs-here.js';
 
 async function lvmUnavailable(): Promise<string | undefined> {
   const dm = await execa('dmsetup', ['version'], { reject: false });
@@ -19,8 +20,9 @@ async function lvmUnavailable(): Promise<string | undefined> {
 }
 
 const reason = await lvmUnavailable();
-if (reason) console.warn(`test/storage/lvm-real: skipped: ${reason}`);
-const maybe = reason ? test.skip : test;
+// Not required in CI: containers like the CI machine have no device-mapper (the argument
+// vectors are covered by the unit tests there).
+const maybe = testWhen(reason === undefined, `test/storage/lvm-real: ${reason}`, false);
 
 maybe('a loop-backed volume group: create, resize, activate, delete a logical volume', async () => {
   const token = randomBytes(4).toString('hex');

@@ -86,7 +86,7 @@ describe('template agent on the test catalogue', () => {
   });
 });
 
-describe('hostile or broken catalogues are CONFIG_INVALID, saying which entry and why', () => {
+describe('hostile or broken catalogue entries are unusable, alone, saying which entry and why', () => {
   /** A catalogue directory with these files and this manifest text. */
   function hostileCatalogue(manifest: string, build: (dir: string) => void = () => undefined): Record<string, string> {
     const dir = scratchDirectory('catalogue');
@@ -97,11 +97,14 @@ describe('hostile or broken catalogues are CONFIG_INVALID, saying which entry an
 
   const imageEntry = (file: string, format = 'qcow2') => `version: 1\ntemplates:\n  - {name: evil, type: image, description: d, file: "${file}", format: ${format}}\n`;
 
+  /** list reports the one entry as unusable (and lists nothing else); info of it is CONFIG_INVALID saying why. */
   async function invalid(withEnv: Record<string, string>, why: string, ref = 'image:evil'): Promise<void> {
-    for (const reply of [await template('list', {}, withEnv), await template('info', { ref }, withEnv)]) {
-      expect(reply).toMatchObject({ statuscode: 5, data: { error_code: 'CONFIG_INVALID' } });
-      expect(reply.statusmsg).toContain(why);
-    }
+    const list = await template('list', {}, withEnv);
+    expect(list).toMatchObject({ statuscode: 0, data: { count: 0, templates: [] } });
+    expect(list.data.unusable).toEqual([{ entry: 'templates[0]', ref, problem: expect.stringContaining(why) }]);
+    const info = await template('info', { ref }, withEnv);
+    expect(info).toMatchObject({ statuscode: 5, data: { error_code: 'CONFIG_INVALID' } });
+    expect(info.statusmsg).toContain(why);
   }
 
   test('a path with ..', async () => {
@@ -150,9 +153,50 @@ describe('hostile or broken catalogues are CONFIG_INVALID, saying which entry an
     await invalid(pxe, "pxe:evil: 'tftp' leads out of the catalogue", 'pxe:evil');
   });
 
-  test('a manifest that breaks the schema, is not YAML, or repeats a template', async () => {
+  test('an entry that breaks the schema; a repeated template (the first is used); a manifest that is not YAML (all of it is refused)', async () => {
     await invalid(hostileCatalogue(imageEntry('a.qcow2').replace('format: qcow2}', 'format: qcow2, size: 1}')), "templates[0] (image:evil) has an unknown key 'size'");
-    await invalid(hostileCatalogue('version: 1\ntemplates: [\n'), 'is not valid YAML');
-    await invalid(hostileCatalogue(`${imageEntry('a.qcow2')}  - {name: evil, type: image, description: again, file: b.qcow2, format: raw}\n`), 'templates[1] (image:evil) repeats templates[0]');
+    const repeated = hostileCatalogue(`${imageEntry('a.qcow2')}  - {name: evil, type: image, description: again, file: b.qcow2, format: raw}\n`, (dir) =>
+      copyFileSync(join(catalogue, 'images', 'tiny.qcow2'), join(dir, 'a.qcow2')),
+    );
+    const list = await template('list', {}, repeated);
+    expect(list.data).toMatchObject({ count: 1, templates: [{ ref: 'image:evil', format: 'qcow2' }] });
+    expect(list.data.unusable).toEqual([{ entry: 'templates[1]', ref: 'image:evil', problem: 'templates[1] (image:evil) repeats templates[0], which is the one used' }]);
+    expect(await template('info', { ref: 'image:evil' }, repeated)).toMatchObject({ statuscode: 0, data: { about: 'd' } });
+    const notYaml = hostileCatalogue('version: 1\ntemplates: [\n');
+    for (const reply of [await template('list', {}, notYaml), await template('info', { ref: 'image:evil' }, notYaml)]) {
+      expect(reply).toMatchObject({ statuscode: 5, data: { error_code: 'CONFIG_INVALID' } });
+      expect(reply.statusmsg).toContain('is not valid YAML');
+    }
+  });
+
+  test('one bad entry among good ones disables only itself: list shows the good ones and the bad one with its problem', async () => {
+    const withEnv = hostileCatalogue(
+      [
+        'version: 1',
+        'templates:',
+        '  - {name: tiny, type: image, description: good, file: tiny.qcow2, format: qcow2}',
+        '  - {name: gone, type: image, description: its file is missing, file: gone.qcow2, format: qcow2}',
+        '  - {name: odd, type: image, description: d, file: odd.qcow2, format: vmdk}',
+        '  - just a string',
+        '  - {name: busybox, type: lxc, description: good too, archive: busybox.tar.gz}',
+        '',
+      ].join('\n'),
+      (dir) => {
+        copyFileSync(join(catalogue, 'images', 'tiny.qcow2'), join(dir, 'tiny.qcow2'));
+        copyFileSync(join(catalogue, 'lxc', 'busybox.tar.gz'), join(dir, 'busybox.tar.gz'));
+      },
+    );
+    const list = await template('list', {}, withEnv);
+    expect(list).toMatchObject({ statuscode: 0, data: { count: 2 } });
+    expect((list.data.templates as Array<{ ref: string }>).map((entry) => entry.ref)).toEqual(['image:tiny', 'lxc:busybox']);
+    expect(list.data.unusable).toEqual([
+      { entry: 'templates[1]', ref: 'image:gone', problem: "image:gone: 'gone.qcow2' does not exist in the catalogue" },
+      { entry: 'templates[2]', ref: 'image:odd', problem: 'templates[2] (image:odd) format must be one of raw, qcow2' },
+      { entry: 'templates[3]', ref: null, problem: 'templates[3] must be object' },
+    ]);
+    // Every unusable entry whatever the type asked for; the listed ones of that type only.
+    expect((await template('list', { type: 'lxc' }, withEnv)).data).toMatchObject({ count: 1, templates: [{ ref: 'lxc:busybox' }] });
+    expect(await template('info', { ref: 'image:tiny' }, withEnv)).toMatchObject({ statuscode: 0, data: { about: 'good' } });
+    expect(await template('info', { ref: 'gone' }, withEnv)).toMatchObject({ statuscode: 5, data: { error_code: 'CONFIG_INVALID' } });
   });
 });

@@ -32,6 +32,9 @@ const HTTP_STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   SERVER_UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
   HYPERVISOR_TIMEOUT: 504,
+  // The host cannot write its own files (RELIABILITY.md, Limits).
+  DISK_FULL: 507,
+  DISK_READ_ONLY: 507,
 };
 
 export function httpStatusOf(reply: Reply): ContentfulStatusCode {
