@@ -73,7 +73,10 @@ test('mco rpc vm create with an SSH key and a static address: ssh logs in there;
   expect(attach.json).toEqual([expect.objectContaining({ statuscode: 1, statusmsg: expect.stringContaining('cannot run over mcollective') })]);
 
   // The key went through the fleet; hvagent wrote it to no job record.
-  const jobs = readdirSync('/run/hvagent/jobs').map((file) => readFileSync(join('/run/hvagent/jobs', file), 'utf8')).filter((text) => text.includes(VM));
+  // Job records, and the replies kept for retried request ids (jobs/replies).
+  const recorded = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? recorded(join(dir, entry.name)) : [readFileSync(join(dir, entry.name), 'utf8')]));
+  const jobs = recorded('/run/hvagent/jobs').filter((text) => text.includes(VM));
   expect(jobs.length).toBeGreaterThan(0);
   for (const job of jobs) expect(job).not.toContain(key.publicKey.split(' ')[1]);
 
