@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -71,7 +72,12 @@ function expectOneOfTwoChanged(result: McoResult, state: string): void {
 }
 
 beforeAll(async () => {
-  fleet = await startHvagentFleet();
+  // hv1 and hv2 are one machine here: a request sent to both carries one request id, which
+  // hvagent would take for a retry (and replay) if both kept their replies in one place, as
+  // a host does. hv2 keeps its own, as a second host would; locks stay shared.
+  const own = mkdtempSync(join(tmpdir(), 'hv-fleet-vm-'));
+  writeFileSync(join(own, 'hvagent.yaml'), `paths:\n  jobs_dir: ${join(own, 'jobs')}\n`);
+  fleet = await startHvagentFleet({ nodeEnv: { hv2: { HVAGENT_CONFIG: join(own, 'hvagent.yaml') } } });
 });
 
 afterAll(async () => {
