@@ -4,6 +4,7 @@ import { HvError } from '../core/errors.js';
 import { poolFileValidator } from '../ddl/registry.js';
 import type { PoolConfig } from './schema.js';
 import { compareText } from '../core/text-order.js';
+import { nodeCrypto } from '../core/crypto.js';
 
 // The pools the API makes, one YAML file each in a drop-in directory beside hvagent.yaml:
 // `pools.d/<name>.yaml` holds what hvagent.yaml's `storage.pools.<name>` would. Files are
@@ -55,9 +56,8 @@ export function poolDropinFile(directory: string, name: string): string {
 /** Writes `<name>.yaml` atomically (temporary file, fsync, rename); the caller holds the drop-ins' lock. */
 export async function writePoolDropin(directory: string, name: string, pool: PoolConfig): Promise<void> {
   const { stringify } = await import('yaml');
-  // node:crypto only here: the configuration (and this file) is loaded on every request,
-  // and node:crypto brings Node's whole stream stack with it (~14 M instructions at start-up).
-  const { randomBytes } = await import('node:crypto');
+  // node:crypto on first use (core/crypto.ts): this file is loaded on every request.
+  const { randomBytes } = nodeCrypto();
   mkdirSync(directory, { recursive: true, mode: 0o755 });
   const temporary = join(directory, `.${name}.yaml.${randomBytes(4).toString('hex')}`);
   try {

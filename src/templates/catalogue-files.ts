@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HvConfig } from '../config/schema.js';
 import { processAlive, processStart } from '../process/identity.js';
 import type { TemplateType } from './ref.js';
+import { sha256Hex } from '../core/crypto.js';
 
 // The files `template import` keeps in the catalogue directory, and how they are named:
 //   <type dir>/NAME+ID.EXT   a template's content (ID: when, and a random part); a new file
@@ -51,7 +52,7 @@ export function removeEmptyDirectories(directory: string, made: { catalogue: boo
 
 /** What names the catalogue in lock keys: every config naming the same directory takes the same locks. */
 export function catalogueId(directory: string): string {
-  return createHash('sha256').update(directory).digest('hex').slice(0, 16);
+  return sha256Hex(directory).slice(0, 16);
 }
 
 /** A new, empty file for an import in progress (O_EXCL: never an existing one); `madeDirectory`: .import was made for it. */
