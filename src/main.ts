@@ -1,8 +1,9 @@
 import { writeSync } from 'node:fs';
 import { AGENTS } from './agents/index.js';
+import { loadRecovery } from './agents/recovery/actions.js';
 import { toHvError } from './core/errors.js';
 import { answerServer } from './adapter/server.js';
-import { createDispatcher } from './dispatch/dispatcher.js';
+import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.
@@ -14,7 +15,8 @@ import { createDispatcher } from './dispatch/dispatcher.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const dispatcher = createDispatcher({ agents: AGENTS });
+  const dispatcher = createDispatcher({ agents: AGENTS, recovery: loadRecovery });
+  stopOnSignals(dispatcher);
   const served = await answerServer(process.env, args, dispatcher);
   if (served !== undefined) process.exit(served);
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
@@ -24,6 +26,23 @@ async function main(): Promise<void> {
   }
   const { runCli } = await import('./adapter/cli.js');
   exitWhenFlushed(await runCli(args, dispatcher));
+}
+
+/**
+ * SIGTERM (the MCollective runner's kill, an operator, a service manager) and SIGINT stop
+ * the running requests the way the deadline does: children killed, what was made undone
+ * within the grace period, a CANCELLED reply written; then the adapter exits as after any
+ * reply. With nothing running there is nothing to undo: it ends at once, as by default.
+ */
+function stopOnSignals(dispatcher: Dispatcher): void {
+  for (const [signal, number] of [
+    ['SIGTERM', 15],
+    ['SIGINT', 2],
+  ] as const) {
+    process.on(signal, () => {
+      if (dispatcher.interrupt(signal) === 0) process.exit(128 + number);
+    });
+  }
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */

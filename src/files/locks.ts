@@ -40,7 +40,20 @@ export const lockKey = {
   catalogue: (id: string) => `catalogue-${id}`,
   /** Shared while a request uses a catalogue's files; exclusive to remove one. */
   templateFiles: (id: string) => `templatefiles-${id}`,
+  /** Held while a dead request's intent is being undone (files/intents.ts): by one recoverer at a time. */
+  intent: (name: string) => `intent-${name.replace(/\.json$/, '')}`,
 };
+
+/**
+ * Runs right after a lock is taken (before its holder does anything): dispatch sets it so
+ * that a request which waited for a lock while its holder was killed first finishes what
+ * that holder left half-made (src/recovery/). Not run for the intent locks themselves.
+ */
+let afterTaken: ((key: string) => Promise<void>) | undefined;
+
+export function onLockTaken(hook: ((key: string) => Promise<void>) | undefined): void {
+  afterTaken = hook;
+}
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const held = await takeLock(key, options, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
@@ -75,12 +88,21 @@ export async function takeLock(key: string, options: Omit<LockOptions, 'deadline
   }
   if (!taken) return undefined;
   let open = true;
-  return {
+  const held = {
     release() {
       if (open) closeSync(descriptor);
       open = false;
     },
   };
+  if (afterTaken && !key.startsWith('intent-')) {
+    try {
+      await afterTaken(key);
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+  }
+  return held;
 }
 
 async function acquire(descriptor: number, key: string, waitSeconds: number, shared: boolean): Promise<boolean> {

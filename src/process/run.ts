@@ -53,6 +53,7 @@ export interface ProcessResult {
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+const SETPRIV_MISSING = /^setpriv: failed to execute .*: No such file or directory$/m;
 /** Between SIGTERM (timeout, cancellation) and SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
@@ -62,7 +63,10 @@ export async function runProcess(file: string, args: readonly string[], options:
   // types only admit numbers for the first three.
   const stdin = options.input === undefined && options.inputStream === undefined ? 'ignore' : 'pipe';
   const stdio = [stdin, 'pipe', 'pipe', ...(options.descriptors ?? [])] as unknown as ['pipe', 'pipe', 'pipe'];
-  const subprocess = execa(file, args, {
+  // In a request that is changing things, a child must not outlive the agent (a SIGKILL
+  // reaches only the agent): setpriv asks the kernel to SIGKILL it when the agent ends.
+  const dies = currentScope()?.changing === true;
+  const subprocess = execa(dies ? 'setpriv' : file, dies ? ['--pdeathsig', 'KILL', '--', file, ...args] : args, {
     env: { ...toolEnvironment(), ...options.environment },
     extendEnv: false,
     stdio,
@@ -94,7 +98,7 @@ export async function runProcess(file: string, args: readonly string[], options:
     timedOut: result.timedOut,
     timeoutMs: options.timeoutMs,
     cancelled: result.isCanceled,
-    missing: (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT',
+    missing: (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || (dies && result.exitCode === 127 && SETPRIV_MISSING.test(stderr)),
     outputTooLarge: result.isMaxBuffer,
     cause: result.cause,
   };

@@ -3,20 +3,25 @@ import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
 import { isEmbedded } from '../libvirt/domains/connections.js';
 import { currentState } from '../libvirt/domains/locate.js';
+import { removeDomain } from '../libvirt/domains/remove.js';
 import { stateOf, type VmState } from '../libvirt/domains/states.js';
-import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
+import { runVirshBatch, stdoutOrThrow } from '../libvirt/virsh.js';
+import { Intent } from '../files/intents.js';
+import { lockKey } from '../files/locks.js';
+import { withRollback } from '../files/rollback.js';
 import { withXmlFile } from '../libvirt/xml-file.js';
-import type { Volume } from '../storage/index.js';
+import { volumeUndo, type Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
 import type { ProvisionPlan, VolumePlan } from './plan.js';
-import { withRollback, type Rollback } from './rollback.js';
+import { ProvisionRollback } from './rollback.js';
 
 // One request provisions a whole VM: its volumes from the named pools, the template
 // applied onto the root volume, NICs, the domain defined and optionally started. Every
-// step registers its undo first thing after it succeeds, so a failure anywhere (or the
-// deadline) leaves no file, volume or domain behind.
+// step registers its undo before it begins, in the intent journal too, so a failure
+// anywhere (or the deadline, or SIGTERM) leaves no file, volume or domain behind, and a
+// request killed outright has its work undone by the next one (src/recovery/).
 
 /** The domain as the request describes it; provisioning adds the disks, root directory and NICs it makes. */
 export type BaseSpec = Omit<DomainSpec, 'disks' | 'nics'> & { disks: DiskSpec[] };
@@ -47,7 +52,9 @@ export interface Execution {
 }
 
 export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart, admit }: Execution): Promise<Provisioned> {
-  return withRollback(async (rollback) => {
+  const keys = [lockKey.vm(base.name), ...[...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, volume.name))];
+  const intent = Intent.begin(config.paths.lock_dir, keys, `vm create ${base.name}`);
+  return withRollback(new ProvisionRollback(intent), async (rollback) => {
     const volumes: Volume[] = [];
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
     const checkedNics = async () => (spec.nics = await nics);
@@ -79,9 +86,12 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
     if (spec.consoleLog) {
       mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });
       const consoleLog = spec.consoleLog;
-      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog));
+      rollback.will(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog), { kind: 'file', path: consoleLog });
       rollback.done('console-log');
     }
+    // The name was found free under the VM's lock (checkedNics): a domain of this name is
+    // from here on this request's own, whether or not the batch below gets to define it.
+    rollback.will(`domain ${spec.name}`, () => removeDomain(uri, spec.name), { kind: 'domain', uri, name: spec.name });
     // define, autostart, start and the state read in one virsh process: on the hot path of
     // provisioning, each extra process is a connection set up and torn down (P5).
     ctx.progress({ phase: start ? 'defining and starting' : 'defining' });
@@ -93,13 +103,9 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
         }),
       ),
     );
-    // Every undo is registered before any step is marked done: by then the batch has run
-    // them all, and a failure injected after `define` must also stop the started guest.
     stdoutOrThrow(defined!);
-    rollback.made(`domain ${spec.name}`, () => virsh(uri, ['undefine', spec.name]));
     const autostarted = autostart ? after.shift()! : undefined;
     const started = start ? after.shift()! : undefined;
-    if (started && !started.error) rollback.made(`running domain ${spec.name}`, () => virsh(uri, ['destroy', spec.name]));
     rollback.done('define');
     if (autostarted) {
       stdoutOrThrow(autostarted);
@@ -114,7 +120,7 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
   });
 }
 
-async function createVolume(ctx: OperationContext, rollback: Rollback, plan: VolumePlan): Promise<Volume> {
+async function createVolume(ctx: OperationContext, rollback: ProvisionRollback, plan: VolumePlan): Promise<Volume> {
   const { pool } = plan;
   ctx.progress({ phase: 'creating volume', message: `${pool.name}/${plan.name}` });
   // The caller holds the volume's lock (provisionVm takes every planned volume's lock).
@@ -124,12 +130,12 @@ async function createVolume(ctx: OperationContext, rollback: Rollback, plan: Vol
       ...(plan.sizeMb !== undefined && { sizeMb: plan.sizeMb }),
       ...(plan.from?.kind === 'backing' && { backing: { path: plan.from.path, format: plan.from.format } }),
       ...(plan.from?.kind === 'source' && { source: { path: plan.from.path, format: plan.from.format } }),
+      // Undone without the request's signal: by then it may be aborted (deadline), and the
+      // volume must still go.
+      beforeMake: () => rollback.will(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}), volumeUndo(pool, plan.name)),
     },
     { signal: ctx.signal, progress: ctx.progress, deadline: ctx.deadline },
   );
-  // Undone without the request's signal: by then it may be aborted (deadline), and the
-  // volume must still go.
-  rollback.made(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}));
   return volume;
 }
 

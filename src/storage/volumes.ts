@@ -2,8 +2,13 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { resolveAllowedPath } from '../files/containment.js';
+import { Intent } from '../files/intents.js';
+import { lockKey } from '../files/locks.js';
+import { Rollback, withRollback } from '../files/rollback.js';
 import { syncLibvirtPool } from './libvirt-pool.js';
 import { withVolumeLock } from './lock.js';
+import { validateVolumeName } from './names.js';
+import { volumeUndo } from './undo.js';
 import { openPool } from './pool.js';
 import type { CreateVolumeRequest, ImageFormat, Pool, VolumeInfo } from './types.js';
 import { canonicalPath, volumeUsage, type VolumeUser } from './users.js';
@@ -47,10 +52,16 @@ export function createVolume(config: HvConfig, poolName: string, name: string, v
       const path = volume[input];
       if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
     }
-    await pool.create(request, storageContext(ctx));
-    const made = await pool.info(name, storageContext(ctx));
-    if (!made) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${pool.name}'`);
-    return { ...made, usedBy: [] };
+    // A copy can take minutes: killed meanwhile, the next request on this volume removes
+    // what it made (and its part file), from the intent recorded before it began.
+    const intent = Intent.begin(config.paths.lock_dir, [lockKey.volume(pool.name, validateVolumeName(name))], `volume create ${pool.name}/${name}`);
+    return withRollback(new Rollback(intent), async (rollback) => {
+      request.beforeMake = () => rollback.will(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name));
+      await pool.create(request, storageContext(ctx));
+      const made = await pool.info(name, storageContext(ctx));
+      if (!made) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${pool.name}'`);
+      return { ...made, usedBy: [] };
+    });
   });
 }
 

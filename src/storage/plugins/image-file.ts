@@ -41,7 +41,11 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
     pathOf: (target, name) => join(directoryOf(target) ?? target.config.path!, name),
     create: fileCreate,
     async delete(target) {
-      const { stats } = volumeEntry(directoryOf(target) ?? target.config.path!, target.name, target.pool);
+      const directory = directoryOf(target);
+      // A create killed while it copied leaves its part file; the caller holds the volume's
+      // lock, so no live create of this name is writing one.
+      if (directory) await removePartFiles(directory, target.name);
+      const { stats } = volumeEntry(directory ?? target.config.path!, target.name, target.pool);
       if (!stats) return false;
       if (!stats.isFile()) throw notAVolume(target);
       await unlink(target.path);
@@ -78,6 +82,13 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
     activate: async () => undefined,
     deactivate: async () => undefined,
   };
+}
+
+/** Removes `.<name>.part-<hex>`: what a killed create of volume `name` left behind. */
+async function removePartFiles(directory: string, name: string): Promise<void> {
+  const prefix = `.${name}.part-`;
+  const entries = await readdir(directory).catch(() => [] as string[]);
+  await Promise.all(entries.filter((entry) => entry.startsWith(prefix) && /^[0-9a-f]{8}$/.test(entry.slice(prefix.length))).map((entry) => rm(join(directory, entry), { force: true })));
 }
 
 async function makeImage(format: ImageFormat, part: string, plan: CreatePlan, ctx: StorageOpContext): Promise<void> {

@@ -1,0 +1,85 @@
+import { HvError, toHvError } from '../core/errors.js';
+import type { Intent, UndoRecord } from './intents.js';
+
+// A request that makes things one step at a time (volumes, a root filesystem, a domain, a
+// template file) registers each step's undo before the step begins, so that whatever
+// point it fails at, or is stopped at, everything it made is undone in reverse order, and
+// nothing it did not make is touched. With an intent (intents.ts) each undo is also
+// written down first: when the process is killed before it can undo, the next request
+// that touches the same things does it (src/recovery/).
+
+interface Undo {
+  what: string;
+  run: () => Promise<unknown>;
+  record: UndoRecord | undefined;
+}
+
+export class Rollback {
+  readonly #undos: Undo[] = [];
+
+  constructor(readonly intent?: Intent) {}
+
+  /**
+   * Registers how to undo a step that is about to begin. The undo must be harmless when the
+   * step never happened (a volume not made is not deleted). Returns a handle for `keep`.
+   */
+  will(what: string, run: () => Promise<unknown>, record?: UndoRecord): Undo {
+    const undo = { what, run, record };
+    if (record) this.intent?.record(record);
+    this.#undos.push(undo);
+    return undo;
+  }
+
+  /** The step's result is kept for good, whatever happens later: its undo is dropped. */
+  keep(undo: Undo): void {
+    const index = this.#undos.indexOf(undo);
+    if (index >= 0) this.#undos.splice(index, 1);
+    if (undo.record) this.intent?.forget(undo.record);
+  }
+
+  /**
+   * Undoes everything in reverse order; returns what could not be undone (each is still
+   * tried). What could not be undone stays in the journal, for the next request to finish.
+   */
+  async undo(): Promise<string[]> {
+    const failed: string[] = [];
+    const left: UndoRecord[] = [];
+    for (const undo of this.#undos.reverse()) {
+      try {
+        await undo.run();
+      } catch (error) {
+        failed.push(`${undo.what}: ${(error as Error).message}`);
+        if (undo.record) left.unshift(undo.record);
+      }
+    }
+    this.#undos.length = 0;
+    this.intent?.abandon(left);
+    return failed;
+  }
+
+  /** The work succeeded: nothing is to be undone, the journal entry goes. */
+  finish(): void {
+    this.#undos.length = 0;
+    this.intent?.end();
+  }
+}
+
+/** Runs work; on failure undoes what it made and rethrows, noting anything left behind. */
+export async function withRollback<T, R extends Rollback>(rollback: R, work: (rollback: R) => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work(rollback);
+  } catch (error) {
+    const leftovers = await rollback.undo();
+    if (leftovers.length === 0) throw error;
+    const cause = toHvError(error);
+    throw new HvError(
+      cause.code,
+      `${cause.message}; rollback could not remove: ${leftovers.join('; ')} (the next request that touches it finishes the rollback)`,
+      { ...cause.details, left_behind: leftovers },
+      { cause: error },
+    );
+  }
+  rollback.finish();
+  return result;
+}
