@@ -11,7 +11,7 @@
 // After each kill: no domain, volume, part file or stray template file, and no journal
 // entry; and then the identical request succeeds.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -220,3 +220,27 @@ describe.each(Object.keys(WORK))('%s', (kind) => {
     }
   }, KILLS * BOUND_MS);
 });
+
+test('a define batch killed after libvirt defined the domain leaves no domain over removed volumes (its undo was registered first)', async () => {
+  // A virsh that dies by SIGKILL right after a batch holding `define` has run: libvirt has
+  // defined the domain, the agent gets no answer (as at a timeout, or a killed virsh).
+  const bin = join(box.root, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const realVirsh = (await execa('sh', ['-c', 'command -v virsh'])).stdout.trim();
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\n${realVirsh} "$@"\nstatus=$?\ncase "$*" in *"; 'define' "*) kill -9 $$ ;; esac\nexit $status\n`);
+  chmodSync(join(bin, 'virsh'), 0o755);
+  const name = newName();
+  const request = WORK['image provision']!.request(name);
+  const ran = await execa(AGENT, ['rpc'], {
+    input: JSON.stringify(request),
+    env: agentEnv({ HVAGENT_CONFIG: box.config, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
+    extendEnv: false,
+    reject: false,
+  });
+  const reply = JSON.parse(String(ran.stdout)) as Reply;
+  expect(reply.statuscode).not.toBe(0);
+  expect(reply.statusmsg).toContain('virsh');
+  expect(reply.statusmsg).not.toContain('rollback could not remove');
+  expect(await WORK['image provision']!.leftovers(name)).toEqual([]);
+  await identicalSucceeds(WORK['image provision']!, name);
+}, BOUND_MS);
