@@ -64,8 +64,12 @@ export class Rollback {
   }
 }
 
-/** Runs work; on failure undoes what it made and rethrows, noting anything left behind. */
-export async function withRollback<T, R extends Rollback>(rollback: R, work: (rollback: R) => Promise<T>): Promise<T> {
+/**
+ * Runs work; on failure undoes what it made and rethrows, noting anything left behind. On
+ * success the journal entry ends, unless `finish: false`: the caller then calls finish()
+ * once the rest of the request (outside this work) is done too.
+ */
+export async function withRollback<T, R extends Rollback>(rollback: R, work: (rollback: R) => Promise<T>, options: { finish: boolean } = { finish: true }): Promise<T> {
   let result: T;
   try {
     result = await work(rollback);
@@ -80,6 +84,6 @@ export async function withRollback<T, R extends Rollback>(rollback: R, work: (ro
       { cause: error },
     );
   }
-  rollback.finish();
+  if (options.finish) rollback.finish();
   return result;
 }

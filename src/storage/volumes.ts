@@ -45,24 +45,34 @@ export interface NewVolume {
   readonly imageFormat: ImageFormat;
 }
 
-export function createVolume(config: HvConfig, poolName: string, name: string, volume: NewVolume, ctx: OperationContext): Promise<VolumeView> {
-  return changeVolume(config, poolName, name, ctx, async (pool) => {
-    const request: CreateVolumeRequest = { name, ...(volume.sizeMb !== undefined && { sizeMb: volume.sizeMb }) };
-    for (const input of ['backing', 'source'] as const) {
-      const path = volume[input];
-      if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
-    }
-    // A copy can take minutes: killed meanwhile, the next request on this volume removes
-    // what it made (and its part file), from the intent recorded before it began.
-    const intent = Intent.begin(config.paths.lock_dir, [lockKey.volume(pool.name, validateVolumeName(name))], `volume create ${pool.name}/${name}`);
-    return withRollback(new Rollback(intent), async (rollback) => {
-      request.beforeMake = () => rollback.will(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name));
-      await pool.create(request, storageContext(ctx));
-      const made = await pool.info(name, storageContext(ctx));
-      if (!made) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${pool.name}'`);
-      return { ...made, usedBy: [] };
-    });
-  });
+export async function createVolume(config: HvConfig, poolName: string, name: string, volume: NewVolume, ctx: OperationContext): Promise<VolumeView> {
+  const pool = openPool(config, poolName);
+  // A copy can take minutes: killed meanwhile, the next request on this volume removes
+  // what it made (and its part file), from the intent recorded before it began. The
+  // intent ends only once libvirt has been told too, just before the reply: a request
+  // killed before that has its volume undone, never one whose volume was kept unreported.
+  const intent = Intent.begin(config.paths.lock_dir, [lockKey.volume(pool.name, validateVolumeName(name))], `volume create ${pool.name}/${name}`);
+  const rollback = new Rollback(intent);
+  const made = await changeVolume(config, poolName, name, ctx, (locked) =>
+    withRollback(
+      rollback,
+      async () => {
+        const request: CreateVolumeRequest = { name, ...(volume.sizeMb !== undefined && { sizeMb: volume.sizeMb }) };
+        for (const input of ['backing', 'source'] as const) {
+          const path = volume[input];
+          if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
+        }
+        request.beforeMake = () => rollback.will(`volume ${locked.name}/${name}`, () => locked.delete(name, {}), volumeUndo(locked, name));
+        await locked.create(request, storageContext(ctx));
+        const found = await locked.info(name, storageContext(ctx));
+        if (!found) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${locked.name}'`);
+        return { ...found, usedBy: [] };
+      },
+      { finish: false },
+    ),
+  );
+  rollback.finish();
+  return made;
 }
 
 /**
