@@ -10,7 +10,7 @@ const TIERS = [
   ['files'], //               locks, path containment
   ['libvirt'], //             virsh, parsers, domains on both connections, host facts
   ['storage'], //             pools, plugins, volumes
-  ['templates', 'network', 'monitoring'],
+  ['templates', 'network', 'monitoring', 'cloudinit'],
   ['vm'], //                  VM operations: power, resources, snapshots, delete, migration
   ['provisioning'], //        a whole VM from one typed request, with rollback
   ['recovery'], //            finishing the rollback of a killed request (the intent journal)

@@ -26,6 +26,8 @@ export default {
         '<rootDir>/test/monitoring/**/*.test.ts',
         '<rootDir>/test/migration/**/*.test.ts',
         '<rootDir>/test/cloudinit/**/*.test.ts',
+        '<rootDir>/test/rest/**/*.test.ts',
+        '<rootDir>/test/package/**/*.test.ts',
       ],
     },
   ],

@@ -11,82 +11,44 @@
 // process, and undefined again however the run ends (normal end, error, SIGINT, SIGTERM).
 // The bench refuses to run when any p4- domain exists already.
 //
-//   node bench/vm-list.mjs [domains] [rounds]      (default 1000 and 20)
+// The small-host case comes first, with 10 of them defined: `hvagent vm list` through the
+// command line (the built executable, its table on a pipe) against the bare minimum, `node
+// -e 0` then `virsh list --all`, alternated in one loop (goal: 1.2x).
+//
+//   node bench/vm-list.mjs [domains] [rounds] [small-rounds]      (default 1000, 20 and 40)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineDomains, domainsNamed, run, undefineDomains, virsh } from './domains.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const agent = join(repo, 'agent/hvagent');
-const URI = 'qemu:///system';
 const PREFIX = 'p4-';
-const KERNEL = '/var/lib/hvagent/test-assets/vmlinuz';
 const COUNT_AT = 10; // the small host of the process-count comparison
 const domains = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 20);
+const smallRounds = Number(process.argv[4] ?? 40);
+const executable = join(repo, 'dist/hvagent.cjs');
 if (!(Number.isInteger(domains) && domains >= COUNT_AT)) throw new Error(`domains must be an integer ≥ ${COUNT_AT}`);
 const width = Math.max(4, String(domains - 1).length);
 const nameOf = (i) => `${PREFIX}${String(i).padStart(width, '0')}`;
 const work = mkdtempSync(join(tmpdir(), 'hv-bench-p4-'));
 
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ').slice(0, 200)} exited ${result.status}: ${result.stderr}`);
-  return result.stdout;
-}
-
-const virsh = (args, options) => run('virsh', ['-c', URI, ...args], options);
-/** Runs many virsh commands, one per line, in ONE virsh process reading them from stdin. */
-const virshScript = (lines) => virsh([], { input: `${lines.join('\n')}\n` });
-const ourDomains = () =>
-  virsh(['list', '--all', '--name'])
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((name) => name.startsWith(PREFIX));
-
-/** A shut-off, disk-less machine shaped like the ones hvagent defines (src/vm/domain-xml.ts). */
-function domainXml(name) {
-  const rootPorts = Array.from({ length: 6 }, () => "    <controller type='pci' model='pcie-root-port'/>").join('\n');
-  return `<domain type='qemu'>
-  <name>${name}</name>
-  <metadata><hv:vm xmlns:hv='https://hvagent.dev/xmlns/domain/1'><hv:vm_class>qemu</hv:vm_class><hv:created_by>bench/vm-list.mjs</hv:created_by></hv:vm></metadata>
-  <memory unit='MiB'>64</memory>
-  <currentMemory unit='MiB'>64</currentMemory>
-  <vcpu placement='static' current='1'>1</vcpu>
-  <os><type arch='x86_64' machine='q35'>hvm</type><kernel>${KERNEL}</kernel><cmdline>console=ttyS0</cmdline></os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <controller type='pci' index='0' model='pcie-root'/>
-${rootPorts}
-    <serial type='pty'><target port='0'/></serial>
-    <console type='pty'><target type='serial' port='0'/></console>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-`;
-}
+const ourDomains = () => domainsNamed(PREFIX);
 
 function define(from, to) {
-  const lines = [];
-  for (let i = from; i < to; i += 1) {
-    const file = join(work, `${nameOf(i)}.xml`);
-    writeFileSync(file, domainXml(nameOf(i)));
-    lines.push(`define ${file}`);
-  }
-  virshScript(lines);
+  defineDomains(Array.from({ length: to - from }, (_, i) => nameOf(from + i)), work, 'bench/vm-list.mjs');
 }
 
 let cleaned = false;
 function cleanUp() {
   if (cleaned) return;
   cleaned = true;
-  const left = ourDomains();
-  if (left.length > 0) virshScript(left.map((name) => `undefine ${name}`));
+  const allGone = undefineDomains(PREFIX);
   rmSync(work, { recursive: true, force: true });
-  if (ourDomains().length > 0) console.error(`bench/vm-list.mjs: some ${PREFIX} domains could not be undefined`);
+  if (!allGone) console.error(`bench/vm-list.mjs: some ${PREFIX} domains could not be undefined`);
 }
 // Every step is synchronous (spawnSync keeps the timings free of event-loop noise), so the
 // loop yields between steps to let a pending signal's handler run.
@@ -135,8 +97,43 @@ if (existing.length > 0) {
   process.exit(1);
 }
 
+/** The small host: the CLI's `vm list` against `node -e 0` plus `virsh list --all`, alternated. */
+async function smallHost() {
+  const env = { PATH: process.env.PATH };
+  const runs = { cli: [], node: [], virsh: [], floor: [] };
+  for (let i = -2; i < smallRounds; i += 1) {
+    await letSignalsIn();
+    let table = '';
+    const cliMs = timed(() => {
+      table = run(executable, ['vm', 'list'], { env });
+    });
+    if (!table.includes(nameOf(COUNT_AT - 1))) throw new Error(`hvagent vm list did not list ${nameOf(COUNT_AT - 1)}`);
+    const nodeMs = timed(() => run('node', ['-e', '0'], { env }));
+    const virshMs = timed(() => virsh(['list', '--all'], { env }));
+    if (i >= 0) {
+      runs.cli.push(cliMs);
+      runs.node.push(nodeMs);
+      runs.virsh.push(virshMs);
+      runs.floor.push(nodeMs + virshMs);
+    }
+  }
+  const cli = stats(runs.cli);
+  const floor = stats(runs.floor);
+  return {
+    domains: virsh(['list', '--all', '--name']).split('\n').filter((line) => line.trim()).length,
+    rounds: smallRounds,
+    cli_vm_list: cli,
+    node_e_0: stats(runs.node),
+    virsh_list_all: stats(runs.virsh),
+    floor,
+    ratio_median: cli.median / floor.median,
+    ratio_of_pairs_median: stats(runs.cli.map((ms, i) => ms / runs.floor[i])).median,
+  };
+}
+
 try {
   define(0, COUNT_AT);
+  const small = await smallHost();
   const callsSmall = virshCallsOfOneList();
   await letSignalsIn();
   let start = process.hrtime.bigint();
@@ -167,6 +164,7 @@ try {
   }
 
   const result = {
+    small_host: small,
     domains,
     rounds,
     define_seconds: defineSeconds,

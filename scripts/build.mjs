@@ -5,21 +5,22 @@
 //
 //   dist/hvagent.cjs              the executable (scripts/loader.cjs)
 //   dist/hvagent.bundle.js        main: adapters, dispatch, core, the DDL registry, config
-//   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, catalogue)
+//   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, pool drop-in, catalogue)
 //   dist/hvagent.actions.cjs      every action handler and the operations below them; loaded
 //                                 only when a request has passed validation and authorization;
 //                                 the modules it shares with main (errors, the request scope,
 //                                 the process runner, …) are main's own, handed over by name
-//   dist/hvagent.vendor.cjs       yaml, execa, fast-xml-parser: loaded on first use
+//   dist/hvagent.vendor.cjs       yaml, fast-xml-parser: loaded on first use
 //
 // 1. the build tools (DDL compiler, artefact generator) are bundled and run:
-//    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, catalogue.cjs);
+//    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, pool.cjs, catalogue.cjs);
 // 2. main, actions, the DDL pieces and vendor are bundled with esbuild;
 // 3. each file gets a build id line, and the executable writes the code caches.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,7 +35,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node18',
   packages: 'external',
   logLevel: 'warning',
 });
@@ -47,19 +48,28 @@ const runTool = (...args) => {
 };
 runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'));
 
-const VENDOR = ['yaml', 'execa', 'fast-xml-parser'];
+const VENDOR = ['yaml', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
 const GENERATED = join(root, 'build/generated');
-const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, legalComments: 'none', logLevel: 'warning' };
+const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node18', minify: true, legalComments: 'none', logLevel: 'warning' };
 const relativeId = (path) => relative(root, path).split('\\').join('/');
 const sourceOf = (resolveDir, spec) => resolve(resolveDir, spec.replace(/\.js$/, '.ts'));
 
-/** Each import of a vendor package becomes a shim that requires it from the vendor file when first evaluated. */
+/**
+ * Each import of a vendor package becomes a shim whose exports are getters: the vendor file
+ * is loaded when one is first read, not when a module that imports the package is evaluated
+ * (`vm list` imports the domain parser, and needs it only where containers exist).
+ */
+const requireFromRoot = createRequire(join(root, 'package.json'));
 const vendorPlugin = {
   name: 'vendor',
   setup(plugin) {
     plugin.onResolve({ filter: new RegExp(`^(${VENDOR.join('|')})$`) }, ({ path }) => ({ path, namespace: 'vendor-shim' }));
     plugin.onLoad({ filter: /.*/, namespace: 'vendor-shim' }, ({ path }) => ({
-      contents: `module.exports = require(${JSON.stringify(`hvagent-vendor:${path}`)});`,
+      contents: [
+        `let loaded;`,
+        `const load = () => (loaded ??= require(${JSON.stringify(`hvagent-vendor:${path}`)}));`,
+        `module.exports = { ${Object.keys(requireFromRoot(path)).map((name) => `get ${JSON.stringify(name)}() { return load()[${JSON.stringify(name)}]; }`).join(', ')} };`,
+      ].join('\n'),
       loader: 'js',
     }));
     plugin.onResolve({ filter: /^hvagent-(vendor|ddl|actions|shared):/ }, ({ path }) => ({ path, external: true }));
@@ -76,12 +86,20 @@ const ddlPlugin = {
   },
 };
 
-/** The handlers the agents' actions.ts files load on demand go to the actions file, by their source path. */
+/**
+ * The handlers the agents' actions.ts files load on demand go to the actions file, by their
+ * source path; so do the server (`hvagent serve`), which no per-request process runs, and
+ * `hvagent install` with the plugin files it writes.
+ */
+const onDemand = (importer, path) =>
+  /[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer) ||
+  (/[\\/]src[\\/]main\.ts$/.test(importer) && path.startsWith('./adapter/rest/')) ||
+  (/[\\/]src[\\/]adapter[\\/]cli\.ts$/.test(importer) && path === './install.js');
 const handlersPlugin = (handlers) => ({
   name: 'handlers',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.?\// }, ({ path, importer, resolveDir, kind }) => {
-      if (kind !== 'dynamic-import' || !/[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer)) return undefined;
+      if (kind !== 'dynamic-import' || !onDemand(importer, path)) return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
       handlers.add(id);
       // A shim module, not a bare external: esbuild turns import() of a bundled module into a
@@ -147,6 +165,7 @@ await build({
     loader: 'js',
   },
   outfile: join(root, 'build/actions.cjs'),
+  loader: { '.rb': 'text', '.ddl': 'text' },
   define,
   plugins: [vendorPlugin, ddlPlugin, sharedPlugin(mainModules, shared)],
 });

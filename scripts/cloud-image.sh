@@ -13,7 +13,9 @@
 # command line has console=tty0 console=ttyS0 (ttyS0 last: it is /dev/console, so the serial
 # log shows systemd's and cloud-init's messages, "Cloud-init v. … finished at …" included).
 #
-# Cache: debian12-cloud.key beside the image holds the sha256 of this script; the image is
+# Cache: debian12-cloud.key beside the image holds the sha256 of this script (not of
+# debootstrap-lib.sh, which picks the mirror and cleans up but adds nothing to the image,
+# and test/helpers/cloud-image.ts checks the same key); the image is
 # rebuilt when it differs, so any change to the recipe below invalidates it. Builds are
 # serialised by a lock (a second caller waits, then finds the image built). A build works in
 # a .build.* directory beside the image and renames the finished image into place: a failed
@@ -68,56 +70,8 @@ now_s() { date +%s; }
 took() { echo "$(( $(now_s) - $1 )) s"; }
 
 install_packages() { "$HERE/install-packages.sh" "${PACKAGES[@]}"; }
-
-# The mirror apt uses for the bookworm suite's main component: one-line sources first, then
-# deb822 .sources stanzas (Types deb, Suites bookworm, Components main, not Enabled: no).
-debian_mirror() {
-  local uri
-  if [ -n "${HVAGENT_DEBIAN_MIRROR:-}" ]; then echo "$HVAGENT_DEBIAN_MIRROR"; return; fi
-  uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk -v suite="$SUITE" '
-    { sub(/#.*/, "") }
-    $1 == "deb" {
-      i = 2
-      if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
-      if ($(i + 1) != suite) next
-      for (j = i + 2; j <= NF; j++) if ($j == "main") { print $i; exit }
-    }')
-  if [ -z "$uri" ]; then
-    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v suite="$SUITE" '
-      BEGIN { RS = ""; FS = "\n" }
-      {
-        types = uris = suites = comps = ""; enabled = "yes"
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^#/ || !match($i, /^[A-Za-z-]+:/)) continue
-          key = tolower(substr($i, 1, RLENGTH - 1)); val = " " substr($i, RLENGTH + 1) " "
-          gsub(/[ \t]+/, " ", val)
-          if (key == "types") types = val; else if (key == "uris") uris = val
-          else if (key == "suites") suites = val; else if (key == "components") comps = val
-          else if (key == "enabled") enabled = val
-        }
-        if (enabled ~ / no /) next
-        if (types ~ / deb / && suites ~ (" " suite " ") && comps ~ / main /) {
-          split(uris, u, " "); print u[1]; exit
-        }
-      }')
-  fi
-  echo "${uri:-http://deb.debian.org/debian}"
-}
-
-# release_build WORK: unmount everything under WORK, detach its loop devices, remove it.
-# rm --one-file-system: never follows into a mount that could not be removed (a bind-mounted
-# /dev or /proc of a killed debootstrap).
-release_build() {
-  local work=$1 m l
-  [ -d "$work" ] || return 0
-  for m in $(awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r); do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "WARNING: cannot unmount $m"
-  done
-  if [ -e "$work/disk.raw" ]; then
-    for l in $(losetup -n -O NAME -j "$work/disk.raw" 2>/dev/null); do losetup -d "$l" || true; done
-  fi
-  rm -rf --one-file-system "$work"
-}
+# shellcheck source=debootstrap-lib.sh
+. "$HERE/debootstrap-lib.sh"
 
 in_root() { chroot "$ROOT" "$@"; }
 
@@ -189,13 +143,10 @@ build() {
   local t0 t work raw size loop uuid mirror
   t0=$(now_s)
   mirror=$(debian_mirror)
-  # debootstrap fetches with wget: give it apt's proxy, if apt has one.
-  local http_proxy=
-  eval "$(apt-config shell http_proxy Acquire::http::Proxy)"
-  [ -z "$http_proxy" ] || export http_proxy
+  export_apt_proxy
   work=$(mktemp -d "$DIR/.build.XXXXXX")
   # shellcheck disable=SC2064 # expand $work now
-  trap "release_build '$work'" EXIT
+  trap "release_work '$work'" EXIT
   trap 'exit 130' INT TERM
   raw=$work/disk.raw
   ROOT=$work/root
@@ -249,28 +200,7 @@ case ${1:-build} in
   *) die "usage: $0 [build|install]" ;;
 esac
 KEY=$(sha256sum "$SELF" | cut -d' ' -f1)
-if [ -f "$IMAGE" ] && [ "$(cat "$KEY_FILE" 2>/dev/null)" = "$KEY" ]; then
-  log "up to date: $IMAGE"
-  echo "$IMAGE"
-  exit 0
-fi
+image_up_to_date() { [ -f "$IMAGE" ] && [ "$(cat "$KEY_FILE" 2>/dev/null)" = "$KEY" ]; }
 mkdir -p "$DIR"
 chmod 755 "$ASSETS" "$DIR"
-exec 9>"$LOCK_FILE" || die "cannot open $LOCK_FILE"
-if ! flock -n 9; then
-  log "another build holds $LOCK_FILE; waiting"
-  flock -w 1800 9 || die "timed out waiting for $LOCK_FILE"
-fi
-if [ -f "$IMAGE" ] && [ "$(cat "$KEY_FILE" 2>/dev/null)" = "$KEY" ]; then
-  log "built meanwhile by another run: $IMAGE"
-  echo "$IMAGE"
-  exit 0
-fi
-for stale in "$DIR"/.build.*; do
-  [ -e "$stale" ] || continue
-  log "removing what an interrupted build left: $stale"
-  release_build "$stale"
-done
-install_packages
-build
-echo "$IMAGE"
+build_cached "$IMAGE" "$LOCK_FILE" image_up_to_date install_packages build

@@ -24,9 +24,12 @@ SYSTEM_URI=qemu:///system
 # Bump when the initramfs or rootfs recipe below changes, so cached assets are rebuilt.
 # 2: virtio_balloon; the ACPI poweroff line reaches the serial console; guest_noacpid.
 # 3: guest_netwatch (NICs plugged in or out later are reported, and get a DHCP lease).
-ASSETS_RECIPE=3
+# 4: guest_listen=PORT,… (an HTTP server per port) and guest_probe=HOST:PORT:SPOOF (UDP
+#    probes to the host, from the guest's own address and from a spoofed one): firewall tests.
+ASSETS_RECIPE=4
+# genisoimage makes the cloud-init seeds (NoCloud ISO) of vm create.
 PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc qemu-system-x86
-          qemu-utils dnsmasq-base iptables iproute2 busybox-static)
+          qemu-utils dnsmasq-base iptables iproute2 busybox-static genisoimage)
 # Guest kernel modules in load order (virtio_ring must come before virtio).
 GUEST_MODULES=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
                drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
@@ -263,6 +266,28 @@ if grep -q guest_netwatch /proc/cmdline; then
      known=$now; sleep 1
    done) &
 fi
+# Firewall tests (docs/NETWORKS.md): guest_listen=P1,P2 serves "GUEST PORT P" over HTTP on
+# each port; guest_probe=HOST:PORT:SPOOF sends, every second, one UDP probe to HOST:PORT from
+# the address eth0 leased and one from SPOOF (added to eth0 for the purpose), so the host
+# can tell which of them the NIC's filter lets through.
+for arg in $(cat /proc/cmdline); do case "$arg" in
+  guest_listen=*)
+    for p in $(echo "${arg#guest_listen=}" | tr ',' ' '); do
+      mkdir -p "/www/$p" && echo "GUEST PORT $p" > "/www/$p/index.html"
+      httpd -p "$p" -h "/www/$p" && echo "GUEST: listening on $p"
+    done ;;
+  guest_probe=*)
+    set -- $(echo "${arg#guest_probe=}" | tr ':' ' ')
+    (until ip -4 -o addr show eth0 2>/dev/null | grep -q inet; do sleep 1; done
+     ip addr add "$3/32" dev eth0
+     echo "GUEST: probing $1:$2 from $3 too"
+     # traceroute sends its first probe to the base port + 1.
+     while true; do
+       traceroute -n -m 1 -q 1 -w 1 -s "$3" -p $(($2 - 1)) "$1" >/dev/null 2>&1
+       traceroute -n -m 1 -q 1 -w 1 -p $(($2 - 1)) "$1" >/dev/null 2>&1
+       sleep 1
+     done) & ;;
+esac; done
 echo "GUEST: READY"
 if grep -q guest_tick /proc/cmdline; then while true; do echo "GUEST: tick uptime=$(cut -d' ' -f1 /proc/uptime)"; sleep 2; done; fi
 while true; do sleep 3600; done

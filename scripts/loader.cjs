@@ -6,7 +6,7 @@
 //   hvagent.actions.cjs        the handlers and operations: `hvagent-actions:<source path>`;
 //                              the modules it shares with main come from main by name
 //                              (`hvagent-shared:<source path>`)
-//   hvagent.vendor.cjs         yaml, execa, fast-xml-parser: `hvagent-vendor:<package>`
+//   hvagent.vendor.cjs         yaml, fast-xml-parser: `hvagent-vendor:<package>`
 // beside the executable, or in hvagent/ beside it (the layout `hvagent install` writes).
 // Each cache (<piece>.cache) starts with its piece's build id: V8 checks little more than
 // the source length, so a cache from another build must never be offered. A missing or
@@ -116,7 +116,6 @@ if (cacheOut) {
       const libraries = piece('hvagent.vendor.cjs');
       libraries.yaml.parse('warm: [up]');
       new libraries['fast-xml-parser'].XMLParser().parse('<warm up="1"/>');
-      void libraries.execa.execa;
       saveMain();
       for (const each of compiled) if (each.name !== 'hvagent.bundle.js') each.save();
     });

@@ -3,7 +3,9 @@ import { AGENTS } from './agents/index.js';
 import { loadRecovery } from './agents/recovery/actions.js';
 import { toHvError } from './core/errors.js';
 import { answerServer } from './adapter/server.js';
+import { serverSocket } from './adapter/server-socket.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import { terminalChildRunning } from './process/run.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.
@@ -11,13 +13,21 @@ import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 // One executable, every protocol: the environment says who is calling.
 //   CHORIA_EXTERNAL_PROTOCOL set  → Choria external agent
 //   MCOLLECTIVE_REQUEST_FILE set  → MCollective 2.12 external script (via our Ruby runner)
-//   otherwise                     → command line (including `rpc` for stdio JSON)
+//   otherwise                     → command line (including `rpc` for stdio JSON, `serve` for REST)
+// Where `hvagent serve` runs, the per-request protocols hand their request to it
+// (adapter/handoff.ts); the check is one stat(2) of its socket.
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const dispatcher = createDispatcher({ agents: AGENTS, recovery: loadRecovery });
+  const env = process.env;
+  if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) {
+    // The server drains on SIGTERM itself (adapter/rest/serve.ts), then cancels and undoes.
+    const { runServe } = await import('./adapter/rest/serve.js');
+    process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, recovery: loadRecovery, ...options })));
+  }
+  const dispatcher = await withServer(createDispatcher({ agents: AGENTS, recovery: loadRecovery }), args);
   stopOnSignals(dispatcher);
-  const served = await answerServer(process.env, args, dispatcher);
+  const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
@@ -40,9 +50,19 @@ function stopOnSignals(dispatcher: Dispatcher): void {
     ['SIGINT', 2],
   ] as const) {
     process.on(signal, () => {
+      // The terminal's interrupt key belongs to an interactive child (vm console) while it runs.
+      if (signal === 'SIGINT' && terminalChildRunning()) return;
       if (dispatcher.interrupt(signal) === 0) process.exit(128 + number);
     });
   }
+}
+
+/** The server's dispatcher when it runs; `rpc --stream` is a long-lived process of its own and stays here. */
+async function withServer(local: Dispatcher, args: readonly string[]): Promise<Dispatcher> {
+  const socket = args[0] === 'rpc' && args.includes('--stream') ? undefined : serverSocket(process.env);
+  if (!socket) return local;
+  const { handoffDispatcher } = await import('./adapter/handoff.js');
+  return handoffDispatcher(socket, local);
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENTS } from './agents/index.js';
+import { loadConfig } from './config/load.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { answerServer } from './adapter/server.js';
 
@@ -9,8 +10,11 @@ import { answerServer } from './adapter/server.js';
  * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so
  * that the caches also hold the functions compiled on a request's path, not just each
  * piece's top level (a request would otherwise compile them from source): a refused
- * request through each server protocol's own entry, one refused request per action, and
- * every handler loaded.
+ * request through each server protocol's own entry, one refused request per action,
+ * every handler loaded, and the everyday reads run for real against libvirt's test driver
+ * (in virsh's own process: no daemon, nothing of the host's touched), so that the handlers'
+ * bodies, the process runner and the parsers are in the caches too, not compiled on every
+ * request. Where virsh is missing those reads fail, and warm what they reached.
  */
 export async function warmUp(refusalDone: () => void): Promise<void> {
   const dispatcher = createDispatcher({ agents: AGENTS });
@@ -21,8 +25,9 @@ export async function warmUp(refusalDone: () => void): Promise<void> {
     writeFileSync(request, JSON.stringify({ agent: 'host', action: 'info', requestid: 'warmup', data: { '~': 1 } }));
     await answerServer({ CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply }, [], dispatcher);
     refusalDone();
-    const { configValidator, catalogueValidator } = await import('./ddl/registry.js');
+    const { configValidator, catalogueValidator, poolFileValidator } = await import('./ddl/registry.js');
     configValidator()({});
+    poolFileValidator()({});
     catalogueValidator()({});
     // A refusal through MCollective would print its status line on stderr: this one needs no hypervisor and succeeds.
     writeFileSync(request, JSON.stringify({ agent: 'host', action: 'agent_info', data: {} }));
@@ -37,5 +42,22 @@ export async function warmUp(refusalDone: () => void): Promise<void> {
     }
   }
   await Promise.all(Object.values(AGENTS).flatMap((actions) => Object.values(actions).map((load) => load())));
+  await warmEverydayReads();
+}
+
+const TEST_DRIVER = 'test:///default';
+const EVERYDAY_READS: ReadonlyArray<[string, string, Record<string, unknown>]> = [
+  ['vm', 'list', {}],
+  ['vm', 'list', { details: true }],
+  ['vm', 'info', { name: 'test' }],
+  ['host', 'info', {}],
+  ['network', 'nic_list', { name: 'test' }],
+];
+
+async function warmEverydayReads(): Promise<void> {
+  const config = await loadConfig({ HVAGENT_CONFIG: '/dev/null', HVAGENT_URI: TEST_DRIVER });
+  config.libvirt.lxc_uri = TEST_DRIVER;
+  const dispatcher = createDispatcher({ agents: AGENTS, config: async () => config });
+  for (const [agent, action, data] of EVERYDAY_READS) await dispatcher.handle({ agent, action, data, protocol: 'cli' });
 }
 

@@ -21,6 +21,38 @@ module MCollective
       action 'nic_detach' do
         Util::HvagentRunner.run(self, HVAGENT)
       end
+
+      action 'create' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'delete' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'start' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'stop' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'autostart' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'lease_list' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'lease_set' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'lease_remove' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
     end
   end
 end

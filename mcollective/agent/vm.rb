@@ -14,6 +14,14 @@ module MCollective
         Util::HvagentRunner.run(self, HVAGENT)
       end
 
+      action 'console_log' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'console' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
       action 'locate' do
         Util::HvagentRunner.run(self, HVAGENT)
       end

@@ -14,9 +14,17 @@
 #     MCollective::Util::HvagentRunner.run(self, File.join(File.dirname(__FILE__), "hvagent", "hvagent"))
 #   end
 #
+# Where `hvagent serve` runs (its unix socket exists: HVAGENT_SOCKET, default
+# /run/hvagent/hvagent.sock), the request is handed to it over that socket instead: no
+# program is started at all, and the server answers from warm state. Connections are kept
+# open between requests (mcollectived lives on; the server identifies a connection's peer
+# once). A server that cannot be reached, or says it is stopping, has taken nothing: the
+# program runs as before.
+#
 # Stdlib only; works on Ruby 2.x and 3.x.
 require 'json'
 require 'securerandom'
+require 'socket'
 require 'tempfile'
 require 'tmpdir'
 
@@ -31,6 +39,13 @@ module MCollective
       MAX_OUTPUT = 256 * 1024
       # Used when neither the agent nor its DDL gives a timeout (same default as RPC::Agent).
       DEFAULT_TIMEOUT = 10
+      DEFAULT_SOCKET = "/run/hvagent/hvagent.sock"
+      # A reply larger than this from the server is refused (hvagent replies are far smaller).
+      MAX_REPLY = 64 * 1024 * 1024
+
+      # An idle kept-alive connection older than this is not reused (the server closes idle
+      # unix-socket connections after 300 s).
+      IDLE_REUSE = 240.0
 
       def self.run(agent, command)
         Invocation.new(agent, command).run
@@ -65,6 +80,28 @@ module MCollective
         end
       end
 
+      # Idle connections to the server, by socket path: [socket, last used].
+      @idle = Hash.new { |hash, key| hash[key] = [] }
+      @idle_lock = Mutex.new
+
+      # A connection to the server: a kept-alive one that is still open, else a new one
+      # (raises SystemCallError when the server cannot be reached).
+      def self.checkout(path)
+        loop do
+          socket, used = @idle_lock.synchronize { @idle[path].pop }
+          break if socket.nil?
+          # Readable while idle means closed by the server (or garbage): never reused.
+          return socket if Time.now - used < IDLE_REUSE && !IO.select([socket], nil, nil, 0)
+
+          socket.close unless socket.closed?
+        end
+        UNIXSocket.new(path)
+      end
+
+      def self.checkin(path, socket)
+        @idle_lock.synchronize { @idle[path].push([socket, Time.now]) }
+      end
+
       # One run of the program for one request; fills in agent.reply.
       class Invocation
         def initialize(agent, command)
@@ -85,6 +122,8 @@ module MCollective
         end
 
         def run
+          return if handed_over
+
           unless File.file?(@command) && File.executable?(@command)
             return cannot_execute("not an executable file")
           end
@@ -119,8 +158,8 @@ module MCollective
 
         # Same content as Request#to_json, except that callerid carries the real caller
         # (MCollective serialises the never-set @callerid, i.e. always null).
-        def request_file
-          body = {
+        def request_body
+          {
             "agent" => @request.agent,
             "action" => @request.action,
             "data" => @request.data,
@@ -128,10 +167,87 @@ module MCollective
             "callerid" => @request.caller,
             "uniqid" => @request.uniqid
           }
+        end
+
+        def request_file
           file = Tempfile.new("mcollective_request", Dir.tmpdir) # mode 0600
-          file.puts(JSON.generate(body)) # puts: trailing "\n", as ActionRunner writes it
+          file.puts(JSON.generate(request_body)) # puts: trailing "\n", as ActionRunner writes it
           file.close
           file
+        end
+
+        # True when hvagent serve took the request (the reply is filled in, whatever its
+        # outcome); false when it could not be reached or is stopping.
+        def handed_over
+          path = ENV.fetch("HVAGENT_SOCKET", DEFAULT_SOCKET)
+          return false if path.empty? || path == "none" || !File.socket?(path)
+
+          begin
+            socket = HvagentRunner.checkout(path)
+          rescue SystemCallError
+            return false
+          end
+          reusable = false
+          begin
+            body = JSON.generate("text" => JSON.generate(request_body), "protocol" => "mcollective")
+            socket.write("POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\n" \
+                         "Content-Length: #{body.bytesize}\r\n\r\n#{body}")
+            status, reply, reusable = read_http_reply(socket)
+            return false if status == 503 && reply.is_a?(Hash) && (reply["data"] || {})["error_code"] == "SERVER_UNAVAILABLE"
+
+            apply_server_reply(reply)
+          rescue SystemCallError, IOError, JSON::ParserError, EncodingError, RuntimeError => e
+            # Sent, but no answer: it may have run, so it is not run again here.
+            reusable = false
+            Log.error("#{@label}: handed to hvagent serve at #{path}, but its reply was lost: #{e.message}")
+            @reply.fail("The request was handed to hvagent serve, but its reply was lost (#{e.message}); it may have run: check before retrying", 1)
+          ensure
+            if reusable
+              HvagentRunner.checkin(path, socket)
+            else
+              socket.close unless socket.closed?
+            end
+          end
+          true
+        end
+
+        # The server's answer, within the request's deadline: [status, parsed body, whether
+        # the connection may carry the next request].
+        def read_http_reply(socket)
+          until_time = Time.now + @deadline
+          buffer = +""
+          read_more = lambda do
+            left = until_time - Time.now
+            raise "no reply within #{seconds(@deadline)}s" if left <= 0 || !IO.select([socket], nil, nil, left)
+
+            chunk = socket.read_nonblock(65_536, exception: false)
+            raise "the server closed the connection" if chunk.nil?
+
+            buffer << chunk unless chunk == :wait_readable
+            raise "reply larger than #{MAX_REPLY} bytes" if buffer.bytesize > MAX_REPLY
+          end
+          read_more.call until buffer.include?("\r\n\r\n")
+          head, rest = buffer.split("\r\n\r\n", 2)
+          raise "not an HTTP reply" if head !~ %r{\AHTTP/1\.1 (\d{3}) }
+
+          status = Regexp.last_match(1).to_i
+          length = head[/^content-length:\s*(\d+)\s*$/i, 1]
+          raise "the server's reply has no Content-Length" unless length
+
+          buffer = rest
+          read_more.call while buffer.bytesize < length.to_i
+          keep = head !~ /^connection:\s*close\s*$/i
+          [status, JSON.parse(buffer.byteslice(0, length.to_i).force_encoding(Encoding::UTF_8)), keep]
+        end
+
+        # The reply is {statuscode, statusmsg, data}: data merged over the DDL defaults, as
+        # with the program's reply file; a failure keeps its statuscode and message.
+        def apply_server_reply(reply)
+          raise "the server's reply is not an RPC reply" unless reply.is_a?(Hash) && reply["data"].is_a?(Hash)
+
+          reply["data"].each_pair { |key, value| @reply.data[key.to_sym] = value }
+          code = reply["statuscode"].to_i
+          @reply.fail(reply["statusmsg"].to_s, [[code, 1].max, MAX_STATUSCODE].min) unless code.zero?
         end
 
         def empty_tempfile(prefix)

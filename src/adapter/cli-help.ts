@@ -2,13 +2,47 @@ import { allAgentDdls } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from '../ddl/types.js';
 
 export const USAGE = `Usage:
-  hvagent <agent> <action> [key=value ...] [--json] [--progress]
-                                                     call an action (--progress: progress on stderr, also shown on a TTY)
+  hvagent <agent> <action> [key=value ...] [--output table|json|yaml] [--progress]
+                                                     call an action (--json is --output json; --progress: progress on stderr, also shown on a TTY)
   hvagent <agent> [<action>] --help                    describe an agent or action
   hvagent rpc [--stream]                               JSON request(s) on stdin, reply(ies) on stdout
+  hvagent serve [--listen unix:PATH|HOST:PORT]...      the REST server (docs/REST.md); default unix:/run/hvagent/hvagent.sock
   hvagent install choria|mcollective DIR               install the plugin tree for a server
   hvagent --version
+
+Exit codes: 0 done, 1 the action failed, 2 unknown agent, action or option, 4 invalid input,
+5 configuration or internal error. Colour only on a terminal, never with NO_COLOR set.
 `;
+
+/** What a person can do next about a failure, in one line; undefined where the message says it all. */
+export function nextStep(agent: AgentDdl, action: ActionDdl, code: string): string | undefined {
+  const name = agent.metadata.name;
+  const lister = agent.actions.some((each) => each.action === 'list') ? `"hvagent ${name} list"` : undefined;
+  switch (code) {
+    case 'INPUT_REQUIRED':
+    case 'INPUT_UNDECLARED':
+    case 'INPUT_INVALID':
+      return `Run "hvagent ${name} ${action.action} --help" for its inputs.`;
+    case 'NOT_FOUND':
+      return lister ? `Run ${lister} to see what this host has.` : undefined;
+    case 'CONFLICT':
+      return lister ? `Run ${lister} to see what exists; a request holding the same object may still run: try again when it ends.` : undefined;
+    case 'NOT_AUTHORIZED':
+      return 'Check authorization in /etc/hvagent/hvagent.yaml (or HVAGENT_CONFIG), or run as a user it allows.';
+    case 'HYPERVISOR_UNREACHABLE':
+      return 'Is libvirtd running? Check with "virsh -c URI uri"; the URI is libvirt.uri in hvagent.yaml, or HVAGENT_URI.';
+    case 'VIRSH_MISSING':
+      return 'Install virsh (Debian: apt-get install libvirt-clients).';
+    case 'DEADLINE_EXCEEDED':
+      return `The action ran past its time limit (${agent.metadata.timeout} s): see the host's load, then try again.`;
+    case 'CONFIG_INVALID':
+      return 'Fix the file named above, then run the command again.';
+    case 'INTERNAL':
+      return 'This is a bug in hvagent: please report it with the command you ran.';
+    default:
+      return undefined;
+  }
+}
 
 export function generalHelp(): string {
   const agents = allAgentDdls().map((ddl) => `  ${ddl.metadata.name.padEnd(10)} ${ddl.metadata.description}\n${actionList(ddl, '      ')}`);

@@ -1,49 +1,113 @@
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
+import type { Reply } from '../core/reply.js';
 import { VERSION } from '../version.js';
-import { formatReply, progressPrinter } from './cli-format.js';
-import { actionHelp, agentHelp, generalHelp, USAGE } from './cli-help.js';
+import { formatReply, progressPrinter, type Style } from './cli-format.js';
+import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
+import { typed } from './typed-text.js';
 
-// The command-line tool for people at the host: `hvagent <agent> <action> key=value …`.
-// Values are typed by the DDL, as `mco rpc` does; anything that does not parse is
-// passed on as text, so the validator (not the CLI) says what is wrong with it.
+// The command-line tool for people at the host: `hvagent <agent> <action> key=value …`,
+// modelled on virsh and qm (docs/CLI.md). Values are typed by the DDL (typed-text.ts).
+// Exit codes (docs/CLI.md): the reply's statuscode (0 ok, 1 the action failed, 4 invalid
+// input, 5 configuration or internal error), and 2 for a command line that names no
+// known agent, action or option.
+
+const OUTPUTS = ['table', 'json', 'yaml'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+interface CommandLine {
+  words: string[];
+  output: Output;
+  help: boolean;
+  version: boolean;
+  progress: boolean;
+  stream: boolean;
+}
 
 export async function runCli(args: readonly string[], dispatcher: Dispatcher): Promise<number> {
-  const flags = new Set(args.filter((arg) => arg.startsWith('--')));
-  const words = args.filter((arg) => !arg.startsWith('--'));
-  const [agentName, actionName, ...pairs] = words;
+  if (args[0] === '__complete') {
+    const { complete } = await import('./cli-complete.js');
+    return print(await complete(args.slice(1), dispatcher));
+  }
+  const parsed = parseCommandLine(args);
+  if (typeof parsed === 'string') return fail(`${parsed}\n\n${USAGE}`, 2);
+  const [agentName, actionName, ...pairs] = parsed.words;
 
-  if (flags.has('--version')) return print(`hvagent ${VERSION}\n`);
+  if (parsed.version) return print(`hvagent ${VERSION}\n`);
   if (!agentName || agentName === 'help') return print(generalHelp());
   if (agentName === 'rpc') {
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');
-    return flags.has('--stream') ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
+    return parsed.stream ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
   }
   if (agentName === 'install') return runInstall(actionName, pairs[0]);
 
   const agent = findAgent(agentName);
   if (!agent) return fail(`unknown agent '${agentName}'\n\n${USAGE}`, 2);
-  if (!actionName) return flags.has('--help') ? print(agentHelp(agent)) : fail(`missing action\n\n${agentHelp(agent)}`, 2);
+  if (!actionName) return parsed.help ? print(agentHelp(agent)) : fail(`missing action\n\n${agentHelp(agent)}`, 2);
   const action = findAction(agent, actionName);
   if (!action) return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(agent)}`, 2);
-  if (flags.has('--help')) return print(actionHelp(agent, action));
-  const unknownFlag = [...flags].find((flag) => flag !== '--json' && flag !== '--progress');
-  if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${USAGE}`, 2);
+  if (parsed.help) return print(actionHelp(agent, action));
 
   const data = parsePairs(action, pairs);
-  if (typeof data === 'string') return fail(data, 4);
-  const showProgress = flags.has('--progress') || process.stderr.isTTY;
+  if (typeof data === 'string') return fail(`${data}\nRun "hvagent ${agentName} ${actionName} --help" for its inputs.`, 4);
+  const showProgress = parsed.progress || process.stderr.isTTY;
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const reply = await dispatcher.handle(
     { agent: agentName, action: actionName, data, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' },
-    showProgress ? { onRecord: progressPrinter(process.stderr) } : {},
+    { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
   );
-  if (flags.has('--json')) {
-    process.stdout.write(`${JSON.stringify(reply, null, 2)}\n`);
+  if (parsed.output !== 'table') {
+    process.stdout.write(await serialised(reply, parsed.output));
     return reply.statuscode;
   }
-  if (reply.statuscode !== 0) return fail(`${agentName} ${actionName} failed [${reply.data.error_code}]: ${reply.statusmsg}`, reply.statuscode);
-  return print(formatReply(action, reply));
+  if (reply.statuscode !== 0) {
+    const code = String(reply.data.error_code);
+    const hint = nextStep(agent, action, code);
+    return fail(`${agentName} ${actionName} failed [${code}]: ${reply.statusmsg}${hint ? `\n${hint}` : ''}`, reply.statuscode);
+  }
+  return print(formatReply(action, reply, styleFor(process.stdout)));
+}
+
+/** Options may stand anywhere; `--output FORMAT`, `--output=FORMAT` and `-o FORMAT` are one. */
+function parseCommandLine(args: readonly string[]): CommandLine | string {
+  const line: CommandLine = { words: [], output: 'table', help: false, version: false, progress: false, stream: false };
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-')) {
+      line.words.push(arg);
+      continue;
+    }
+    const [option, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    switch (option) {
+      case '--json':
+        line.output = 'json';
+        break;
+      case '--output':
+      case '-o': {
+        const value = inline ?? args[++i];
+        if (!OUTPUTS.includes(value as Output)) return `${option} takes ${OUTPUTS.join(', ')}${value === undefined ? '' : `, not '${value}'`}`;
+        line.output = value as Output;
+        break;
+      }
+      case '--help':
+      case '-h':
+        line.help = true;
+        break;
+      case '--version':
+        line.version = true;
+        break;
+      case '--progress':
+        line.progress = true;
+        break;
+      case '--stream':
+        line.stream = true;
+        break;
+      default:
+        return `unknown option ${arg}`;
+    }
+  }
+  return line;
 }
 
 function parsePairs(action: ActionDdl, pairs: readonly string[]): Record<string, unknown> | string {
@@ -57,20 +121,16 @@ function parsePairs(action: ActionDdl, pairs: readonly string[]): Record<string,
   return data;
 }
 
-function typed(type: string | undefined, text: string): unknown {
-  switch (type) {
-    case 'boolean':
-      if (/^(true|t|yes|y|1)$/i.test(text)) return true;
-      if (/^(false|f|no|n|0)$/i.test(text)) return false;
-      return text;
-    case 'integer':
-      return /^-?\d{1,15}$/.test(text) ? Number(text) : text;
-    case 'float':
-    case 'number':
-      return /^-?\d{1,15}(\.\d+)?$/.test(text) ? Number(text) : text;
-    default:
-      return text;
-  }
+/** The whole reply, as `--json` has always printed it; YAML for people who read it. */
+async function serialised(reply: Reply, output: 'json' | 'yaml'): Promise<string> {
+  if (output === 'json') return `${JSON.stringify(reply, null, 2)}\n`;
+  const { stringify } = await import('yaml');
+  return stringify(reply);
+}
+
+/** Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org) or TERM is dumb. */
+export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined> = process.env): Style {
+  return { colour: stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb' };
 }
 
 async function runInstall(target: string | undefined, directory: string | undefined): Promise<number> {
@@ -88,6 +148,7 @@ function print(text: string): number {
 }
 
 function fail(message: string, code: number): number {
-  process.stderr.write(`hvagent: ${message.trimEnd()}\n`);
+  const prefix = styleFor(process.stderr).colour ? '\x1b[1;31mhvagent:\x1b[0m' : 'hvagent:';
+  process.stderr.write(`${prefix} ${message.trimEnd()}\n`);
   return code;
 }

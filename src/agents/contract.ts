@@ -1,4 +1,5 @@
 import type { HvConfig } from '../config/schema.js';
+import type { Operations } from '../core/operations.js';
 import type { ProgressReporter } from '../core/progress.js';
 import type { ReplyData } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
@@ -18,9 +19,16 @@ export interface ActionContext {
   deadline: number;
   /** Says how far a long operation is (a job record, docs/JOBS.md). */
   progress: ProgressReporter;
+  /** A person's terminal is this process's stdin and stdout (the command line at the host). */
+  terminal: boolean;
+  /** The operations this host knows (the job agent reads, waits for and cancels them). */
+  operations: Operations;
 }
 
-export type ActionHandler = (context: ActionContext) => Promise<ReplyData>;
+export type ActionHandler = ((context: ActionContext) => Promise<ReplyData>) & {
+  /** Given a terminal, it runs for as long as the person at it wants: no deadline then. */
+  readonly interactive?: boolean;
+};
 
 /** One agent's actions by name, each loaded on first use: a refused request never pays for a handler. */
 export type AgentActions = Readonly<Record<string, () => Promise<ActionHandler>>>;

@@ -1,6 +1,9 @@
 import type { AgentRegistry } from './contract.js';
+import { firewallActions } from './firewall/actions.js';
 import { hostActions } from './host/actions.js';
+import { jobActions } from './job/actions.js';
 import { networkActions } from './network/actions.js';
+import { poolActions } from './pool/actions.js';
 import { templateActions } from './template/actions.js';
 import { vmActions } from './vm/actions.js';
 import { volumeActions } from './volume/actions.js';
@@ -13,4 +16,7 @@ export const AGENTS: AgentRegistry = {
   network: networkActions,
   volume: volumeActions,
   template: templateActions,
+  pool: poolActions,
+  firewall: firewallActions,
+  job: jobActions,
 };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import ajvStandalone from 'ajv/dist/standalone/index.js';
-import { configSchema } from '../config/schema.js';
+import { configSchema, poolFileSchema } from '../config/schema.js';
 import { actionInputSchema, AJV_FORMATS, AJV_OPTIONS, schemaIdFor } from '../ddl/json-schema.js';
 import { loadDdlDirectory } from '../ddl/load.js';
 import { manifestSchema } from '../templates/manifest-schema.js';
@@ -20,6 +20,7 @@ declare const generated: {
   agentNames: string[];
   loadAgent: Record<string, () => { ddl: AgentDdl; validators: Record<string, ValidateFunction> }>;
   loadConfigValidator: () => ValidateFunction;
+  loadPoolValidator: () => ValidateFunction;
   loadCatalogueValidator: () => ValidateFunction;
 };
 export = generated;
@@ -47,7 +48,7 @@ export function compileDdls(ddlDirectory: string, outDirectory: string): void {
     const code = `${ajvStandalone.default(ajv, validators)}\nconst validators = { ...exports };\nfor (const name of Object.keys(validators)) delete exports[name];\nexports.validators = validators;\nexports.ddl = ${JSON.stringify(ddl)};\n`;
     writeFileSync(join(directory, `agent-${ddl.metadata.name}.cjs`), code);
   }
-  for (const [name, schema] of [['config', configSchema], ['catalogue', manifestSchema]] as const) {
+  for (const [name, schema] of [['config', configSchema], ['pool', poolFileSchema], ['catalogue', manifestSchema]] as const) {
     const ajv = newAjv();
     ajv.addSchema(schema);
     writeFileSync(join(directory, `${name}.cjs`), ajvStandalone.default(ajv, { validate: schema.$id }));
@@ -59,6 +60,7 @@ export function compileDdls(ddlDirectory: string, outDirectory: string): void {
     `exports.agentNames = ${JSON.stringify(names)};`,
     `exports.loadAgent = {\n${names.map((name) => `  ${JSON.stringify(name)}: () => require("./agent-${name}.cjs"),`).join('\n')}\n};`,
     'exports.loadConfigValidator = () => require("./config.cjs").validate;',
+    'exports.loadPoolValidator = () => require("./pool.cjs").validate;',
     'exports.loadCatalogueValidator = () => require("./catalogue.cjs").validate;',
     '',
   ].join('\n');

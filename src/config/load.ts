@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { configValidator } from '../ddl/registry.js';
-import { LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
+import { readPoolDropins } from './pool-dropins.js';
+import { DEFAULT_OPERATIONS, DEFAULT_SERVER, LIBVIRT_URI_PATTERN, type HvConfig, type PoolConfig } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/hvagent/hvagent.yaml';
 export const DEFAULT_URI = 'qemu:///system';
@@ -30,12 +32,15 @@ type Env = Record<string, string | undefined>;
  * config (`uri = …`, since Choria clears our environment) and HVAGENT_URI.
  */
 export function loadConfig(env: Env = process.env): Promise<HvConfig> {
-  // Read once per process: a stream of requests must not re-read and re-parse it each time.
-  if (env === process.env) return (cached ??= readConfig(env));
-  return readConfig(env);
+  if (env !== process.env) return readConfig(env);
+  // Read once per process: a stream of requests must not re-read and re-parse it each
+  // time. Only a change of the pool drop-ins (a pool the API made or removed, maybe in
+  // another process) is looked for, with one stat(2) of their directory per request.
+  if (cached && dropinStamp(cached.dropins) === cached.stamp) return cached.config;
+  return remember(env, readConfig(env));
 }
 
-let cached: Promise<HvConfig> | undefined;
+let cached: { config: Promise<HvConfig>; dropins: string; stamp: string } | undefined;
 
 /**
  * Reads the configuration again (a long-running process, on SIGHUP). A file that does
@@ -43,14 +48,38 @@ let cached: Promise<HvConfig> | undefined;
  */
 export async function reloadConfig(env: Env = process.env): Promise<HvConfig> {
   const fresh = await readConfig(env);
-  if (env === process.env) cached = Promise.resolve(fresh);
+  if (env === process.env) remember(env, Promise.resolve(fresh));
   return fresh;
 }
 
-async function readConfig(env: Env): Promise<HvConfig> {
+function remember(env: Env, config: Promise<HvConfig>): Promise<HvConfig> {
+  const dropins = poolDropinDirectory(configFileOf(env).file);
+  // Stamped before the read finishes: a change made meanwhile is read by the next request.
+  cached = { config, dropins, stamp: dropinStamp(dropins) };
+  return config;
+}
+
+/** Where the API keeps the pools it makes: pools.d beside the configuration file. */
+export function poolDropinDirectory(configFile: string): string {
+  return join(dirname(configFile), 'pools.d');
+}
+
+function dropinStamp(directory: string): string {
+  try {
+    const stats = statSync(directory, { bigint: true });
+    return `${stats.ino}:${stats.mtimeNs}`;
+  } catch {
+    return 'absent';
+  }
+}
+
+function configFileOf(env: Env): { file: string; explicit: boolean; choria: ReturnType<typeof readChoriaPluginConfig> } {
   const choria = readChoriaPluginConfig(env.CHORIA_EXTERNAL_CONFIG);
-  const file = env.HVAGENT_CONFIG ?? choria.config ?? DEFAULT_CONFIG_FILE;
-  const explicit = env.HVAGENT_CONFIG !== undefined || choria.config !== undefined;
+  return { file: env.HVAGENT_CONFIG ?? choria.config ?? DEFAULT_CONFIG_FILE, explicit: env.HVAGENT_CONFIG !== undefined || choria.config !== undefined, choria };
+}
+
+async function readConfig(env: Env): Promise<HvConfig> {
+  const { file, explicit, choria } = configFileOf(env);
   const raw = await readYamlFile(file, explicit);
 
   const validateConfig = configValidator();
@@ -77,8 +106,17 @@ async function readConfig(env: Env): Promise<HvConfig> {
     storage: { pools: parsed.storage?.pools ?? DEFAULT_POOLS },
     admission: parsed.admission ?? {},
     templates: { ...TEMPLATE_DEFAULTS, ...parsed.templates },
+    firewall: { default_filter: parsed.firewall?.default_filter ?? 'clean-traffic' },
+    server: { ...DEFAULT_SERVER, ...parsed.server },
+    operations: { ...DEFAULT_OPERATIONS, ...parsed.operations },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },
   };
+  const directory = poolDropinDirectory(file);
+  const dropins = await readPoolDropins(directory);
+  for (const name of Object.keys(dropins)) {
+    if (Object.hasOwn(config.storage.pools, name)) throw new HvError('CONFIG_INVALID', `Pool drop-in ${join(directory, `${name}.yaml`)}: pool '${name}' is already configured in ${file}`);
+  }
+  config.storage = { pools: { ...config.storage.pools, ...dropins }, dropins: { directory, names: Object.keys(dropins).sort() } };
   for (const [pool, settings] of Object.entries(config.storage.pools)) {
     const needs = settings.plugin === 'lvm' ? 'volume_group' : 'path';
     if (settings[needs] === undefined) throw new HvError('CONFIG_INVALID', `Configuration ${file}: storage pool '${pool}' (${settings.plugin}) needs '${needs}'`);
@@ -104,6 +142,8 @@ async function readYamlFile(file: string, mustExist: boolean): Promise<unknown> 
     if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new HvError('CONFIG_INVALID', `Cannot read configuration ${file}: ${(error as Error).message}`);
   }
+  // The packaged file is all comments (every key at its default): no YAML parser for that.
+  if (/^(?:[ \t]*(?:#[^\n]*)?(?:\r?\n|$))*$/.test(text)) return {};
   // Loaded here, not at start-up: most requests never read the configuration.
   const { parse } = await import('yaml');
   try {

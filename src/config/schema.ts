@@ -7,6 +7,21 @@ const absolutePath = { type: 'string', maxLength: 4096, pattern: '^/[A-Za-z0-9._
 const name = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' };
 const mebibytes = { type: 'integer', minimum: 1, maximum: 1099511627776 };
 const glob = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.=@*:-]+$' };
+const pool = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['plugin'],
+  properties: {
+    plugin: { enum: ['dir', 'raw', 'qcow2', 'lvm'] },
+    path: absolutePath,
+    volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
+    max_volume_mb: mebibytes,
+    max_total_mb: mebibytes,
+  },
+} as const;
+
+/** One pool the API made: a drop-in file `pools.d/<name>.yaml` beside hvagent.yaml (src/storage/pool-admin.ts). */
+export const poolFileSchema = { $id: 'hv:pool', ...pool } as const;
 
 export const configSchema = {
   $id: 'hv:config',
@@ -52,24 +67,14 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        pools: {
-          type: 'object',
-          maxProperties: 64,
-          propertyNames: name,
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['plugin'],
-            properties: {
-              plugin: { enum: ['dir', 'raw', 'qcow2', 'lvm'] },
-              path: absolutePath,
-              volume_group: { type: 'string', pattern: '^[A-Za-z0-9+_.][A-Za-z0-9+_.-]{0,127}$' },
-              max_volume_mb: mebibytes,
-              max_total_mb: mebibytes,
-            },
-          },
-        },
+        pools: { type: 'object', maxProperties: 64, propertyNames: name, additionalProperties: pool },
       },
+    },
+    firewall: {
+      type: 'object',
+      additionalProperties: false,
+      // The libvirt network filter every NIC hvagent makes carries unless the request says otherwise; none for no filter.
+      properties: { default_filter: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' } },
     },
     templates: {
       type: 'object',
@@ -99,6 +104,47 @@ export const configSchema = {
         disabled: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
       },
     },
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 4101 } },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['cert', 'key'],
+          properties: { cert: absolutePath, key: absolutePath, client_ca: absolutePath },
+        },
+        tokens: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['caller', 'sha256'],
+            properties: {
+              caller: { type: 'string', pattern: '^[A-Za-z0-9_.=@:-]{1,128}$' },
+              sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
+              expires: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2}))?$' },
+            },
+          },
+        },
+        max_body_bytes: { type: 'integer', minimum: 1024, maximum: 67108864 },
+        max_concurrent_per_caller: { type: 'integer', minimum: 1, maximum: 100000 },
+        headers_timeout_s: { type: 'integer', minimum: 1, maximum: 600 },
+        request_timeout_s: { type: 'integer', minimum: 1, maximum: 3600 },
+        shutdown_grace_s: { type: 'integer', minimum: 0, maximum: 86400 },
+        max_event_backlog: { type: 'integer', minimum: 1, maximum: 100000 },
+      },
+    },
+    operations: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        timeout_s: { type: 'integer', minimum: 10, maximum: 604800 },
+        retention_s: { type: 'integer', minimum: 0, maximum: 31536000 },
+      },
+    },
   },
 } as const;
 
@@ -108,6 +154,46 @@ export interface AuthorizationRule {
   action?: string;
   allow: boolean;
 }
+
+/** A bearer token: only its SHA-256 is configured, never the token itself. */
+export interface TokenConfig {
+  caller: string;
+  sha256: string;
+  /** ISO 8601: refused from then on. */
+  expires?: string;
+}
+
+export interface ServerConfig {
+  /** Listen specs added to the command line's (`unix:PATH`, `HOST:PORT`). */
+  listen: string[];
+  /** TCP listeners always use TLS; client_ca verifies client certificates (their CN is the caller). */
+  tls: { cert: string; key: string; client_ca?: string } | null;
+  tokens: TokenConfig[];
+  max_body_bytes: number;
+  max_concurrent_per_caller: number;
+  /** A client has this long to send its headers (slow clients are cut off). */
+  headers_timeout_s: number;
+  /** … and this long for its whole request. */
+  request_timeout_s: number;
+  /** SIGTERM: running operations get this long to finish, then are cancelled (and undone). */
+  shutdown_grace_s: number;
+  /** Events a reader of /v1/events may fall behind by before it is dropped. */
+  max_event_backlog: number;
+}
+
+export const DEFAULT_SERVER: ServerConfig = {
+  listen: [],
+  tls: null,
+  tokens: [],
+  max_body_bytes: 1024 * 1024,
+  max_concurrent_per_caller: 64,
+  headers_timeout_s: 10,
+  request_timeout_s: 30,
+  shutdown_grace_s: 60,
+  max_event_backlog: 1000,
+};
+
+export const DEFAULT_OPERATIONS: HvConfig['operations'] = { timeout_s: 6 * 3600, retention_s: 24 * 3600 };
 
 export type StoragePluginType = 'dir' | 'raw' | 'qcow2' | 'lvm';
 
@@ -151,7 +237,16 @@ export interface HvConfig {
     /** Progress of long operations, one file per request (tmpfs: emptied at boot). */
     jobs_dir: string;
   };
-  storage: { pools: Record<string, PoolConfig> };
+  storage: {
+    /** Every pool: hvagent.yaml's (read-only to the API) and the API's drop-ins. */
+    pools: Record<string, PoolConfig>;
+    /** Where the API keeps the pools it makes (pools.d beside hvagent.yaml), and which of `pools` came from there. */
+    dropins?: { directory: string; names: string[] };
+  };
+  firewall?: {
+    /** The network filter of every NIC hvagent makes (default clean-traffic); 'none' for none. */
+    default_filter: string;
+  };
   /** Absent in configurations built by hand (tests): no limits. */
   admission?: AdmissionConfig;
   templates: {
@@ -165,6 +260,13 @@ export interface HvConfig {
     download_timeout_s: number;
     /** A download that receives nothing for this long is given up. */
     download_stall_s: number;
+  };
+  server: ServerConfig;
+  operations: {
+    /** An operation (a request run detached) is given up after this long. */
+    timeout_s: number;
+    /** Finished operations (and job records) are kept this long. */
+    retention_s: number;
   };
   /** Where the values came from, for error messages and `host info`. */
   source: { file: string | null; uri_from: 'default' | 'file' | 'HVAGENT_URI' | 'choria plugin config' };

@@ -23,6 +23,7 @@ const STATUS_BY_CODE = {
   COMMAND_FAILED: 1,
   NOT_FOUND: 1,
   CONFLICT: 1,
+  NETWORK_IN_USE: 1,
   UNSUPPORTED: 1,
   QUOTA_EXCEEDED: 1,
   ADMISSION_DENIED: 1,
@@ -32,6 +33,13 @@ const STATUS_BY_CODE = {
   CHECKSUM_MISMATCH: 4,
   CONFIG_INVALID: 5,
   INTERNAL: 5,
+  // The REST server's own refusals (docs/REST.md): before a request reaches dispatch.
+  UNAUTHENTICATED: 1,
+  ROUTE_UNKNOWN: 2,
+  METHOD_NOT_ALLOWED: 2,
+  TOO_MANY_REQUESTS: 1,
+  REQUEST_TIMEOUT: 1,
+  SERVER_UNAVAILABLE: 1,
 } as const satisfies Record<string, StatusCode>;
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;

@@ -1,7 +1,7 @@
 import { HvError } from './errors.js';
 import { printable } from './printable.js';
 
-export type Protocol = 'choria' | 'mcollective' | 'stdio' | 'cli';
+export type Protocol = 'choria' | 'mcollective' | 'stdio' | 'cli' | 'rest';
 
 /** One request, whatever protocol carried it. */
 export interface RpcRequest {

@@ -1,4 +1,5 @@
 import { choriaJsonDdl } from './generate/choria-json.js';
+import { bashCompletion, zshCompletion } from './generate/completion.js';
 import { markdownReference } from './generate/markdown.js';
 import { mcollectiveDdl } from './generate/mcollective-ddl.js';
 import { mcollectiveStub } from './generate/mcollective-stub.js';
@@ -12,7 +13,7 @@ export interface Artefact {
 
 /** Everything generated from ddl/: committed, and checked for staleness by the tests. */
 export function generatedArtefacts(ddls: readonly AgentDdl[]): Artefact[] {
-  return ddls.flatMap((ddl) => {
+  const perAgent = ddls.flatMap((ddl) => {
     const name = ddl.metadata.name;
     const source = `ddl/${name}.yaml`;
     return [
@@ -22,4 +23,9 @@ export function generatedArtefacts(ddls: readonly AgentDdl[]): Artefact[] {
       { path: `docs/agents/${name}.md`, content: markdownReference(ddl, source) },
     ];
   });
+  return [
+    ...perAgent,
+    { path: 'completion/hvagent.bash', content: bashCompletion(ddls) },
+    { path: 'completion/_hvagent', content: zshCompletion(ddls) },
+  ];
 }

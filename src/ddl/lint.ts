@@ -1,4 +1,6 @@
+import { ASYNC_INPUT, JOB_ID_OUTPUT } from './async.js';
 import { RESERVED_ACTION_NAMES } from './reserved-names.js';
+import { routeProblems } from './routes.js';
 import { portableRegexProblem, toJavaScriptRegex } from './regex.js';
 import {
   AGGREGATE_FUNCTIONS,
@@ -20,10 +22,10 @@ const SHORTNAME = /^[a-z][a-z0-9_]*$/;
 const SEMVER = /^\d+\.\d+\.\d+$/;
 const METADATA_KEYS = ['name', 'description', 'author', 'license', 'version', 'url'] as const;
 /** Keys hvagent adds to every reply; an action may not declare them itself. */
-export const RESERVED_OUTPUTS = ['error_code', 'error_details'];
+export const RESERVED_OUTPUTS = ['error_code', 'error_details', JOB_ID_OUTPUT];
 /** Choria's agent DDL schema describes the output map as if it were one output, so these names fail it. */
 const CHORIA_SCHEMA_OUTPUT_NAMES = ['description', 'default', 'display_as', 'type'];
-const RESERVED_INPUTS = ['process_results'];
+const RESERVED_INPUTS = ['process_results', ASYNC_INPUT];
 
 export function lintAgentDdl(ddl: AgentDdl, source = ddl.metadata?.name ?? '?'): string[] {
   const problems: string[] = [];
@@ -65,7 +67,9 @@ function lintAction(action: ActionDdl, report: (what: string) => void): void {
   for (const [name, input] of Object.entries(action.input ?? {})) {
     lintInput(input, (what) => report(`input ${name}: ${what}`));
     if (!SHORTNAME.test(name)) report(`input ${name}: name must match ${SHORTNAME}`);
-    if (RESERVED_INPUTS.includes(name)) report(`input ${name}: name is reserved by MCollective`);
+    if (RESERVED_INPUTS.includes(name)) {
+      report(`input ${name}: name is reserved ${name === ASYNC_INPUT ? 'by hvagent (it adds async to every mutating action)' : 'by MCollective'}`);
+    }
   }
   for (const [name, output] of Object.entries(action.output ?? {})) {
     if (!SHORTNAME.test(name)) report(`output ${name}: name must match ${SHORTNAME}`);
@@ -78,6 +82,28 @@ function lintAction(action: ActionDdl, report: (what: string) => void): void {
     }
   }
   for (const aggregate of action.aggregate ?? []) lintAggregate(aggregate, action, report);
+  for (const problem of routeProblems(action)) report(problem);
+  if (action.table !== undefined) lintTable(action, report);
+}
+
+const TABLE_HEADER = /^[ -~]{1,24}$/;
+
+function lintTable(action: ActionDdl, report: (what: string) => void): void {
+  const table = action.table as unknown as Record<string, unknown>;
+  const columns = table?.columns as Record<string, unknown> | undefined;
+  if (typeof table !== 'object' || table === null || Object.keys(table).some((key) => key !== 'rows' && key !== 'columns')) {
+    report('table: must be { rows, columns }');
+    return;
+  }
+  if (typeof table.rows !== 'string' || action.output?.[table.rows]?.type !== 'array') report('table: rows must name a declared output of type array');
+  if (typeof columns !== 'object' || columns === null || Array.isArray(columns) || Object.keys(columns).length === 0) {
+    report('table: columns must map each field of a row to its header');
+    return;
+  }
+  for (const [field, header] of Object.entries(columns)) {
+    if (!SHORTNAME.test(field)) report(`table: column ${field} must match ${SHORTNAME}`);
+    if (typeof header !== 'string' || !TABLE_HEADER.test(header)) report(`table: header of ${field} must be 1-24 printable ASCII characters`);
+  }
 }
 
 /** summary's format takes the value and its count; average's and sum's one number. */

@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { withAsyncInputs } from './async.js';
 import { lintAgentDdl } from './lint.js';
+import { routeConflicts } from './routes.js';
 import type { AgentDdl } from './types.js';
 
 /** Reads every `ddl/*.yaml`, sorted by agent name; throws with all problems found. */
@@ -17,6 +19,7 @@ export function loadDdlDirectory(directory: string): AgentDdl[] {
     problems.push(...lintAgentDdl(ddl, file));
     ddls.push(ddl);
   }
+  problems.push(...routeConflicts(ddls));
   if (problems.length > 0) throw new Error(`Invalid DDL:\n  ${problems.join('\n  ')}`);
-  return ddls;
+  return ddls.map(withAsyncInputs);
 }

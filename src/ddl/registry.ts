@@ -48,6 +48,12 @@ export function configValidator(): ValidateFunction {
   return (config ??= generated.loadConfigValidator());
 }
 
+let poolFile: ValidateFunction | undefined;
+/** The validator of a pool drop-in file (src/config/schema.ts, poolFileSchema). */
+export function poolFileValidator(): ValidateFunction {
+  return (poolFile ??= generated.loadPoolValidator());
+}
+
 let catalogue: ValidateFunction | undefined;
 /** The validator of the template catalogue manifest (src/templates/manifest-schema.ts). */
 export function catalogueValidator(): ValidateFunction {

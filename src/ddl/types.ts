@@ -52,6 +52,16 @@ export interface AggregateItem {
 
 export type Display = 'ok' | 'failed' | 'always';
 
+/**
+ * hvagent's own key (the MCollective and Choria generators leave it out): how the command
+ * line prints a list action as a table, one row per entry of the `rows` output, one column
+ * per field of each entry, under its header, in this order.
+ */
+export interface TableHint {
+  rows: string;
+  columns: Record<string, string>;
+}
+
 export interface ActionDdl {
   action: string;
   description: string;
@@ -61,6 +71,13 @@ export interface ActionDdl {
   aggregate?: AggregateItem[];
   /** Mutating actions take the per-object lock and report `changed`. */
   mutating?: boolean;
+  /**
+   * hvagent-only (never in the Choria or MCollective DDL): the REST resource route(s) of the
+   * action besides `POST /v1/<agent>/<action>`, as `METHOD /path/{input}` under /v1
+   * (src/ddl/routes.ts).
+   */
+  http?: string | string[];
+  table?: TableHint;
 }
 
 export interface AgentMetadata {

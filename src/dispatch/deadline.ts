@@ -18,3 +18,15 @@ export function deadlineFor(timeoutSeconds: number, env: Record<string, string |
 }
 
 export type Deadline = ReturnType<typeof deadlineFor>;
+
+/** A cancelled operation's time to undo what it made (provisioning rollback, a migration's abort). */
+export const OPERATION_GRACE_MS = 30_000;
+
+/**
+ * An operation (a request run detached, in the server) is not bounded by the transport's
+ * timeout: nobody waits on it. It gets its own, `operations.timeout_s`, and a longer grace.
+ */
+export function operationDeadline(timeoutSeconds: number): Deadline {
+  const ms = timeoutSeconds * 1000;
+  return { ms, at: Date.now() + ms, graceMs: OPERATION_GRACE_MS };
+}

@@ -1,18 +1,23 @@
-import type { AgentRegistry, Recovery } from '../agents/contract.js';
+import type { ActionHandler, AgentRegistry, Recovery } from '../agents/contract.js';
 import { loadConfig, reloadConfig } from '../config/load.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
+import type { Operation, Operations } from '../core/operations.js';
 import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
 import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
 import { RequestScope, runInScope } from '../core/scope.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
-import { validateInputs } from '../ddl/validate.js';
+import { ASYNC_INPUT } from '../ddl/async.js';
+import { validateInputs, type Inputs } from '../ddl/validate.js';
 import { deadIntents } from '../files/intents.js';
 import { onLockTaken } from '../files/locks.js';
 import { authorize } from './authorize.js';
-import { deadlineFor, type Deadline } from './deadline.js';
+import { deadlineFor, operationDeadline, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
+import { JOB_ID, readJob } from './job-records.js';
+import { OperationStore } from './operations.js';
+import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
 // request → validate → authorize → handler → reply, for every protocol. The dispatcher is
@@ -28,13 +33,41 @@ export interface DispatcherOptions {
   readonly reload?: () => Promise<HvConfig>;
   /** Loads what finishes killed requests' work (src/recovery/); none: nothing is recovered. */
   readonly recovery?: () => Promise<Recovery>;
+  /**
+   * This process outlives its requests (`hvagent serve`): it may run operations, requests
+   * detached from their caller. A per-request process refuses `async`: nothing would be
+   * left to finish the work once it has replied.
+   */
+  readonly detached?: boolean;
+  /** Told when a request has ended. */
+  readonly onFinished?: (request: RpcRequest, action: ActionDdl | undefined, reply: Reply) => void;
+  /** Warm reads (the server): replies of reads served again until a change; a mutating request ending drops them. */
+  readonly readCache?: ReadCache;
+}
+
+export interface HandleOptions extends JobOptions {
+  /** Run detached: the reply (statuscode 0, `job_id`) comes at once; `async=true` in the inputs asks the same. */
+  async?: boolean;
+  /** Cancels the request (as `cancel` does) when aborted: its caller has gone away. */
+  signal?: AbortSignal;
+  /** The request comes from a person at a terminal (the CLI, stdin and stdout a TTY). */
+  readonly terminal?: boolean;
 }
 
 export interface Dispatcher {
   /** Never throws: every failure is a reply. */
-  handle(request: RpcRequest, options?: JobOptions): Promise<Reply>;
+  handle(request: RpcRequest, options?: HandleOptions): Promise<Reply>;
   /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
   handleText(text: string, protocol: Protocol): Promise<{ reply: Reply; request?: RpcRequest }>;
+  /**
+   * Starts a request as an operation: refused at once (validation, authorization) like a
+   * synchronous one, else it runs on with the operations deadline and the reply names it.
+   */
+  submit(request: RpcRequest, options?: JobOptions): Promise<{ reply: Reply; operation?: Operation }>;
+  /** Validates and authorizes a request without running it (throws the refusal): for routes that read dispatch's own state. */
+  check(request: RpcRequest): Promise<Inputs>;
+  /** The operations of this host: those running here, and the records in paths.jobs_dir. */
+  readonly operations: Operations & Pick<OperationStore, 'subscribe' | 'prune'>;
   /** The requests running now. */
   running(): RunningRequest[];
   find(id: string): RunningRequest | undefined;
@@ -49,11 +82,28 @@ export interface Dispatcher {
   reloadConfig(): Promise<HvConfig>;
 }
 
+/** A request that has passed every check and may run. */
+interface Prepared {
+  readonly agent: AgentDdl;
+  readonly action: ActionDdl;
+  readonly inputs: Inputs;
+  readonly config: HvConfig;
+  readonly handler: ActionHandler;
+}
+
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { agents } = options;
   const configOf = options.config ?? (() => loadConfig());
   const reload = options.reload ?? (() => reloadConfig());
   const running = new RunningRequests();
+  let current: HvConfig | undefined;
+  const operations = new OperationStore({
+    jobsDir: () => current?.paths.jobs_dir ?? '/run/hvagent/jobs',
+    runsHere: (id) => running.has(id),
+    cancel: (id, by) => running.cancel(id, by),
+    retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
+  });
+  const remember = (config: HvConfig) => (current = config);
 
   // Before anything else, a request finishes what killed requests left half-made: every dead
   // intent at its start (a sweep: what fails waits for the next request), and those naming
@@ -69,40 +119,98 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (deadIntents(directory).length > 0) await (await recovery())(config).catch(() => undefined);
   };
 
-  const handle = async (request: RpcRequest, progress: JobOptions = {}): Promise<Reply> => {
-    let outputs: string[] = [];
-    let job: JobTracker | undefined;
+  const prepare = async (request: RpcRequest): Promise<Prepared> => {
+    const { agent, action } = resolve(request);
+    const inputs = validateInputs(agent, action, request.data);
+    const config = remember(await configOf());
+    authorize(request, action, config);
+    const load = agents[request.agent]?.[request.action];
+    if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
+    return { agent, action, inputs, config, handler: await load() };
+  };
+
+  /** Runs a prepared request to its end under its deadline; the job record gets the outcome. */
+  const execute = async (request: RpcRequest, prepared: Prepared, id: string, deadline: Deadline, job: JobTracker, signal?: AbortSignal, terminal = false): Promise<Reply> => {
+    const outputs = Object.keys(prepared.action.output);
+    const scope = new RequestScope();
+    running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
+    const callerGone = () => running.cancel(id, signal?.reason instanceof Error ? signal.reason.message : 'its caller, who went away');
+    if (signal?.aborted) callerGone();
+    signal?.addEventListener('abort', callerGone, { once: true });
     try {
-      const { agent, action } = resolve(request);
-      outputs = Object.keys(action.output);
-      const inputs = validateInputs(agent, action, request.data);
-      const config = await configOf();
-      authorize(request, action, config);
-      const load = agents[request.agent]?.[request.action];
-      if (!load) throw new HvError('ACTION_UNKNOWN', `Action ${request.agent}#${request.action} is not implemented`);
-      const handler = await load();
-      const deadline = deadlineFor(agent.metadata.timeout);
-      job = startJob(request, config, inputs, progress);
-      const { report } = job;
-      const scope = new RequestScope();
-      const id = runningId(request, running);
-      running.add({ id, agent: request.agent, action: request.action, caller: request.callerid ?? null, protocol: request.protocol, startedAt: new Date(), scope });
-      let data: ReplyData;
-      try {
-        data = await runCancellable(scope, deadline, async () => {
-          await recoverFirst(config);
-          return handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: report });
-        });
-      } finally {
-        running.remove(id);
-      }
-      job.finish({ ok: true });
-      return okReply(withEveryOutput(data, outputs));
+      const { inputs, config, handler } = prepared;
+      const data = await runCancellable(scope, deadline, async () => {
+        await recoverFirst(config);
+        return handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations, terminal });
+      });
+      const complete = withEveryOutput(data, outputs);
+      job.finish({ ok: true, result: complete });
+      return okReply(complete);
     } catch (error) {
       const failure = toHvError(error);
-      job?.finish({ ok: false, code: failure.code, message: failure.message });
+      job.finish({ ok: false, code: failure.code, message: failure.message, details: failure.details });
       return errorReply(failure, outputs);
+    } finally {
+      signal?.removeEventListener('abort', callerGone);
+      running.remove(id);
     }
+  };
+
+  const withRecords = (jobOptions: JobOptions): JobOptions => ({
+    ...jobOptions,
+    retentionMs: (current?.operations.retention_s ?? 86_400) * 1000,
+    onRecord: (record) => {
+      operations.record(record);
+      jobOptions.onRecord?.(record);
+    },
+  });
+
+  const finished = (request: RpcRequest, action: ActionDdl | undefined, reply: Reply): Reply => {
+    if (action?.mutating) options.readCache?.invalidate();
+    options.onFinished?.(request, action, reply);
+    return reply;
+  };
+
+  const submit = async (request: RpcRequest, jobOptions: JobOptions = {}): Promise<{ reply: Reply; operation?: Operation }> => {
+    let prepared: Prepared;
+    try {
+      prepared = await prepare(request);
+      if (!options.detached) {
+        throw new HvError('UNSUPPORTED', 'async needs hvagent serve running on this host (its socket was not found): start it (systemctl start hvagent, or hvagent serve), or call without async');
+      }
+    } catch (error) {
+      return { reply: errorReply(toHvError(error), outputNames(request)) };
+    }
+    const id = operationId(request, running, prepared.config.paths.jobs_dir);
+    const job = startJob(request, prepared.config, prepared.inputs, withRecords({ ...jobOptions, jobId: id, operation: true }));
+    const deadline = operationDeadline(prepared.config.operations.timeout_s);
+    void execute(request, prepared, id, deadline, job).then((reply) => finished(request, prepared.action, reply));
+    const operation = operations.get(id)!;
+    const data: ReplyData = Object.fromEntries(Object.keys(prepared.action.output).map((name) => [name, null]));
+    data.job_id = id;
+    return { reply: { statuscode: 0, statusmsg: `Accepted: job ${id} (job status id=${id}, job wait id=${id})`, data }, operation };
+  };
+
+  const handle = async (request: RpcRequest, jobOptions: HandleOptions = {}): Promise<Reply> => {
+    if (jobOptions.async || wantsAsync(request)) return (await submit(request, jobOptions)).reply;
+    let prepared: Prepared;
+    try {
+      prepared = await prepare(request);
+    } catch (error) {
+      return finished(request, undefined, errorReply(toHvError(error), outputNames(request)));
+    }
+    const terminal = jobOptions.terminal === true;
+    // A person at a terminal ends an interactive session: the transport's timeout does not
+    // apply, and progress lines would only garble the session.
+    const interactive = terminal && prepared.handler.interactive === true;
+    const run = () => {
+      const id = runningId(request, running);
+      const job = startJob(request, prepared.config, prepared.inputs, withRecords(interactive ? {} : jobOptions));
+      const deadline = interactive ? UNBOUNDED : deadlineFor(prepared.agent.metadata.timeout);
+      return execute(request, prepared, id, deadline, job, jobOptions.signal, terminal);
+    };
+    const reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
+    return finished(request, prepared.action, reply);
   };
 
   return {
@@ -116,12 +224,28 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       return { reply: await handle(request), request };
     },
+    submit,
+    check: async (request) => (await prepare(request)).inputs,
+    operations,
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),
     interrupt: (signal) => running.interruptAll(signal),
-    reloadConfig: reload,
+    reloadConfig: async () => remember(await reload()),
   };
+}
+
+/** `async: true` in the request's data: the fleets' way to ask (an input of every mutating action). */
+function wantsAsync(request: RpcRequest): boolean {
+  const data = request.data as Record<string, unknown> | null | undefined;
+  return typeof data === 'object' && data !== null && data[ASYNC_INPUT] === true;
+}
+
+/** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
+function outputNames(request: RpcRequest): string[] {
+  const agent = findAgent(request.agent);
+  const action = agent && findAction(agent, request.action);
+  return action ? Object.keys(action.output) : [];
 }
 
 function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
@@ -133,6 +257,14 @@ function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
     throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${known}`);
   }
   return { agent, action };
+}
+
+const UNBOUNDED: Deadline = { ms: Infinity, at: Infinity, graceMs: 0 };
+
+/** The request's own id when it can name a record that does not exist yet, else a new one. */
+function operationId(request: RpcRequest, running: RunningRequests, jobsDir: string): string {
+  const wanted = request.requestid;
+  return wanted && JOB_ID.test(wanted) && !running.has(wanted) && !readJob(jobsDir, wanted) ? wanted : newJobId();
 }
 
 /** The request's own id when no running request holds it, else a new one. */
@@ -166,13 +298,15 @@ async function runCancellable(scope: RequestScope, deadline: Deadline, work: () 
       graceOver = true;
       reject(stopped);
     });
-    timers.push(
-      setTimeout(() => {
-        const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
-        stopped ??= reason;
-        scope.cancel(reason);
-      }, Math.max(0, deadline.at - Date.now())),
-    );
+    if (Number.isFinite(deadline.at)) {
+      timers.push(
+        setTimeout(() => {
+          const reason = new HvError('DEADLINE_EXCEEDED', `Gave up after ${deadline.ms} ms, before the agent's timeout`, { deadline_ms: deadline.ms });
+          stopped ??= reason;
+          scope.cancel(reason);
+        }, Math.max(0, deadline.at - Date.now())),
+      );
+    }
   });
   try {
     return await Promise.race([runInScope(scope, work), abandoned]);

@@ -1,13 +1,14 @@
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../process/identity.js';
+import { compareText } from '../core/text-order.js';
 
 // A job record: one JSON file per request in paths.jobs_dir, the contract of the future
 // jobs API (docs/JOBS.md). Writers replace the file atomically (temp + rename), so a
 // reader sees either the previous record or the next one, never half of one.
 
 export const JOB_FORMAT = 1;
-export type JobState = 'running' | 'succeeded' | 'failed';
+export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface JobRecord {
   format: typeof JOB_FORMAT;
@@ -30,14 +31,19 @@ export interface JobRecord {
   pid_start: number | null;
   error_code: string | null;
   error_message: string | null;
+  /** Added by later writers (readers of format 1 treat them as absent): started detached (an operation). */
+  async?: boolean;
+  /** The action's outputs, kept for an operation until the record is pruned. */
+  result?: Record<string, unknown> | null;
+  error_details?: Record<string, unknown> | null;
 }
 
-/** What a reader sees: a running record whose process is gone was abandoned (killed, host crash). */
-export type ObservedJob = Omit<JobRecord, 'state'> & { state: JobState | 'abandoned' };
+/** What a reader sees: a running record whose process is gone was lost (killed, a server restart, a host crash). */
+export type ObservedJob = Omit<JobRecord, 'state'> & { state: JobState | 'lost' };
 
 /** Request ids that can name a file: no separators, no leading dot, nothing a shell or a path would read. */
 export const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-/** Finished and abandoned records are kept this long after their last update. */
+/** Finished and lost records are kept this long after their last update (default; `operations.retention_s`). */
 export const RETENTION_MS = 24 * 60 * 60 * 1000;
 const TEMP_RETENTION_MS = 60 * 60 * 1000;
 
@@ -51,7 +57,7 @@ export function writerAlive(record: Pick<JobRecord, 'pid' | 'pid_start'>): boole
 }
 
 export function observe(record: JobRecord): ObservedJob {
-  return record.state === 'running' && !writerAlive(record) ? { ...record, state: 'abandoned' } : record;
+  return record.state === 'running' && !writerAlive(record) ? { ...record, state: 'lost' } : record;
 }
 
 /** One record as a reader sees it, or undefined when there is none (or it is not a record). */
@@ -77,14 +83,14 @@ export function listJobs(directory: string): ObservedJob[] {
     .filter((name) => name.endsWith('.json'))
     .map((name) => readJob(directory, name.slice(0, -'.json'.length)))
     .filter((job): job is ObservedJob => job !== undefined)
-    .sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+    .sort((a, b) => compareText(b.updated_at, a.updated_at));
 }
 
 /**
- * Removes records finished or abandoned more than RETENTION_MS ago, and temp files a
+ * Removes records finished or lost more than `retentionMs` ago, and temp files a
  * killed writer left. A record whose writer still runs is kept, however old.
  */
-export function pruneJobs(directory: string, now = Date.now()): number {
+export function pruneJobs(directory: string, now = Date.now(), retentionMs = RETENTION_MS): number {
   let removed = 0;
   let names: string[];
   try {
@@ -97,7 +103,7 @@ export function pruneJobs(directory: string, now = Date.now()): number {
     try {
       const age = now - statSync(path).mtimeMs;
       const temp = name.endsWith('.tmp');
-      if (age < (temp ? TEMP_RETENTION_MS : RETENTION_MS)) continue;
+      if (age < (temp ? TEMP_RETENTION_MS : retentionMs)) continue;
       if (!temp) {
         if (!name.endsWith('.json')) continue;
         const job = readJob(directory, name.slice(0, -'.json'.length));

@@ -9,7 +9,9 @@ import type { RpcRequest } from '../core/request.js';
 // action reports. Nothing is written for an action that never reports and ends quickly:
 // the agent's start-up budget has no room for file work on every request.
 
-export type JobOutcome = { ok: true } | { ok: false; code: string; message: string };
+export type JobOutcome =
+  | { ok: true; result?: Record<string, unknown> }
+  | { ok: false; code: string; message: string; details?: Record<string, unknown> | undefined };
 
 export interface JobTracker {
   readonly report: ProgressReporter;
@@ -24,6 +26,12 @@ export interface JobOptions {
   longActionMs?: number;
   /** Least time between two writes of the record. */
   minIntervalMs?: number;
+  /** The record's id (an operation's): dispatch has chosen it. */
+  jobId?: string;
+  /** An operation: its record is written at once (a restart finds it `lost`, never missing), and keeps its result. */
+  operation?: boolean;
+  /** Finished and lost records older than this are pruned when a record is first written (`operations.retention_s`). */
+  retentionMs?: number;
 }
 
 export const LONG_ACTION_MS = 5000;
@@ -52,10 +60,10 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
   const create = (): JobRecord => {
     const directory = config.paths.jobs_dir;
     mkdirSync(directory, { recursive: true, mode: 0o750 });
-    pruneJobs(directory);
+    pruneJobs(directory, Date.now(), options.retentionMs);
     return {
       format: JOB_FORMAT,
-      job_id: jobIdFor(request, directory),
+      job_id: options.jobId ?? jobIdFor(request, directory),
       request_id: request.requestid ?? null,
       agent: request.agent,
       action: request.action,
@@ -74,6 +82,7 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
       pid_start: processStart(process.pid),
       error_code: null,
       error_message: null,
+      ...(options.operation && { async: true, result: null, error_details: null }),
     };
   };
 
@@ -120,6 +129,7 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
   const long = setTimeout(() => {
     if (!record && !finished) writeSoon();
   }, options.longActionMs ?? LONG_ACTION_MS).unref();
+  if (options.operation) write();
 
   return {
     report(update) {
@@ -141,11 +151,14 @@ export function startJob(request: RpcRequest, config: HvConfig, inputs: Record<s
       clearTimeout(trailing);
       if (!record) return;
       const now = new Date().toISOString();
-      record.state = outcome.ok ? 'succeeded' : 'failed';
+      record.state = outcome.ok ? 'succeeded' : outcome.code === 'CANCELLED' ? 'cancelled' : 'failed';
       record.finished_at = now;
-      if (!outcome.ok) {
+      if (outcome.ok) {
+        if (options.operation) record.result = outcome.result ?? null;
+      } else {
         record.error_code = outcome.code;
         record.error_message = truncate(outcome.message);
+        if (options.operation) record.error_details = outcome.details ?? null;
       }
       write();
     },

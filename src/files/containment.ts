@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import type { PoolConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 
@@ -47,6 +47,44 @@ export function resolveAllowedPath(input: string, path: string, kind: EntryKind,
     throw new HvError('INPUT_INVALID', `Input '${input}': ${path} is not a ${kind}`, { input });
   }
   return real;
+}
+
+/**
+ * A directory a request wants made or used (a new pool's), which must lie strictly
+ * inside one of `allowedRoots`: its deepest existing ancestor is resolved (symlinks
+ * followed) and what is left is appended, so no symlink can lead it elsewhere. The path
+ * itself, when it exists, must be a real directory, not a symlink to one.
+ */
+export function resolveNewDirectory(input: string, path: string, allowedRoots: readonly string[]): { path: string; exists: boolean } {
+  const segments = path.split('/').slice(1);
+  if (!path.startsWith('/') || segments.some((segment) => segment === '..' || segment === '.' || segment === '')) {
+    throw new HvError('INPUT_INVALID', `Input '${input}' must be an absolute path without empty, . or .. segments`, { input });
+  }
+  const lookUp = (at: string) => {
+    try {
+      return lstatSync(at, { throwIfNoEntry: false });
+    } catch (error) {
+      throw new HvError('INPUT_INVALID', `Input '${input}': ${path} cannot be a directory (${(error as NodeJS.ErrnoException).code ?? 'error'} at ${at})`, { input });
+    }
+  };
+  let existing = path;
+  while (!lookUp(existing)) existing = dirname(existing);
+  const stats = lookUp(path);
+  if (stats?.isSymbolicLink()) throw new HvError('INPUT_INVALID', `Input '${input}': ${path} is a symlink; name the directory it points to`, { input });
+  if (stats && !stats.isDirectory()) throw new HvError('INPUT_INVALID', `Input '${input}': ${path} exists and is not a directory`, { input });
+  const real = join(realpathSync(existing), path.slice(existing.length));
+  const roots = allowedRoots.flatMap((root) => {
+    try {
+      return [realpathSync(root)];
+    } catch {
+      return [];
+    }
+  });
+  if (!roots.some((root) => real !== root && isInside(root, real))) {
+    const why = roots.includes(real) ? 'is an allowed directory itself; name a directory inside it' : 'is not inside the allowed directories';
+    throw new HvError('NOT_AUTHORIZED', `Input '${input}': ${path} ${why} (${allowedRoots.join(', ')})`, { input });
+  }
+  return { path: real, exists: stats !== undefined };
 }
 
 // ── files a catalogue names, relative to its directory ──

@@ -42,6 +42,16 @@ export const lockKey = {
   templateFiles: (id: string) => `templatefiles-${id}`,
   /** Held while a dead request's intent is being undone (files/intents.ts): by one recoverer at a time. */
   intent: (name: string) => `intent-${name.replace(/\.json$/, '')}`,
+  /** Held while the pools the API made (the drop-in files) change. */
+  poolDefinitions: () => 'pools-definitions',
+  /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */
+  poolUse: (pool: string) => `pooluse-${pool}`,
+  /** Held while networks are created or removed: names and subnets are checked against all of them. */
+  networkDefinitions: () => 'networks-definitions',
+  /** Held around a change to one network (its state, its DHCP reservations). */
+  network: (name: string) => `network-${name}`,
+  /** Held around a change to one named firewall rule set or a NIC's own filter. */
+  filter: (name: string) => `filter-${name}`,
 };
 
 /**

@@ -23,7 +23,7 @@ export class Rollback {
    * Registers how to undo a step that is about to begin. The undo must be harmless when the
    * step never happened (a volume not made is not deleted). Returns a handle for `keep`.
    */
-  will(what: string, run: () => Promise<unknown>, record?: UndoRecord): Undo {
+  made(what: string, run: () => Promise<unknown>, record?: UndoRecord): Undo {
     const undo = { what, run, record };
     if (record) this.intent?.record(record);
     this.#undos.push(undo);

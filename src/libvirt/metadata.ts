@@ -10,6 +10,10 @@ export interface HvMetadata {
   request_id?: string;
   /** `type:name` of the template it was provisioned from. */
   template?: string;
+  /** cloud-init's instance-id in its NoCloud seed: new for each provision. */
+  instance_id?: string;
   /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
   volumes?: string;
+  /** DHCP reservations made for its NICs, `network=mac` separated by commas: `vm delete` removes these. */
+  leases?: string;
 }

@@ -56,7 +56,47 @@ export async function runVirshBatch(
   commands: readonly VirshCommand[],
   opts: VirshOptions,
 ): Promise<VirshCommandResult[]> {
-  if (commands.length === 0) return [];
+  const results: VirshCommandResult[] = [];
+  for (const chunk of passableChunks(commands)) results.push(...(await runOneBatch(chunk, opts)));
+  return results;
+}
+
+/**
+ * The script of a batch is one argument, and Linux takes at most 128 KiB in one (a batch
+ * over a thousand domains is longer): commands go in as few processes as keep each script
+ * under this.
+ */
+const MAX_SCRIPT_CHARS = 96 * 1024;
+const MARKER_CHARS = 2 * 48;
+
+function passableChunks(commands: readonly VirshCommand[]): VirshCommand[][] {
+  const chunks: VirshCommand[][] = [];
+  let current: VirshCommand[] = [];
+  let size = MARKER_CHARS;
+  for (const command of commands) {
+    const length = formattedLength(command) + MARKER_CHARS;
+    if (current.length > 0 && size + length > MAX_SCRIPT_CHARS) {
+      chunks.push(current);
+      current = [];
+      size = MARKER_CHARS;
+    }
+    current.push(command);
+    size += length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** A command's length in the script; one that cannot be formatted is refused by runOneBatch. */
+function formattedLength(command: VirshCommand): number {
+  try {
+    return formatVirshCommand(command).length + 2;
+  } catch {
+    return 0;
+  }
+}
+
+async function runOneBatch(commands: readonly VirshCommand[], opts: VirshOptions): Promise<VirshCommandResult[]> {
   const nonce = randomBytes(8).toString('hex');
   const markers = [...commands.map((_, i) => `hvagent-section-${nonce}-${i}`), `hvagent-end-${nonce}`];
   const described: Described = commands.length === 1 ? { command: commands[0]! } : { summary: batchSummary(commands) };
@@ -181,4 +221,20 @@ export async function runVirshWatched(command: VirshCommand, uri: string, onStde
 /** The failure of a watched command as the usual VirshError. */
 export function watchedFailure(result: RawResult, command: VirshCommand, uri: string, stderr = result.stderr): VirshError {
   return new VirshError({ code: classifyStderr(stderr), argv: result.argv, command, uri, exitCode: result.exitCode, stderr });
+}
+
+/**
+ * `virsh console` on this process's own terminal (an interactive session, no timeout):
+ * returns when the person detaches (Ctrl-]) or the console closes. virsh has told them
+ * any error itself; the VirshError says how it ended.
+ */
+export async function attachConsole(uri: string, name: string, signal?: AbortSignal): Promise<void> {
+  const command = ['console', `--domain=${name}`];
+  const described = { command };
+  const args = refuseUnpassable(described, { uri }, () => {
+    const all = ['-c', uri, ...command];
+    all.forEach(assertPassableArgument);
+    return all;
+  });
+  await runProcess('virsh', args, { terminal: true, signal, failure: (facts) => abnormalVirshEnd(facts, described, uri) });
 }

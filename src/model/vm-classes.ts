@@ -21,6 +21,8 @@ export interface VmClass {
   live: { memory: boolean; vcpus: boolean; nics: boolean };
   /** How a graceful shutdown is asked for. */
   shutdownMode: 'acpi' | 'signal';
+  /** Whether its NICs can carry a libvirt network filter (firewall rules, docs/NETWORKS.md). */
+  nicFilters: boolean;
 }
 
 const QEMU_FAMILY = {
@@ -33,6 +35,7 @@ const QEMU_FAMILY = {
   // NICs hot-plug into the spare pcie-root-ports of q35 (domain-xml.ts).
   live: { memory: true, vcpus: true, nics: true },
   shutdownMode: 'acpi',
+  nicFilters: true,
 } as const;
 
 export const VM_CLASSES: Readonly<Record<VmClassName, VmClass>> = {
@@ -52,6 +55,9 @@ export const VM_CLASSES: Readonly<Record<VmClassName, VmClass>> = {
     live: { memory: true, vcpus: false, nics: true },
     // busybox-style inits ignore libvirt's default initctl request (docs/reference/backends.md §5a).
     shutdownMode: 'signal',
+    // libvirt 9.0's LXC driver cannot start a container whose NIC has a <filterref>
+    // ("filter binding has no port dev name", measured): its NICs go unfiltered.
+    nicFilters: false,
   },
 };
 

@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import type { PoolConfig } from '../config/schema.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
+import { compareText } from '../core/text-order.js';
 
 // hvagent's own pools (config storage.pools), measured live: a directory pool by statfs(2)
 // of its path (no process), an LVM pool by one `vgs` for all its volume groups. A pool
@@ -28,7 +29,7 @@ export interface ConfiguredPoolUsage {
 const MIB = 1048576;
 
 export async function readConfiguredPools(pools: Record<string, PoolConfig>): Promise<ConfiguredPoolUsage[]> {
-  const entries = Object.entries(pools).sort(([a], [b]) => a.localeCompare(b));
+  const entries = Object.entries(pools).sort(([a], [b]) => compareText(a, b));
   const groups = entries.flatMap(([, pool]) => (pool.plugin === 'lvm' && pool.volume_group ? [pool.volume_group] : []));
   const volumeGroups = groups.length > 0 ? await readVolumeGroups([...new Set(groups)]) : new Map();
   return Promise.all(entries.map(async ([name, pool]) => {

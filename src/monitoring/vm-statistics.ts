@@ -5,6 +5,7 @@ import type { VmState } from '../libvirt/domains/states.js';
 import { readLxcStats } from './lxc-stats.js';
 import { readQemuStats } from './qemu-stats.js';
 import type { VmStats } from './vm-stats-types.js';
+import { compareText } from '../core/text-order.js';
 
 // Both connections are asked in parallel: one `domstats` on QEMU; on LXC one batch for a
 // named container, else `list --all` and one batch (plus one for NIC counters).
@@ -34,7 +35,7 @@ export async function readVmStatistics(config: HvConfig, filter: StatisticsFilte
   if (name !== undefined && found.length === 0) {
     throw new HvError('NOT_FOUND', `No VM named '${name}' on this host${filter.driver === 'any' ? '' : ` (driver ${filter.driver})`}`, { name });
   }
-  const vms = found.filter((vm) => filter.state === 'any' || vm.state === filter.state).sort((a, b) => a.name.localeCompare(b.name));
+  const vms = found.filter((vm) => filter.state === 'any' || vm.state === filter.state).sort((a, b) => compareText(a.name, b.name));
   return {
     vms,
     count: vms.length,

@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
 import type { Located } from '../libvirt/domains/locate.js';
+import { lazy } from '../core/lazy.js';
 
 // A VM's NICs as libvirt has them: in the running domain (with the host device, vnetN)
 // and in the persistent definition. The two differ while a change waits for the next boot.
@@ -15,6 +16,8 @@ export interface DomainNic {
   model: string | null;
   /** Host side of the NIC (vnetN) while the VM runs. */
   device: string | null;
+  /** The network filter it carries (<filterref filter=…>), if any. */
+  filter: string | null;
 }
 
 export interface VmNics {
@@ -29,13 +32,13 @@ export interface VmNics {
   privateNetwork: boolean;
 }
 
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => name === 'interface',
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -45,7 +48,7 @@ const attribute = (value: unknown, name: string): string | null => {
 };
 
 function parseDomain(xml: string): { nics: DomainNic[]; privnet: boolean } {
-  const domain = node(parser.parse(xml).domain);
+  const domain = node(parser().parse(xml).domain);
   const interfaces = (node(domain.devices).interface as unknown[] | undefined) ?? [];
   return {
     nics: interfaces.flatMap((element) => {
@@ -59,6 +62,7 @@ function parseDomain(xml: string): { nics: DomainNic[]; privnet: boolean } {
         bridge: attribute(source, 'bridge'),
         model: attribute(node(element).model, 'type'),
         device: attribute(node(element).target, 'dev'),
+        filter: attribute(node(element).filterref, 'filter'),
       }];
     }),
     privnet: 'privnet' in node(domain.features),

@@ -42,6 +42,11 @@ export async function readHostBridges(signal?: AbortSignal): Promise<HostBridge[
 }
 
 /** A bridge named in a request must exist on the host. */
-export function mustBeBridge(name: string): void {
-  if (!existsSync(`/sys/class/net/${name}/bridge`)) throw new HvError('NOT_FOUND', `No bridge named '${name}' on this host`, { bridge: name });
+export function mustBeBridge(name: string, input = 'bridge'): void {
+  if (!existsSync(`/sys/class/net/${name}/bridge`)) throw new HvError('NOT_FOUND', `Input '${input}': no bridge named '${name}' on this host`, { input, bridge: name });
+}
+
+/** Whether the host has a network interface of that name (a bridge or anything else). */
+export function interfaceExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
 }

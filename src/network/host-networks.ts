@@ -1,6 +1,7 @@
 import type { HvConfig } from '../config/schema.js';
 import { readHostBridges, type HostBridge } from './host-bridges.js';
-import { readLibvirtNetworks, type LibvirtNetwork } from './libvirt-networks.js';
+import { readLibvirtNetworks, type LibvirtNetwork, type NetworkFound } from './libvirt-networks.js';
+import type { DhcpHost, DnsHost } from './network-xml.js';
 
 // Host networks: libvirt's networks, and the host's Linux bridges that no libvirt network
 // created (a network of forward mode bridge only names an existing one, which is listed
@@ -21,6 +22,19 @@ export interface NetworkEntry {
   dhcp_range: string | null;
   ipv6_subnet: string | null;
   uuid: string | null;
+}
+
+/** One libvirt network as `network create` and the other changes report it: the list entry and what was asked of it. */
+export interface NetworkDetail extends NetworkEntry {
+  address: string | null;
+  dhcp_hosts: DhcpHost[];
+  domain: string | null;
+  dns_hosts: DnsHost[];
+}
+
+export function networkDetail(network: NetworkFound): NetworkDetail {
+  const { address, dhcp_hosts, domain, dns_hosts } = network;
+  return { ...libvirtEntry(network), address, dhcp_hosts, domain, dns_hosts };
 }
 
 function libvirtEntry(network: LibvirtNetwork): NetworkEntry {

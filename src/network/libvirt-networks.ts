@@ -1,5 +1,6 @@
 import { HvError } from '../core/errors.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
+import { parseLeases, type Lease } from './leases.js';
 import { parseNetworkXml, type NetworkDefinition } from './network-xml.js';
 
 // libvirt's networks, read in two virsh processes whatever their number: `net-list --all`
@@ -42,9 +43,39 @@ export function isMissingNetwork(error: unknown): boolean {
   return error instanceof VirshError && /Network not found|no network with matching name/i.test(error.stderr);
 }
 
+export interface NetworkFound extends NetworkDefinition {
+  active: boolean;
+  autostart: boolean;
+  persistent: boolean;
+}
+
+/**
+ * One network by name: its persistent definition (the running one for a transient
+ * network) and its state, in one virsh process; undefined when libvirt has none.
+ */
+export async function readNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkFound | undefined> {
+  return (await readNetworkAndLeases(uri, name, false, signal))?.network;
+}
+
+/** The same, and (with `leases`) its current DHCP leases, still in one virsh process. */
+export async function readNetworkAndLeases(uri: string, name: string, leases: boolean, signal?: AbortSignal): Promise<{ network: NetworkFound; leases: Lease[] } | undefined> {
+  const commands = [['net-dumpxml', '--inactive', name], ['net-info', name], ...(leases ? [['net-dhcp-leases', name]] : [])];
+  const [xml, info, leased] = await runVirshBatch(commands, { uri, ...(signal && { signal }) });
+  if (xml!.error && isMissingNetwork(xml!.error)) return undefined;
+  const fields = stdoutOrThrow(info!);
+  const flag = (field: string) => new RegExp(`^${field}:\\s*yes`, 'm').test(fields);
+  const network = { ...parseNetworkXml(stdoutOrThrow(xml!)), active: flag('Active'), autostart: flag('Autostart'), persistent: flag('Persistent') };
+  // An inactive network has no leases (libvirt answers with an error).
+  return { network, leases: leased && !leased.error ? parseLeases(leased.stdout) : [] };
+}
+
 /** One network by name, or NOT_FOUND. */
-export async function mustReadNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkDefinition & { active: boolean }> {
-  const [xml, info] = await runVirshBatch([['net-dumpxml', name], ['net-info', name]], { uri, ...(signal && { signal }) });
-  if (xml!.error && isMissingNetwork(xml!.error)) throw new HvError('NOT_FOUND', `No libvirt network named '${name}' on this host`, { network: name });
-  return { ...parseNetworkXml(stdoutOrThrow(xml!)), active: /^Active:\s*yes/m.test(stdoutOrThrow(info!)) };
+export async function mustReadNetwork(uri: string, name: string, signal?: AbortSignal): Promise<NetworkFound> {
+  const found = await readNetwork(uri, name, signal);
+  if (!found) throw networkNotFound(name);
+  return found;
+}
+
+export function networkNotFound(name: string): HvError {
+  return new HvError('NOT_FOUND', `No libvirt network named '${name}' on this host`, { network: name });
 }

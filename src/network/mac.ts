@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
-import { runVirshBatch } from '../libvirt/index.js';
-import { definedDomainNames } from '../libvirt/domains/inventory.js';
-import { uriFor, type Driver } from '../libvirt/domains/connections.js';
+import { interfaceAttribute } from './domain-interfaces.js';
 
 // MAC addresses of guest NICs.
 //
@@ -18,7 +16,6 @@ import { uriFor, type Driver } from '../libvirt/domains/connections.js';
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const PREFIX = '52:54:00';
 const MAX_ATTEMPTS = 4096;
-const INTERFACE_MACS = '/domain/devices/interface/mac/@address';
 
 /** A MAC from a request in canonical form (lowercase), or INPUT_INVALID. */
 export function normalizeMac(input: string): string {
@@ -41,24 +38,12 @@ export function stableMac(vmName: string, slot: number, taken: ReadonlySet<strin
 
 /**
  * mac (lowercase) → VM name, over every domain defined on both connections, in their
- * running and their persistent definitions: one list and one batch per connection.
+ * running and their persistent definitions.
  */
 export async function macsInUse(config: HvConfig, signal?: AbortSignal): Promise<Map<string, string>> {
-  const perDriver = await Promise.all((['qemu', 'lxc'] as Driver[]).map((driver) => macsOn(driver, config, signal)));
   const owners = new Map<string, string>();
-  for (const pairs of perDriver) for (const [mac, owner] of pairs) if (!owners.has(mac)) owners.set(mac, owner);
+  for (const domain of await interfaceAttribute(config, 'mac/@address', signal)) {
+    for (const mac of [...domain.live, ...domain.persistent]) if (!owners.has(mac.toLowerCase())) owners.set(mac.toLowerCase(), domain.vm);
+  }
   return owners;
-}
-
-async function macsOn(driver: Driver, config: HvConfig, signal?: AbortSignal): Promise<Array<[string, string]>> {
-  const names = await definedDomainNames(config, driver, signal);
-  const commands = names.flatMap((name) => [
-    ['dumpxml', '--xpath', INTERFACE_MACS, `--domain=${name}`],
-    ['dumpxml', '--inactive', '--xpath', INTERFACE_MACS, `--domain=${name}`],
-  ]);
-  const results = await runVirshBatch(commands, { uri: uriFor(config, driver), ...(signal && { signal }) });
-  // A domain undefined between the list and the batch owns nothing any more.
-  return results.flatMap((result, index) =>
-    result.error ? [] : [...result.stdout.matchAll(/address="([^"]+)"/g)].map((match): [string, string] => [match[1]!.toLowerCase(), names[Math.floor(index / 2)]!]),
-  );
 }

@@ -3,6 +3,7 @@ import type { OperationContext } from '../core/operation.js';
 import { withLockedVm } from '../libvirt/domains/locked.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
 import { readVmNics } from './domain-nics.js';
+import { isNicFilter, undefineFilter } from './firewall/filters.js';
 import { normalizeMac } from './mac.js';
 import type { NicChange } from './nic-attach.js';
 import { detachInterface, waitForLiveRemoval } from './nic-device.js';
@@ -30,6 +31,10 @@ export function detachNic(config: HvConfig, name: string, macInput: string, ctx:
       applied = (await waitForLiveRemoval(vm, mac, deadline - RESERVE_MS, signal)) ? 'live' : 'live_pending';
     }
     if (inDefinition) await detachInterface(vm, inDefinition, '--config', signal);
+    // The NIC's own filter goes with it, unless the guest still holds the NIC (libvirt
+    // refuses while a live NIC uses it): then it stays until that VM's deletion.
+    const own = [inLive?.filter, inDefinition?.filter].find((filter) => filter && isNicFilter(filter));
+    if (own && applied !== 'live_pending') await undefineFilter(config.libvirt.uri, own, signal).catch(() => undefined);
     return { vm, changed: true, mac, applied };
   });
 }

@@ -1,6 +1,8 @@
 import type { HvConfig } from '../config/schema.js';
 import { mustLocate, type Located } from '../libvirt/domains/locate.js';
 import { readVmNics, type DomainNic, type VmNics } from './domain-nics.js';
+import { readFilters, isNicFilter } from './firewall/filters.js';
+import { firewallView, type FirewallView } from './firewall/nic-firewall.js';
 import { leasesByMac } from './leases.js';
 
 // One entry per NIC, whether it is in the running domain, the definition, or both (they
@@ -10,6 +12,8 @@ export interface NicEntry extends DomainNic {
   ipv4: string | null;
   live: boolean;
   persistent: boolean;
+  /** Its base filter, allow rules and rule sets. */
+  firewall: FirewallView;
 }
 
 export function findNic(nics: VmNics, mac: string): DomainNic | undefined {
@@ -19,12 +23,17 @@ export function findNic(nics: VmNics, mac: string): DomainNic | undefined {
 export async function nicEntries(config: HvConfig, nics: VmNics, signal?: AbortSignal): Promise<NicEntry[]> {
   const all = [...(nics.live ?? []), ...nics.persistent.filter((nic) => !nics.live?.some((live) => live.mac === nic.mac))];
   const networks = [...new Set(all.flatMap((nic) => (nic.network ? [nic.network] : [])))];
-  const leases = networks.length > 0 ? await leasesByMac(config.libvirt.uri, networks, signal) : new Map<string, string>();
+  const ownFilters = [...new Set(all.flatMap((nic) => (nic.filter && isNicFilter(nic.filter) ? [nic.filter] : [])))];
+  const [leases, filters] = await Promise.all([
+    networks.length > 0 ? leasesByMac(config.libvirt.uri, networks, signal) : new Map<string, string>(),
+    readFilters(config.libvirt.uri, ownFilters, signal),
+  ]);
   return all.map((nic) => ({
     ...nic,
     ipv4: nic.network ? (leases.get(nic.mac) ?? null) : null,
     live: nics.live?.some((live) => live.mac === nic.mac) ?? false,
     persistent: nics.persistent.some((persistent) => persistent.mac === nic.mac),
+    firewall: firewallView(nic.filter, filters[ownFilters.indexOf(nic.filter ?? '')]),
   }));
 }
 

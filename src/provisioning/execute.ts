@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
+import { newInstanceId, noCloudFiles, removeSeedDirectory, withSeedIso, writeSeedDirectory, type GuestNic, type NoCloudFiles } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
 import { isEmbedded } from '../libvirt/domains/connections.js';
@@ -14,7 +16,8 @@ import { volumeUndo, type Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
-import type { ProvisionPlan, VolumePlan } from './plan.js';
+import { prepareNics, type PlannedNic } from './nic-steps.js';
+import type { CloudInitPlan, ProvisionPlan, VolumePlan } from './plan.js';
 import { ProvisionRollback } from './rollback.js';
 
 // One request provisions a whole VM: its volumes from the named pools, the template
@@ -44,7 +47,7 @@ export interface Execution {
    * is free, the MAC addresses are not taken): volumes are made meanwhile, nothing needing
    * those answers (a first-boot file, the domain) before.
    */
-  readonly checkedNics: Promise<NicSpec[]>;
+  readonly checkedNics: Promise<PlannedNic[]>;
   readonly start: boolean;
   readonly autostart: boolean;
   /** Runs the define (and start) once admission allows it, under the host lock (vm/admission.ts). */
@@ -52,7 +55,8 @@ export interface Execution {
 }
 
 export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart, admit }: Execution): Promise<Provisioned> {
-  const keys = [lockKey.vm(base.name), ...[...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, volume.name))];
+  const seedVolume = plan.cloudInit?.seed.kind === 'volume' ? [plan.cloudInit.seed.volume] : [];
+  const keys = [lockKey.vm(base.name), ...[...(plan.root ? [plan.root] : []), ...plan.data, ...seedVolume].map((volume) => lockKey.volume(volume.pool.name, volume.name))];
   const intent = Intent.begin(config.paths.lock_dir, keys, `vm create ${base.name}`);
   return withRollback(new ProvisionRollback(intent), async (rollback) => {
     const volumes: Volume[] = [];
@@ -80,18 +84,31 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
       spec.disks.push(diskOf(volume));
       rollback.done('data-volume');
     }
+    const leases = await prepareNics(config, ctx, rollback, await nics);
     await checkedNics();
+    if (plan.cloudInit) {
+      const instanceId = newInstanceId();
+      const files = noCloudFiles({ instanceId, hostname: plan.cloudInit.hostname, userData: plan.cloudInit.userData, nics: guestNics(spec.nics, plan) });
+      const seed = await makeSeed(ctx, rollback, plan.cloudInit.seed, spec, files);
+      if (seed) {
+        volumes.push(seed);
+        spec.cdroms = [...(spec.cdroms ?? []), { path: seed.path, type: seed.attach === 'block' ? 'block' : 'file', format: seed.format ?? 'raw' }];
+      }
+      spec.metadata = { ...spec.metadata, instance_id: instanceId };
+      rollback.done('seed');
+    }
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
+    if (leases) spec.metadata = { ...spec.metadata, leases };
 
     if (spec.consoleLog) {
       mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });
       const consoleLog = spec.consoleLog;
-      rollback.will(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog), { kind: 'file', path: consoleLog });
+      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog), { kind: 'file', path: consoleLog });
       rollback.done('console-log');
     }
     // The name was found free under the VM's lock (checkedNics): a domain of this name is
     // from here on this request's own, whether or not the batch below gets to define it.
-    rollback.will(`domain ${spec.name}`, () => removeDomain(uri, spec.name), { kind: 'domain', uri, name: spec.name });
+    rollback.made(`domain ${spec.name}`, () => removeDomain(uri, spec.name), { kind: 'domain', uri, name: spec.name });
     // define, autostart, start and the state read in one virsh process: on the hot path of
     // provisioning, each extra process is a connection set up and torn down (P5).
     ctx.progress({ phase: start ? 'defining and starting' : 'defining' });
@@ -132,11 +149,53 @@ async function createVolume(ctx: OperationContext, rollback: ProvisionRollback, 
       ...(plan.from?.kind === 'source' && { source: { path: plan.from.path, format: plan.from.format } }),
       // Undone without the request's signal: by then it may be aborted (deadline), and the
       // volume must still go.
-      beforeMake: () => rollback.will(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}), volumeUndo(pool, plan.name)),
+      beforeMake: () => rollback.made(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}), volumeUndo(pool, plan.name)),
     },
     { signal: ctx.signal, progress: ctx.progress, deadline: ctx.deadline },
   );
   return volume;
+}
+
+/**
+ * The NoCloud seed: a volume of the VM's pool holding the ISO (returned, to be attached as
+ * a CD-ROM), or the files in a container's new root directory. Its undo is registered
+ * before it is made, and removes only what this step made.
+ */
+async function makeSeed(ctx: OperationContext, rollback: ProvisionRollback, placement: CloudInitPlan['seed'], spec: DomainSpec, files: NoCloudFiles): Promise<Volume | undefined> {
+  ctx.progress({ phase: 'writing cloud-init seed' });
+  if (placement.kind === 'directory') {
+    const root = spec.rootfs!;
+    rollback.made(`cloud-init seed in ${root}`, async () => removeSeedDirectory(root));
+    writeSeedDirectory(root, files);
+    return undefined;
+  }
+  const { pool, name } = placement.volume;
+  const made = await withSeedIso(files, ctx.signal, (iso) =>
+    // The caller holds the volume's lock (provisionVm takes every planned volume's lock);
+    // the undo is registered once the name is known free, before the copy begins.
+    pool.create(
+      { name, source: { path: iso, format: 'raw' }, beforeMake: () => rollback.made(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name)) },
+      { signal: ctx.signal, deadline: ctx.deadline },
+    ),
+    (directory) => rollback.made(`seed files ${directory}`, () => rm(directory, { recursive: true, force: true }), { kind: 'seed-directory', path: directory }),
+  );
+  // The user data may hold secrets: root only (libvirt hands it to QEMU's user at start).
+  if (made.attach === 'file') await chmod(made.path, 0o600);
+  return made;
+}
+
+/** Each NIC as the guest is told it: its MAC and how it gets its IPv4 address. */
+function guestNics(nics: readonly NicSpec[], plan: ProvisionPlan): GuestNic[] {
+  return nics.map((nic, slot) => {
+    const addressing = plan.addressing[slot] ?? { kind: 'dhcp' };
+    return {
+      mac: nic.mac!,
+      ipv4:
+        addressing.kind === 'static'
+          ? { dhcp: false, address: addressing.address, prefix: addressing.prefix, ...(addressing.gateway && { gateway: addressing.gateway }), nameservers: plan.nameservers }
+          : { dhcp: true },
+    };
+  });
 }
 
 function diskOf(volume: Volume): DiskSpec {

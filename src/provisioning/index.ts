@@ -2,23 +2,27 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { uriFor } from '../libvirt/domains/connections.js';
+import { isEmbedded } from '../libvirt/domains/connections.js';
 import { findDefined } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { hostHasHardwareVirtualisation } from '../libvirt/hardware-virtualisation.js';
 import { VM_CLASSES } from '../model/vm-classes.js';
-import { mustReadNetwork } from '../network/libvirt-networks.js';
+import { addressingMismatch, type NicAddressing } from '../network/addressing.js';
+import { checkNicFirewall, filterRefOf, learningParameters, needsOwnFilter, parseNicFirewall, type NicFirewall } from '../network/firewall/nic-firewall.js';
+import { mustReadNetwork, type NetworkFound } from '../network/libvirt-networks.js';
 import { macsInUse, stableMac } from '../network/mac.js';
+import { checkReservation } from '../network/reservations.js';
 import { lockKey, withLocks } from '../files/locks.js';
 import { validateVolumeName } from '../storage/index.js';
 import { precheckAdmission, withAdmission, type AdmissionRequest } from '../vm/admission.js';
 import { shareTemplateFiles, templateFilesExist } from '../templates/index.js';
-import type { NicSpec } from '../vm/domain-xml.js';
 import { baseSpec } from './domain-spec.js';
 import { execute, type Provisioned } from './execute.js';
+import type { PlannedNic } from './nic-steps.js';
 import { planProvisioning, type ProvisionPlan } from './plan.js';
 import type { ProvisionRequest } from './request.js';
 
-export type { ProvisionRequest } from './request.js';
+export type { CloudInitRequest, ProvisionRequest } from './request.js';
 
 // One request provisions a whole VM. Everything that can be refused is checked before
 // anything is made; from then on each step's undo is registered, so a failure (or the
@@ -46,6 +50,7 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
   // shared, is taken while the plan reads the catalogue, and held until the VM is defined
   // (template prune and delete remove a file only under it exclusively).
   const templateFiles = request.template === undefined ? undefined : shareTemplateFiles(config, Math.floor((ctx.deadline - Date.now()) / 1000) - 1);
+  const firewall = parseNicFirewall(config, vmClass, request.firewall ?? {});
   const planning = planProvisioning(config, vmClass, request);
   planning.catch(() => undefined); // awaited under the lock; never an unhandled rejection meanwhile
   templateFiles?.catch(() => undefined);
@@ -56,18 +61,23 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
     if (plan.template && !templateFilesExist(plan.template)) {
       throw new HvError('CONFLICT', `Template ${plan.template.ref} was replaced or deleted while this request began: try again`, { input: 'template' });
     }
-    const base = baseSpec(config, vmClass, request, plan);
+    const base = { ...baseSpec(config, vmClass, request, plan), guestAgent: !isEmbedded(uri) };
     const lookups = Promise.all([
       findDefined(config, name, ctx.signal),
       plan.networks.length > 0 ? macsInUse(config, ctx.signal) : new Map<string, string>(),
-      ...plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal)),
+      Promise.all(plan.networks.map((network) => mustReadNetwork(uri, network, ctx.signal))),
+      plan.networks.length > 0 ? checkNicFirewall(config.libvirt.uri, firewall, ctx.signal) : undefined,
     ]);
-    const checkedNics = lookups.then(([existing, taken]): NicSpec[] => {
+    const checkedNics = lookups.then(([existing, taken, networks]): PlannedNic[] => {
       if (existing) throw alreadyExists(name, existing);
-      return plan.networks.map((network, slot) => {
+      networks.forEach((network, slot) => {
+        const mismatch = addressingMismatch(plan.addressing[slot]!, network);
+        if (mismatch) throw new HvError('INPUT_INVALID', `Input 'ipv4': ${mismatch}`, { input: 'ipv4' });
+      });
+      return networks.map((network, slot) => {
         const mac = stableMac(name, slot, taken);
         taken.set(mac, name);
-        return { source: { network }, mac };
+        return plannedNic(network, mac, plan.reserved.get(network.name), firewall, plan.addressing[slot]);
       });
     });
     checkedNics.catch(() => undefined); // awaited by execute, or explained below
@@ -88,6 +98,22 @@ export async function provisionVm(config: HvConfig, request: ProvisionRequest, c
   }).finally(() => void templateFiles?.then((held) => held.release(), () => undefined));
 }
 
+/**
+ * A NIC on a network, with the reservation and the filter the request asks for it. A static
+ * address is the filter's IP from the start: nothing would teach it by DHCP.
+ */
+function plannedNic(network: NetworkFound, mac: string, reservedIp: string | undefined, firewall: NicFirewall, addressing: NicAddressing | undefined): PlannedNic {
+  if (reservedIp !== undefined) checkReservation(network, { mac, ip: reservedIp }, [], 'ipv4');
+  const parameters = addressing?.kind === 'static' ? { IP: addressing.address } : learningParameters(network, mac, reservedIp !== undefined);
+  return {
+    source: { network: network.name },
+    mac,
+    filter: filterRefOf(mac, firewall, parameters),
+    ...(reservedIp !== undefined && { reservation: { network: network.name, ip: reservedIp } }),
+    ...(needsOwnFilter(firewall) && { ownFilter: firewall }),
+  };
+}
+
 function alreadyExists(name: string, existing: { vmClass: string; state: string }): HvError {
   return new HvError('CONFLICT', `A VM named '${name}' already exists (${existing.vmClass}, ${existing.state})`);
 }
@@ -97,6 +123,7 @@ function alreadyExists(name: string, existing: { vmClass: string; state: string 
  * defined (or they are removed again): nobody can delete or resize one in between.
  */
 function withPlannedVolumeLocks<T>(config: HvConfig, ctx: OperationContext, plan: ProvisionPlan, work: () => Promise<T>): Promise<T> {
-  const keys = [...(plan.root ? [plan.root] : []), ...plan.data].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
+  const seed = plan.cloudInit?.seed.kind === 'volume' ? [plan.cloudInit.seed.volume] : [];
+  const keys = [...(plan.root ? [plan.root] : []), ...plan.data, ...seed].map((volume) => lockKey.volume(volume.pool.name, validateVolumeName(volume.name)));
   return withLocks(keys, { directory: config.paths.lock_dir, deadline: ctx.deadline }, work);
 }

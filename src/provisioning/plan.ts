@@ -1,6 +1,8 @@
+import { checkUserData, composeUserData, hostnameOfVm, isHostname, parseAuthorizedKeys } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { VmClass } from '../model/vm-classes.js';
+import type { NicAddressing } from '../network/addressing.js';
 import { openPool, type Pool } from '../storage/index.js';
 import { findTemplate, type Template, type TemplateType } from '../templates/index.js';
 import type { ProvisionRequest } from './request.js';
@@ -24,6 +26,22 @@ export interface ProvisionPlan {
   data: VolumePlan[];
   /** libvirt networks, one NIC each, in order. */
   networks: string[];
+  /** How each NIC of `networks` gets its IPv4 address, in the same order. */
+  addressing: NicAddressing[];
+  /** For the static NICs. */
+  nameservers: string[];
+  /** The first-boot configuration, when the guest is to be given one. */
+  cloudInit?: CloudInitPlan;
+  /** network → the address to reserve for its NIC (ipv4 dhcp:ADDRESS). */
+  reserved: Map<string, string>;
+}
+
+export interface CloudInitPlan {
+  /** A volume attached as a CD-ROM (QEMU), or files in the container's new root volume. */
+  seed: { kind: 'volume'; volume: VolumePlan } | { kind: 'directory' };
+  hostname: string;
+  /** The #cloud-config document, the keys added. */
+  userData: string;
 }
 
 export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
@@ -41,10 +59,10 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   }
 
   const networks = [...request.networks];
-  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
   if (new Set(networks).size !== networks.length) {
     throw new HvError('INPUT_INVALID', "Input 'network' names a network twice", { input: 'network' });
   }
+  if (template?.type === 'pxe' && !networks.includes(template.network)) networks.unshift(template.network);
 
   const sizeMb = request.diskSizeMb;
   const wantsRoot = sizeMb !== undefined || (template !== undefined && template.type !== 'pxe');
@@ -63,7 +81,87 @@ export async function planProvisioning(config: HvConfig, vmClass: VmClass, reque
   });
   if (data.length > 0 && vmClass.name === 'lxc') throw new HvError('UNSUPPORTED', 'vm_class lxc takes no data disks', { input: 'data_disks' });
 
-  return { ...(template && { template }), ...(root && { root }), data, networks };
+  const addressing = nicAddressing(request, networks);
+  const reserved = reservedAddresses(networks, addressing);
+  const nameservers = [...(request.nameservers ?? [])];
+  const cloudInit = planCloudInit(config, vmClass, request, root, addressing, nameservers);
+  return { ...(template && { template }), ...(root && { root }), data, networks, addressing, nameservers, ...(cloudInit && { cloudInit }), reserved };
+}
+
+/** The request's addressing aligned with the NICs (a PXE template's network, put first, uses DHCP). */
+function nicAddressing(request: ProvisionRequest, networks: readonly string[]): NicAddressing[] {
+  const given = request.nicAddressing ?? [];
+  if (given.length > request.networks.length) {
+    throw new HvError('INPUT_INVALID', `Input 'ipv4' has ${given.length} entries for ${request.networks.length} NICs (one entry per network of input 'network', in order)`, {
+      input: 'ipv4',
+    });
+  }
+  return networks.map((network) => given[request.networks.indexOf(network)] ?? { kind: 'dhcp' });
+}
+
+/** network → the address reserved for its NIC (`dhcp:ADDRESS`), each address once. */
+export function reservedAddresses(networks: readonly string[], addressing: readonly NicAddressing[]): Map<string, string> {
+  const reserved = new Map<string, string>();
+  addressing.forEach((entry, slot) => {
+    if (entry.kind === 'reserved') reserved.set(networks[slot]!, entry.address);
+  });
+  const addresses = [...reserved.values()];
+  if (new Set(addresses).size !== addresses.length) throw new HvError('INPUT_INVALID', "Input 'ipv4' reserves one address twice", { input: 'ipv4' });
+  return reserved;
+}
+
+/**
+ * What the guest is told at first boot, every input checked; undefined when nothing is to
+ * be told (no cloud-init input, every NIC on DHCP).
+ */
+function planCloudInit(
+  config: HvConfig,
+  vmClass: VmClass,
+  request: ProvisionRequest,
+  root: VolumePlan | undefined,
+  addressing: readonly NicAddressing[],
+  nameservers: readonly string[],
+): CloudInitPlan | undefined {
+  const anyStatic = addressing.some((nic) => nic.kind === 'static');
+  if (nameservers.length > 0 && !anyStatic) {
+    throw new HvError('INPUT_INVALID', "Input 'dns' is for static NICs (ipv4 entries ADDRESS/PREFIX); DHCP NICs are told their nameservers by DHCP", { input: 'dns' });
+  }
+  const given = request.cloudInit;
+  if (!given && !anyStatic) return undefined;
+  const keys = given?.sshAuthorizedKeys === undefined ? [] : parseAuthorizedKeys(given.sshAuthorizedKeys);
+  const userData = given?.userData === undefined ? undefined : checkUserData(given.userData);
+  if (given?.hostname !== undefined && !isHostname(given.hostname)) {
+    throw new HvError('INPUT_INVALID', "Input 'hostname' is not a host name (letters, digits and '-' in dot-separated labels of at most 63)", { input: 'hostname' });
+  }
+  if (given?.hostname !== undefined && userData?.hostname !== undefined && userData.hostname !== given.hostname) {
+    throw new HvError('INPUT_INVALID', "Input 'hostname' and the hostname key of input 'user_data' differ: give one", { input: 'hostname' });
+  }
+  const hostname = given?.hostname ?? (userData?.hostname !== undefined && isHostname(userData.hostname) ? userData.hostname : hostnameOfVm(request.name));
+  if (hostname === undefined) {
+    throw new HvError('INPUT_REQUIRED', `Input 'hostname' is needed: the VM name '${request.name}' is not a host name`, { input: 'hostname' });
+  }
+  const seed = seedPlacement(config, vmClass, request, root);
+  return { seed, hostname, userData: composeUserData(userData, keys) };
+}
+
+function seedPlacement(config: HvConfig, vmClass: VmClass, request: ProvisionRequest, root: VolumePlan | undefined): CloudInitPlan['seed'] {
+  if (vmClass.name === 'lxc') {
+    if (root?.pool.attach === 'directory') return { kind: 'directory' };
+    const input = firstCloudInitInput(request);
+    throw new HvError('INPUT_INVALID', `Input '${input}': a container's cloud-init data is written into the root volume this request makes: give a template or disk_size_mb (not rootfs)`, { input });
+  }
+  // On the VM's pool (its root volume's, else the class's default), so that the pool's
+  // limits count it and `volume list` shows it.
+  const pool = root && root.pool.attach !== 'directory' ? root.pool : defaultPool(config, vmClass);
+  return { kind: 'volume', volume: { pool, name: `${request.name}-cidata` } };
+}
+
+function firstCloudInitInput(request: ProvisionRequest): string {
+  const given = request.cloudInit;
+  if (given?.hostname !== undefined) return 'hostname';
+  if (given?.sshAuthorizedKeys !== undefined) return 'ssh_authorized_keys';
+  if (given?.userData !== undefined) return 'user_data';
+  return 'ipv4';
 }
 
 function rootVolume(config: HvConfig, vmClass: VmClass, vmName: string, template: Template | undefined, sizeMb: number | undefined, poolName: string | undefined): VolumePlan {

@@ -1,4 +1,6 @@
 import type { VmClassName } from '../model/vm-classes.js';
+import type { NicFirewallRequest } from '../network/firewall/nic-firewall.js';
+import type { NicAddressing } from '../network/addressing.js';
 
 // What a VM is made of, as `vm create` asks for it, typed: the agent translates its DDL
 // inputs into this and nothing below the agent sees raw inputs. Refusals still name the
@@ -32,10 +34,27 @@ export interface ProvisionRequest {
   readonly dataDisks: readonly { pool: string; sizeMb: number }[];
   /** libvirt networks, one NIC with a stable MAC each, in order. */
   readonly networks: readonly string[];
+  /** How each NIC of `networks` gets its IPv4 address (DHCP, a DHCP reservation, or static), in the same order; DHCP for NICs without an entry. */
+  readonly nicAddressing?: readonly NicAddressing[];
+  /** Nameservers the guest is told for its static NICs. */
+  readonly nameservers?: readonly string[];
+  /** First-boot configuration (cloud-init NoCloud); a seed is made when this is given or a NIC is static. */
+  readonly cloudInit?: CloudInitRequest;
+  /** The firewall of every NIC it makes (the configured default filter when left out). */
+  readonly firewall?: NicFirewallRequest;
 
   readonly start: boolean;
   readonly autostart: boolean;
   /** Who asked, and under which request id: kept in the domain's metadata. */
   readonly createdBy?: string;
   readonly requestId?: string;
+}
+
+/** What the guest is told at first boot, as given (provisioning checks each). Secrets: never logged. */
+export interface CloudInitRequest {
+  readonly hostname?: string;
+  /** OpenSSH public keys, one a line. */
+  readonly sshAuthorizedKeys?: string;
+  /** A #cloud-config document. */
+  readonly userData?: string;
 }

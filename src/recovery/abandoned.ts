@@ -1,9 +1,13 @@
 import { rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { SEED_DIRECTORY_PREFIX } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
 import { deadIntents, readEntry, settleEntry, type DeadIntent, type UndoRecord } from '../files/intents.js';
-import { lockKey, takeLock } from '../files/locks.js';
+import { lockKey, takeLock, withLock } from '../files/locks.js';
 import { removeDomain } from '../libvirt/domains/remove.js';
+import { undefineFilter } from '../network/firewall/filters.js';
+import { unreserve } from '../network/reservations.js';
 import { removeRecordedVolume } from '../storage/index.js';
 import { removeUnlessNamed } from '../templates/import/unnamed.js';
 
@@ -63,6 +67,17 @@ async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
       return;
     case 'template-file':
       await removeUnlessNamed(config, undo.catalogue!, undo.path!);
+      return;
+    case 'seed-directory':
+      // Only a seed's private directory: the record names nothing else.
+      if (!basename(undo.path!).startsWith(SEED_DIRECTORY_PREFIX)) throw new HvError('INTERNAL', `Not a seed directory: ${undo.path}`);
+      rmSync(undo.path!, { recursive: true, force: true });
+      return;
+    case 'lease':
+      await withLock(lockKey.network(undo.network!), { directory: config.paths.lock_dir, deadline: Date.now() + 60_000 }, () => unreserve(undo.uri!, undo.network!, undo.mac!));
+      return;
+    case 'nwfilter':
+      await undefineFilter(undo.uri!, undo.name!);
       return;
     default:
       throw new HvError('INTERNAL', `Unknown undo kind '${undo.kind}' in the intent journal`);

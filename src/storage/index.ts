@@ -9,3 +9,4 @@ export { withVolumeLock } from './lock.js';
 export { removeRecordedVolume, volumeUndo } from './undo.js';
 export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';
+export { assertPoolName, createPool, deletePool, listPools, type PoolCreateRequest, type PoolView } from './pool-admin.js';

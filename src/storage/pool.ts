@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { poolDropinFile } from '../config/pool-dropins.js';
 import type { HvConfig, PoolConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { lockKey, withLock } from '../files/locks.js';
@@ -5,6 +7,7 @@ import { imageVirtualSize } from './plugins/image-file.js';
 import { PLUGINS } from './plugins/index.js';
 import { MIB, type CreatePlan, type Measured, type StoragePlugin, type VolumeTarget } from './plugins/plugin.js';
 import type { CreateVolumeRequest, Pool, StorageOpContext, Volume, VolumeInfo } from './types.js';
+import { compareText } from '../core/text-order.js';
 
 // A named pool from the configuration: the checks every plugin shares (names, what the
 // plugin supports, sizes, limits) around the plugin's own work.
@@ -55,7 +58,7 @@ class ConfiguredPool implements Pool {
       request.beforeMake?.();
       await this.#impl.create(target, plan, ctx);
     };
-    await this.#underQuotaLock(ctx, make);
+    await this.#whileInUse(ctx, () => this.#underQuotaLock(ctx, make));
     return this.#volume(target, this.#impl.type === 'dir' ? null : this.#impl.type === 'qcow2' ? 'qcow2' : 'raw');
   }
 
@@ -88,7 +91,7 @@ class ConfiguredPool implements Pool {
   }
 
   async list(ctx: StorageOpContext): Promise<VolumeInfo[]> {
-    return (await this.#impl.list(this.#pool(), ctx)).map((measured) => this.#info(measured)).sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.#impl.list(this.#pool(), ctx)).map((measured) => this.#info(measured)).sort((a, b) => compareText(a.name, b.name));
   }
 
   activate(name: string, ctx: StorageOpContext): Promise<void> {
@@ -156,6 +159,22 @@ class ConfiguredPool implements Pool {
         max_total_mb: limit,
       });
     }
+  }
+
+  /**
+   * A pool the API made can be deleted by another request meanwhile: a volume is made in
+   * it under its use lock, shared by every creation and held exclusively by `pool delete`,
+   * so the pool cannot go while a volume is being made in it, nor a volume appear in a
+   * pool that has gone.
+   */
+  #whileInUse<T>(ctx: StorageOpContext, work: () => Promise<T>): Promise<T> {
+    const dropins = this.hvConfig.storage.dropins;
+    if (!dropins?.names.includes(this.name)) return work();
+    const options = { directory: this.hvConfig.paths.lock_dir, deadline: ctx.deadline ?? Date.now() + QUOTA_LOCK_WAIT_MS, shared: true };
+    return withLock(lockKey.poolUse(this.name), options, async () => {
+      if (!existsSync(poolDropinFile(dropins.directory, this.name))) throw new HvError('NOT_FOUND', `Storage pool '${this.name}' has been deleted`, { pool: this.name });
+      return work();
+    });
   }
 
   /** A pool with a total limit serialises its changes, so parallel requests cannot overrun it together. */

@@ -62,7 +62,7 @@ export async function createVolume(config: HvConfig, poolName: string, name: str
           const path = volume[input];
           if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
         }
-        request.beforeMake = () => rollback.will(`volume ${locked.name}/${name}`, () => locked.delete(name, {}), volumeUndo(locked, name));
+        request.beforeMake = () => rollback.made(`volume ${locked.name}/${name}`, () => locked.delete(name, {}), volumeUndo(locked, name));
         await locked.create(request, storageContext(ctx));
         const found = await locked.info(name, storageContext(ctx));
         if (!found) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${locked.name}'`);

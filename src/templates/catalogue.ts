@@ -9,6 +9,7 @@ import { readImageFacts } from './image-info.js';
 import { MANIFEST_FILE, type Manifest, type ManifestEntry } from './manifest-schema.js';
 import { parseTemplateRef, templateRef, type TemplateType } from './ref.js';
 import type { Template } from './types.js';
+import { compareText } from '../core/text-order.js';
 
 // The catalogue: config templates.catalogue holds catalogue.yaml and the files it names.
 // The manifest is validated whole (a precompiled schema, then names and paths); any
@@ -155,7 +156,7 @@ export async function resolveEntry(catalogue: Catalogue, entry: ManifestEntry, s
 export async function listTemplates(config: HvConfig, signal?: AbortSignal): Promise<Template[]> {
   const catalogue = await readCatalogue(config);
   const templates = await Promise.all(catalogue.entries.map((entry) => resolveEntry(catalogue, entry, signal)));
-  return templates.sort((a, b) => a.ref.localeCompare(b.ref));
+  return templates.sort((a, b) => compareText(a.ref, b.ref));
 }
 
 /** What a written reference names in a catalogue. */

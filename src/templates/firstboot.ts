@@ -1,6 +1,7 @@
-import { closeSync, constants, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
+import { ensureDirectoryInside, writeFileNoFollow } from '../files/inside-tree.js';
+import { compareText } from '../core/text-order.js';
 
 // The first-boot file tells a freshly unpacked system who it is: its name and its NICs.
 // Two twins in /etc/hvagent of the root directory (format in docs/TEMPLATES.md):
@@ -61,7 +62,7 @@ export function firstBootShell(firstBoot: FirstBoot): string {
   firstBoot.nics.forEach((nic, i) => {
     lines.push([`HVAGENT_NIC${i}_MAC`, nic.mac], [`HVAGENT_NIC${i}_NETWORK`, nic.network ?? ''], [`HVAGENT_NIC${i}_BRIDGE`, nic.bridge ?? '']);
   });
-  for (const [key, value] of Object.entries(firstBoot.metadata ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, value] of Object.entries(firstBoot.metadata ?? {}).sort(([a], [b]) => compareText(a, b))) {
     lines.push([`HVAGENT_META_${key.toUpperCase()}`, value]);
   }
   const header = '# Written by hvagent when this system was provisioned. Read with: . /etc/hvagent/firstboot.conf\n';
@@ -73,45 +74,10 @@ export function firstBootJson(firstBoot: FirstBoot): string {
   return `${JSON.stringify({ version: FIRSTBOOT_VERSION, name: firstBoot.name, nics, metadata: firstBoot.metadata ?? {} }, null, 2)}\n`;
 }
 
-/** mkdir -p inside `root`, refusing any component that is a symlink or not a directory. */
-function ensureDirectoryInside(root: string, relative: string): string {
-  let current = root;
-  for (const segment of relative.split('/')) {
-    current = join(current, segment);
-    let stats;
-    try {
-      stats = lstatSync(current);
-    } catch {
-      mkdirSync(current, { mode: 0o755 });
-      continue;
-    }
-    if (!stats.isDirectory()) {
-      throw new HvError('CONFIG_INVALID', `The template's ${current.slice(root.length)} is ${stats.isSymbolicLink() ? 'a symlink' : 'not a directory'}: the first-boot file cannot be written there`);
-    }
-  }
-  return current;
-}
-
-/** Replaces `file` with `content`, never writing through a symlink. */
-function writeNoFollow(file: string, content: string): void {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-  try {
-    unlinkSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const fd = openSync(file, flags, 0o644);
-  try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Writes /etc/hvagent/firstboot.{conf,json} into the root directory `root`. */
 export function writeFirstBoot(root: string, firstBoot: FirstBoot): void {
   checkFirstBoot(firstBoot);
-  const directory = ensureDirectoryInside(root, FIRSTBOOT_DIRECTORY);
-  writeNoFollow(join(directory, 'firstboot.conf'), firstBootShell(firstBoot));
-  writeNoFollow(join(directory, 'firstboot.json'), firstBootJson(firstBoot));
+  const directory = ensureDirectoryInside(root, FIRSTBOOT_DIRECTORY, 'the first-boot file');
+  writeFileNoFollow(join(directory, 'firstboot.conf'), firstBootShell(firstBoot));
+  writeFileNoFollow(join(directory, 'firstboot.json'), firstBootJson(firstBoot));
 }

@@ -6,6 +6,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { runVirsh, VirshError } from '../libvirt/index.js';
 import type { PxeTemplate } from './types.js';
+import { lazy } from '../core/lazy.js';
 
 // A PXE template is served by a libvirt network: libvirt's dnsmasq answers DHCP with the
 // boot file (<bootp file=…/>) and serves the template's TFTP tree (<tftp root=…/>).
@@ -19,7 +20,7 @@ export interface PxeNetworkOptions {
   signal?: AbortSignal;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = lazy(() => new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }));
 
 function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
@@ -50,7 +51,7 @@ export function pxeNetworkXml(template: PxeTemplate, options: PxeNetworkOptions 
   const cidr = options.address ?? template.address;
   if (!cidr) throw new HvError('INPUT_INVALID', `Template ${template.ref} names no address for its network ${name}; give one`);
   const ip = pxeAddressing(cidr);
-  return builder.build({
+  return builder().build({
     network: {
       name,
       ip: {

@@ -4,7 +4,9 @@ import type { OperationContext } from '../core/operation.js';
 import { locate, type Located } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
-import { virsh } from '../libvirt/virsh.js';
+import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
+import { isNicFilter } from '../network/firewall/filters.js';
+import { removeNicFilters, removeReservations } from '../network/nic-resources.js';
 import { openPool, validateVolumeName, volumeUsers, withVolumeLock, type Pool } from '../storage/index.js';
 import { removeConsoleLog } from './console-log.js';
 
@@ -30,14 +32,20 @@ export function deleteVm(config: HvConfig, name: string, options: DeleteOptions,
     if (vm.state !== 'shutoff' && !options.force) {
       throw new HvError('CONFLICT', `'${name}' is ${vm.state}: shut it down first, or delete with force=true`, { state: vm.state });
     }
-    const domain = parseDomainXml(await virsh(vm.uri, ['dumpxml', '--inactive', name], ctx.signal));
+    // A running VM's NICs as they are now too: one plugged in since its last boot may have a filter of its own.
+    const [inactive, live] = await runVirshBatch([['dumpxml', '--inactive', name], ...(vm.state === 'shutoff' ? [] : [['dumpxml', name]])], { uri: vm.uri, signal: ctx.signal });
+    const domain = parseDomainXml(stdoutOrThrow(inactive!));
+    const ownFilters = [...domain.nics, ...(live ? parseDomainXml(stdoutOrThrow(live)).nics : [])].flatMap((nic) => (nic.filter && isNicFilter(nic.filter) ? [nic.filter] : []));
     // Everything that could refuse the removal of the volumes is checked before the VM goes.
     const volumes = options.removeVolumes ? await removableVolumes(config, name, domain.metadata.volumes, ctx.signal) : [];
 
     if (vm.state !== 'shutoff') await virsh(vm.uri, ['destroy', name], ctx.signal);
+    // The DHCP reservations made for it go while it is still defined: a failure leaves a VM to delete again.
+    await removeReservations(config, domain.metadata.leases, ctx);
     // QEMU domains may carry managed-save images and snapshot metadata; LXC knows neither flag.
     const flags = vm.driver === 'qemu' ? ['--managed-save', '--snapshots-metadata'] : [];
     await virsh(vm.uri, ['undefine', name, ...flags], ctx.signal);
+    await removeNicFilters(config, ownFilters);
     removeConsoleLog(config, domain.console_log);
 
     const removedVolumes: string[] = [];

@@ -1,14 +1,18 @@
 import { XMLBuilder } from 'fast-xml-parser';
 import { HV_NAMESPACE, type HvMetadata } from '../libvirt/metadata.js';
 import type { VmClass } from '../model/vm-classes.js';
+import type { FilterRef } from '../network/firewall/nic-firewall.js';
+import { interfaceElement } from '../network/nic-xml.js';
+import { lazy } from '../core/lazy.js';
 
 // Domain XML is built from a structure, never from strings: every user value (paths,
 // command line, names) goes through the XML builder's escaping. hvagent's own facts
 // about the VM go into <metadata> (libvirt/metadata.ts).
 
 export type { HvMetadata };
-/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c). */
+/** q35 needs spare PCIe root ports for hotplug (docs/reference/backends.md §2c), beyond those its devices take. */
 const SPARE_ROOT_PORTS = 6;
+export const GUEST_AGENT_CHANNEL = 'org.qemu.guest_agent.0';
 
 export interface DiskSpec {
   /** A file (raw, qcow2) or a block device (LVM). */
@@ -22,6 +26,8 @@ export interface NicSpec {
   source: { network: string } | { bridge: string };
   /** Generated when left out (by libvirt, or by the network agent's stable scheme). */
   mac?: string;
+  /** Its network filter: the firewall (docs/NETWORKS.md). */
+  filter?: FilterRef | null;
 }
 
 /**
@@ -31,6 +37,10 @@ export interface NicSpec {
  */
 export interface CdromSpec {
   path: string | null;
+  /** A file (default) or a block device (an LVM volume). */
+  type?: 'file' | 'block';
+  /** What the medium's file holds (default raw): a seed on a qcow2 pool is a qcow2 volume. */
+  format?: 'raw' | 'qcow2';
 }
 
 export interface DomainSpec {
@@ -52,14 +62,19 @@ export interface DomainSpec {
   rootfs?: string;
   nics: NicSpec[];
   consoleLog?: string;
+  /**
+   * qemu-guest-agent's channel (default on). Off on qemu:///embed, where libvirt makes the
+   * channel's socket under the embed root and a long root passes the 108-byte socket limit.
+   */
+  guestAgent?: boolean;
   metadata: HvMetadata;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true });
+const builder = lazy(() => new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressEmptyNode: true }));
 
 export function buildDomainXml(spec: DomainSpec): string {
   const domain = spec.vmClass.name === 'lxc' ? containerDomain(spec) : machineDomain(spec);
-  return builder.build({ domain: { '@_type': spec.vmClass.domainType, ...domain } }) as string;
+  return builder().build({ domain: { '@_type': spec.vmClass.domainType, ...domain } }) as string;
 }
 
 function common(spec: DomainSpec) {
@@ -98,7 +113,7 @@ function machineDomain(spec: DomainSpec) {
     devices: {
       controller: [
         { '@_type': 'pci', '@_index': 0, '@_model': 'pcie-root' },
-        ...Array.from({ length: SPARE_ROOT_PORTS }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
+        ...Array.from({ length: SPARE_ROOT_PORTS + pcieDevices(spec) }, () => ({ '@_type': 'pci', '@_model': 'pcie-root-port' })),
         ...(spec.cdroms?.length ? [{ '@_type': 'scsi', '@_index': 0, '@_model': 'virtio-scsi' }] : []),
       ],
       disk: [
@@ -110,20 +125,34 @@ function machineDomain(spec: DomainSpec) {
           target: { '@_dev': diskTarget(index), '@_bus': 'virtio' },
         })),
         ...(spec.cdroms ?? []).map((cdrom, index) => ({
-          '@_type': 'file',
+          '@_type': cdrom.type ?? 'file',
           '@_device': 'cdrom',
-          driver: { '@_name': 'qemu', '@_type': 'raw' },
-          ...(cdrom.path !== null && { source: { '@_file': cdrom.path } }),
+          driver: { '@_name': 'qemu', '@_type': cdrom.format ?? 'raw' },
+          ...(cdrom.path !== null && { source: cdrom.type === 'block' ? { '@_dev': cdrom.path } : { '@_file': cdrom.path } }),
           target: { '@_dev': cdromTarget(index), '@_bus': 'scsi' },
           readonly: '',
         })),
       ],
-      interface: spec.nics.map((nic) => ({ ...nicElement(nic), model: { '@_type': 'virtio' } })),
+      interface: spec.nics.map((nic) => interfaceElement({ ...nic, model: 'virtio' })),
       serial,
       console: { '@_type': 'pty', target: { '@_type': 'serial', '@_port': 0 } },
+      // qemu-guest-agent's port: a guest that runs the agent tells its addresses (vm info).
+      ...(spec.guestAgent !== false && { channel: { '@_type': 'unix', target: { '@_type': 'virtio', '@_name': GUEST_AGENT_CHANNEL } } }),
       memballoon: { '@_model': 'virtio' },
+      // Entropy from the host: without it a cloud guest under TCG waits more than a minute
+      // for its kernel's random pool before sshd and cloud-init can make keys.
+      rng: { '@_model': 'virtio', backend: { '@_model': 'random', '#text': '/dev/urandom' } },
     },
   };
+}
+
+/**
+ * The devices of a q35 machine that each take a PCIe root port: disks and NICs, the
+ * virtio-scsi controller of the CD-ROMs, the guest agent's virtio-serial, the balloon, the
+ * RNG, and the USB controller libvirt adds.
+ */
+function pcieDevices(spec: DomainSpec): number {
+  return spec.disks.length + spec.nics.length + (spec.cdroms?.length ? 1 : 0) + (spec.guestAgent === false ? 0 : 1) + 3;
 }
 
 function containerDomain(spec: DomainSpec) {
@@ -139,7 +168,7 @@ function containerDomain(spec: DomainSpec) {
     on_crash: 'destroy',
     devices: {
       filesystem: { '@_type': 'mount', source: { '@_dir': spec.rootfs }, target: { '@_dir': '/' } },
-      interface: spec.nics.map(nicElement),
+      interface: spec.nics.map((nic) => interfaceElement(nic)),
       console: { '@_type': 'pty' },
     },
   };
@@ -155,12 +184,4 @@ export function diskTarget(index: number): string {
 /** sda, sdb, …: the names the SCSI bus gives CD-ROMs in order. */
 export function cdromTarget(index: number): string {
   return `sd${letters(index)}`;
-}
-
-function nicElement(nic: NicSpec) {
-  return {
-    '@_type': 'network' in nic.source ? 'network' : 'bridge',
-    ...(nic.mac && { mac: { '@_address': nic.mac } }),
-    source: 'network' in nic.source ? { '@_network': nic.source.network } : { '@_bridge': nic.source.bridge },
-  };
 }

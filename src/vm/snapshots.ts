@@ -6,11 +6,12 @@ import { currentState, mustLocate, type Located } from '../libvirt/domains/locat
 import { withLockedVm } from '../libvirt/domains/locked.js';
 import { runVirshBatch, virsh } from '../libvirt/virsh.js';
 import type { VmChange } from './change.js';
+import { lazy } from '../core/lazy.js';
 
 // Snapshots are libvirt's (internal qcow2 snapshots for QEMU guests: disk and, when
 // running, memory). The LXC driver has none.
 
-const parser = new XMLParser({ parseTagValue: false });
+const parser = lazy(() => new XMLParser({ parseTagValue: false }));
 
 export interface SnapshotEntry {
   name: string;
@@ -70,7 +71,7 @@ export async function listSnapshots(config: HvConfig, name: string, signal: Abor
   const current = results[0]?.error ? '' : results[0]!.stdout.trim();
   const snapshots = results.slice(1).flatMap((result, i) => {
     if (result.error) return [];
-    const snap = (parser.parse(result.stdout) as { domainsnapshot?: Record<string, string> }).domainsnapshot ?? {};
+    const snap = (parser().parse(result.stdout) as { domainsnapshot?: Record<string, string> }).domainsnapshot ?? {};
     return [
       {
         name: names[i]!,

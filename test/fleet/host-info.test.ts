@@ -58,8 +58,8 @@ describe('host info through the MCollective fleet', () => {
     // lets the request through and only a name collision could stop it.
     // A string gets the first sample its validation and maxlength accept (the mco client checks
     // both): a plain name, a TYPE:NAME, a path, a MAC, a migration destination (never contacted:
-    // the VM does not exist).
-    const STRING_SAMPLES = ['hvagent-probe-none', 'image:hvagent-probe-none', '/var/lib/hvagent/hvagent-probe-none', '00:00:5e:00:53:00', 'qemu+tcp://hvagent-probe-none/system'];
+    // the VM does not exist), an IPv4 address (TEST-NET-1, for a network that does not exist).
+    const STRING_SAMPLES = ['hvagent-probe-none', 'image:hvagent-probe-none', '/var/lib/hvagent/hvagent-probe-none', '00:00:5e:00:53:00', 'qemu+tcp://hvagent-probe-none/system', '192.0.2.77'];
     const sample = (input: InputItem) =>
       STRING_SAMPLES.find((value) => value.length <= (input.maxlength ?? Infinity) && new RegExp(toJavaScriptRegex(input.validation ?? ''), 'u').test(value)) ?? STRING_SAMPLES[0];
     const probe = (input: InputItem) =>

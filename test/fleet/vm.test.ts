@@ -110,7 +110,7 @@ describe('vm agent through the MCollective fleet', () => {
     for (const reply of result.json ?? []) {
       const vms = reply.data.vms as Array<Record<string, unknown>>;
       expect(reply.data.count).toBe(vms.length);
-      expect(vms).toContainEqual({ name: VM, driver: 'qemu', state: 'shutoff', vcpus: 1, memory_mb: 192 });
+      expect(vms).toContainEqual({ name: VM, driver: 'qemu', state: 'shutoff', vm_class: null, vcpus: 1, memory_mb: 192 });
     }
 
     const text = await fleet.mco(['rpc', 'vm', 'list', ...bothHosts()]);

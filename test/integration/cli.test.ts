@@ -21,9 +21,10 @@ describe('command-line tool', () => {
     const ran = await cli(['host', 'info']);
     expect(ran.exitCode).toBe(0);
     const truth = await hostTruth();
-    expect(ran.stdout).toMatch(new RegExp(`^\\s*Hostname: ${truth.hostname}$`, 'm'));
-    expect(ran.stdout).toMatch(/^\s*VM classes: .*qemu/m);
-    expect(ran.stdout).toMatch(/^\s+total_cpus: \d+$/m);
+    expect(ran.stdout).toMatch(new RegExp(`^Hostname: +${truth.hostname}$`, 'm'));
+    expect(ran.stdout).toMatch(/^VM classes: +.*qemu/m);
+    // A hash is a section of its own: a heading, then indented aligned "key: value" lines.
+    expect(ran.stdout).toMatch(/^CPU:\n(  [a-z_]+: +\S.*\n)*  total_cpus: +\d+$/m);
   });
 
   test('--json prints the reply', async () => {
@@ -36,7 +37,10 @@ describe('command-line tool', () => {
     const ran = await cli(['host', 'info', 'colour=red']);
     expect(ran.exitCode).toBe(4);
     expect(ran.stdout).toBe('');
-    expect(ran.stderr).toBe("hvagent: host info failed [INPUT_UNDECLARED]: Input 'colour' is not declared for host#info; it takes no inputs");
+    expect(ran.stderr).toBe(
+      "hvagent: host info failed [INPUT_UNDECLARED]: Input 'colour' is not declared for host#info; it takes no inputs\n" +
+        'Run "hvagent host info --help" for its inputs.',
+    );
   });
 
   test('unknown agent, action and option are usage errors', async () => {

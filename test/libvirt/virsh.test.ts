@@ -116,6 +116,17 @@ describe('runVirshBatch', () => {
     }
   });
 
+  it('a batch longer than one argument may be (a thousand domains) still runs, each command with its own output', async () => {
+    // 3,000 commands make a script of about 350 KB; Linux takes 128 KiB in one argument.
+    const commands = Array.from({ length: 3000 }, (_, i) => ['echo', '--', `command-${i}-${'x'.repeat(20)}`]);
+    const results = await runVirshBatch(commands, { uri });
+    expect(results).toHaveLength(3000);
+    results.forEach((result, i) => {
+      expect(result.error).toBeUndefined();
+      expect(result.stdout.trim()).toBe(`command-${i}-${'x'.repeat(20)}`);
+    });
+  });
+
   it('gives each command exactly its own stdout and stderr', async () => {
     const results = await runVirshBatch([['hostname'], ['echo', 'first'], ['echo', '--err', 'oops'], ['echo', 'last']], {
       uri,
@@ -125,6 +136,15 @@ describe('runVirshBatch', () => {
     expect(results[1]!.stderr).toBe('');
     expect(results[2]!.stderr).toBe('error: oops\n');
     expect(results[3]!.stdout).toBe('last\n');
+  });
+
+  it('a batch longer than one argument may be (128 KiB) runs as several processes, each command with its own output, in order', async () => {
+    // 2000 echoes of a 100-character word: about 350 KiB of script, which one spawn refuses (E2BIG).
+    const commands = Array.from({ length: 2000 }, (_, index) => ['echo', '--', `${String(index).padStart(4, '0')}-${'x'.repeat(95)}`]);
+    const results = await runVirshBatch(commands, { uri });
+    expect(results).toHaveLength(2000);
+    expect(results.map((result) => result.stdout.slice(0, 4))).toEqual(commands.map((command) => command[2]!.slice(0, 4)));
+    expect(results.every((result, index) => result.stdout === `${commands[index]![2]}\n` && result.error === undefined)).toBe(true);
   });
 
   it('attributes a failure to its command and runs the rest', async () => {

@@ -19,8 +19,8 @@ export interface TestNetwork {
 const networks = new Set<string>();
 const bridges = new Set<string>();
 
-export function network(action: string, data: Record<string, unknown>): Promise<Reply> {
-  return stdioRpc({ agent: 'network', action, data });
+export function network(action: string, data: Record<string, unknown>, env: Record<string, string> = {}): Promise<Reply> {
+  return stdioRpc({ agent: 'network', action, data }, env);
 }
 
 function token(): string {
@@ -48,6 +48,17 @@ function randomPrefix(taken: Set<string>): string {
     const prefix = `10.23${randomInt(10)}.${randomInt(256)}`;
     if (!taken.has(prefix)) return prefix;
   }
+}
+
+/** A 10.23x.y prefix (x.y.z of a /24) no route, address or libvirt network uses right now. */
+export async function freePrefix(): Promise<string> {
+  return randomPrefix(await subnetsInUse());
+}
+
+/** A network the agent made, destroyed and undefined by cleanupNetworks() like the helpers' own. */
+export function trackNetwork(name: string): string {
+  networks.add(name);
+  return name;
 }
 
 /** Defines and starts a t- network: NAT (`nat`) or isolated (no <forward>), with DHCP. */

@@ -73,7 +73,11 @@ describe('NICs of a running TCG guest', () => {
     const ip = await waitFor(async () => (await leases(nat.name)).get(mac!), `a lease for ${mac} on ${nat.name}`, 180_000);
     const reply = await network('nic_list', { name });
     expect(reply).toMatchObject({ statuscode: 0, data: { name, state: 'running', vm_class: 'qemu', count: 1 } });
-    expect(reply.data.nics).toEqual([{ mac, type: 'network', network: nat.name, bridge: nat.bridge, model, device, ipv4: ip, live: true, persistent: true }]);
+    expect(reply.data.nics).toEqual([{
+      mac, type: 'network', network: nat.name, bridge: nat.bridge, model, device, ipv4: ip, live: true, persistent: true,
+      // Every NIC hvagent makes carries the default filter (hvagent.yaml firewall.default_filter).
+      filter: 'clean-traffic', firewall: { filter: 'clean-traffic', allow: [], rule_sets: [] },
+    }]);
     await waitForSerial(name, `GUEST: dhcp ok ${ip}/24`);
   });
 

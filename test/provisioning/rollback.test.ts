@@ -20,7 +20,9 @@ afterAll(async () => {
   await box?.remove();
 });
 
-const QEMU_STEPS = ['root-volume', 'data-volume', 'console-log', 'define', 'autostart', 'start'] as const;
+const QEMU_STEPS = ['root-volume', 'data-volume', 'seed', 'console-log', 'define', 'autostart', 'start'] as const;
+/** Makes a cloud-init seed (step 'seed'): a volume of the root's pool, or files in a container's root. */
+const FIRST_BOOT = { hostname: 'rollback', user_data: '#cloud-config\nruncmd: [[true]]\n' };
 
 describe.each(QEMU_STEPS)('a QEMU guest failing right after step %s', (step) => {
   test('leaves no domain, volume or console log', async () => {
@@ -28,7 +30,7 @@ describe.each(QEMU_STEPS)('a QEMU guest failing right after step %s', (step) => 
     const reply = await box.rpc(
       'vm',
       'create',
-      { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', data_disks: 'flat:16', network: 'default', autostart: true, start: true, memory_mb: 192 },
+      { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', data_disks: 'flat:16', network: 'default', autostart: true, start: true, memory_mb: 192, ...FIRST_BOOT },
       { HVAGENT_TEST_FAIL_AFTER: step },
     );
     expect(reply).toMatchObject({ statuscode: 5, data: { error_code: 'INTERNAL' } });
@@ -40,10 +42,10 @@ describe.each(QEMU_STEPS)('a QEMU guest failing right after step %s', (step) => 
   });
 });
 
-describe.each(['root-volume', 'populate', 'define', 'start'] as const)('an LXC container failing right after step %s', (step) => {
+describe.each(['root-volume', 'populate', 'seed', 'define', 'start'] as const)('an LXC container failing right after step %s', (step) => {
   test('leaves no domain and no root directory', async () => {
     const name = newVmName();
-    const reply = await box.rpc('vm', 'create', { name, vm_class: 'lxc', template: 'lxc:busybox', pool: 'ct', start: true, memory_mb: 128 }, { HVAGENT_TEST_FAIL_AFTER: step });
+    const reply = await box.rpc('vm', 'create', { name, vm_class: 'lxc', template: 'lxc:busybox', pool: 'ct', start: true, memory_mb: 128, ...FIRST_BOOT }, { HVAGENT_TEST_FAIL_AFTER: step });
     expect(reply).toMatchObject({ statuscode: 5 });
     expect(reply.statusmsg).toContain(`after step '${step}'`);
     expect(await domstate(name, LXC_URI)).toBe('absent');
@@ -60,6 +62,18 @@ test('a root volume name that is taken fails the request and leaves that volume 
   expect(await domstate(name)).toBe('absent');
   expect(box.leftovers()).toEqual([`vms/${name}-root${volumeSuffix(existing)}`]);
   expect((await box.rpc('volume', 'delete', { pool: 'vms', name: `${name}-root` })).statuscode).toBe(0);
+  expect(box.leftovers()).toEqual([]);
+});
+
+test('a seed volume name that is taken fails the request; the volumes made before it are removed, that one is left alone', async () => {
+  const name = newVmName();
+  expect((await box.rpc('volume', 'create', { pool: 'vms', name: `${name}-cidata`, size_mb: 1 })).statuscode).toBe(0);
+  const reply = await box.rpc('vm', 'create', { name, vm_class: 'qemu', template: 'image:tiny', pool: 'vms', data_disks: 'flat:16', ...FIRST_BOOT });
+  expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
+  expect(reply.statusmsg).toContain(`${name}-cidata`);
+  expect(await domstate(name)).toBe('absent');
+  expect(box.leftovers()).toEqual([`vms/${name}-cidata`]);
+  expect((await box.rpc('volume', 'delete', { pool: 'vms', name: `${name}-cidata` })).statuscode).toBe(0);
   expect(box.leftovers()).toEqual([]);
 });
 

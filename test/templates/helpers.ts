@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { TEMPLATE_DEFAULTS } from '../../src/config/load.js';
-import type { HvConfig } from '../../src/config/schema.js';
+import { DEFAULT_OPERATIONS, DEFAULT_SERVER, type HvConfig } from '../../src/config/schema.js';
 import { REPO } from '../helpers/agent.js';
 
 const scratch = new Set<string>();
@@ -50,6 +50,8 @@ export function configFor(catalogue: string): HvConfig {
     paths: { images: ['/var/lib/hvagent'], lock_dir: '/run/hvagent/locks', console_log_dir: '/var/log/hvagent/console', jobs_dir: '/run/hvagent/jobs' },
     storage: { pools: {} },
     templates: { ...TEMPLATE_DEFAULTS, catalogue },
+    server: DEFAULT_SERVER,
+    operations: DEFAULT_OPERATIONS,
     source: { file: null, uri_from: 'default' },
   };
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { lintAgentDdl } from '../../src/ddl/lint.js';
 import { loadDdlDirectory } from '../../src/ddl/load.js';
+import { routeConflicts } from '../../src/ddl/routes.js';
 import type { AgentDdl, InputItem } from '../../src/ddl/types.js';
 import { REPO } from '../helpers/agent.js';
 import { sampleDdl } from './fixtures/sample-ddl.js';
@@ -14,7 +15,41 @@ function lintWith(change: (ddl: AgentDdl) => void): string[] {
 const firstAction = (ddl: AgentDdl) => ddl.actions[0]!;
 const input = (ddl: AgentDdl, name: string) => firstAction(ddl).input[name] as InputItem;
 
+describe('DDL routes', () => {
+  test('two routes one request could match are refused, across agents, and so is one shadowing POST /v1/<agent>/<action>', () => {
+    const one = sampleDdl();
+    const two = sampleDdl();
+    two.metadata.name = 'other';
+    firstAction(one).http = 'POST /things/{name}';
+    firstAction(two).http = 'POST /things/special';
+    expect(routeConflicts([one, two]).join('\n')).toContain('overlaps');
+    firstAction(two).http = `POST /sample/{name}`;
+    expect(routeConflicts([one, two]).join('\n')).toContain('would shadow');
+    firstAction(two).http = 'POST /other-things/{name}';
+    expect(routeConflicts([one, two])).toEqual([]);
+  });
+
+  test('every mutating action of the repository gains the async input and the job_id output, and only those', () => {
+    for (const ddl of loadDdlDirectory(join(REPO, 'ddl'))) {
+      for (const action of ddl.actions) {
+        expect([action.action, 'async' in action.input, 'job_id' in action.output]).toEqual([action.action, action.mutating === true, action.mutating === true]);
+      }
+    }
+  });
+});
+
 describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
+  test('a table hint over an array output passes, and the server DDLs leave it out', async () => {
+    const ddl = sampleDdl();
+    firstAction(ddl).output.rows = { description: 'Rows', display_as: 'Rows', type: 'array' };
+    firstAction(ddl).table = { rows: 'rows', columns: { name: 'NAME', size_mb: 'SIZE(MiB)' } };
+    expect(lintAgentDdl(ddl)).toEqual([]);
+    const { choriaJsonDdl } = await import('../../src/ddl/generate/choria-json.js');
+    const { mcollectiveDdl } = await import('../../src/ddl/generate/mcollective-ddl.js');
+    expect(choriaJsonDdl(ddl)).not.toContain('SIZE(MiB)');
+    expect(mcollectiveDdl(ddl, 'x')).not.toContain('SIZE(MiB)');
+  });
+
   test('the repository DDLs and the sample pass', () => {
     expect(() => loadDdlDirectory(join(REPO, 'ddl'))).not.toThrow();
     expect(lintAgentDdl(sampleDdl())).toEqual([]);
@@ -57,6 +92,19 @@ describe('DDL lint: one file must work in MCollective 2.12 and Choria', () => {
     ['a timeout under 5 s', (ddl) => (ddl.metadata.timeout = 2), 'timeout must be'],
     ['a non-semver version', (ddl) => (ddl.metadata.version = '1.0'), 'MAJOR.MINOR.PATCH'],
     ['a duplicate action', (ddl) => ddl.actions.push(firstAction(ddl)), 'declared twice'],
+    ['async as an input (hvagent adds it)', (ddl) => (firstAction(ddl).input.async = input(ddl, 'force')), 'reserved by hvagent'],
+    ['job_id as an output (hvagent adds it)', (ddl) => (firstAction(ddl).output.job_id = { description: 'x', display_as: 'x' }), 'reserved by hvagent'],
+    ['a route that is not METHOD /path', (ddl) => (firstAction(ddl).http = 'vms'), 'must be "METHOD /path"'],
+    ['a route with an unknown method', (ddl) => (firstAction(ddl).http = 'FETCH /vms'), 'method must be one of'],
+    ['a route naming an undeclared input', (ddl) => (firstAction(ddl).http = 'POST /things/{nope}'), '{nope} is not an input'],
+    ['a route with an odd segment', (ddl) => (firstAction(ddl).http = 'POST /Things'), 'must be a lowercase word'],
+    ['a GET route for a mutating action', (ddl) => (firstAction(ddl).http = 'GET /things/{name}'), 'cannot be GET'],
+    ['a POST route for a read', (ddl) => ((firstAction(ddl).mutating = false), (firstAction(ddl).http = 'POST /things')), 'changes nothing is GET'],
+    ['a route under the server\'s own /operations', (ddl) => (firstAction(ddl).http = 'POST /operations/{name}'), "the server's own"],
+    ['a table over a non-array output', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' } }), 'rows must name a declared output of type array'],
+    ['a table without columns', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: {} }), 'columns must map'],
+    ['a table header with a control character', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NA\u001bME' } }), 'header of name'],
+    ['a table with another key', (ddl) => (firstAction(ddl).table = { rows: 'items', columns: { name: 'NAME' }, colour: 'red' } as never), 'must be { rows, columns }'],
   ])('refuses %s', (_, change, why) => {
     expect(lintWith(change).join('\n')).toContain(why);
   });

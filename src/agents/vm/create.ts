@@ -1,7 +1,8 @@
 import type { ActionHandler } from '../contract.js';
 import type { Inputs } from '../../ddl/validate.js';
 import type { VmClassName } from '../../model/vm-classes.js';
-import { provisionVm, type ProvisionRequest } from '../../provisioning/index.js';
+import { parseIpv4Input, parseNameservers } from '../../network/addressing.js';
+import { provisionVm, type CloudInitRequest, type ProvisionRequest } from '../../provisioning/index.js';
 import { changeReply, vmName } from './common.js';
 
 export const create: ActionHandler = async (context) => {
@@ -39,9 +40,23 @@ function provisionRequest(inputs: Inputs, name: string, caller: { callerid?: str
       return { pool, sizeMb: Number(size) };
     }),
     networks: text('network')?.split(',') ?? [],
+    ...optional('nicAddressing', text('ipv4') === undefined ? undefined : parseIpv4Input(text('ipv4')!)),
+    ...optional('nameservers', text('dns') === undefined ? undefined : parseNameservers(text('dns')!)),
+    ...optional('cloudInit', cloudInitRequest(text)),
+    firewall: { ...optional('filter', text('filter')), ...optional('allow', text('allow')), ...optional('ruleSets', text('rule_sets')) },
     start: inputs.start === true,
     autostart: inputs.autostart === true,
     ...optional('createdBy', caller.callerid),
     ...optional('requestId', caller.requestid),
   };
+}
+
+/** The cloud-init inputs, when any is given. */
+function cloudInitRequest(text: (input: string) => string | undefined): CloudInitRequest | undefined {
+  const request = {
+    ...(text('hostname') !== undefined && { hostname: text('hostname')! }),
+    ...(text('ssh_authorized_keys') !== undefined && { sshAuthorizedKeys: text('ssh_authorized_keys')! }),
+    ...(text('user_data') !== undefined && { userData: text('user_data')! }),
+  };
+  return Object.keys(request).length > 0 ? request : undefined;
 }

@@ -1,3 +1,4 @@
+import { routeSpecs } from '../routes.js';
 import { MCOLLECTIVE_ONLY_AGGREGATES, type ActionDdl, type AgentDdl, type InputItem } from '../types.js';
 
 /** `docs/agents/<agent>.md`: the reference a person reads, from the same source as the code. */
@@ -23,7 +24,9 @@ export function markdownReference(ddl: AgentDdl, source: string): string {
 function actionSection(agent: string, action: ActionDdl): string[] {
   const inputs = Object.entries(action.input);
   const lines = [`## ${action.action}`, '', action.description, ''];
-  if (action.mutating) lines.push('Changes state: takes the object lock and reports `changed`.', '');
+  if (action.mutating) lines.push('Changes state: takes the object lock and reports `changed`; `async=true` runs it as an operation of `hvagent serve` and replies at once with its `job_id`.', '');
+  const routes = [...routeSpecs(action).map((spec) => spec.replace(' ', ' /v1')), `POST /v1/${agent}/${action.action}`];
+  lines.push(`REST (\`hvagent serve\`, [REST.md](../REST.md)): ${routes.map((route) => `\`${route}\``).join(' · ')}`, '');
   if (inputs.length === 0) lines.push('Takes no inputs.', '');
   else {
     lines.push('| input | type | required | default | validation | description |', '| --- | --- | --- | --- | --- | --- |');

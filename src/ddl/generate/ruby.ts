@@ -1,6 +1,19 @@
-/** A Ruby single-quoted literal: only `\` and `'` need escaping, and nothing interpolates. */
+/**
+ * A Ruby string literal. Printable ASCII is single-quoted (only `\` and `'` need escaping,
+ * nothing interpolates). Anything else is double-quoted with \u escapes: MCollective reads a
+ * DDL with File.read and instance_eval, in the locale's encoding, and under LC_ALL=C (a
+ * daemon's usual environment) a raw "…" stops the whole DDL loading ("invalid multibyte char
+ * (US-ASCII)").
+ */
 export function rubyString(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  if (/^[\x20-\x7e]*$/.test(value)) return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+  const escaped = [...value]
+    .map((char) => {
+      if (char === '\\' || char === '"' || char === '#') return `\\${char}`;
+      return /[\x20-\x7e]/.test(char) ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`;
+    })
+    .join('');
+  return `"${escaped}"`;
 }
 
 export function rubyValue(value: unknown): string {

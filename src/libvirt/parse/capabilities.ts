@@ -1,5 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { VirshParseError } from './key-value-lines.js';
+import { lazy } from '../../core/lazy.js';
 
 /** The parts of `virsh capabilities` hvagent reports. */
 export interface Capabilities {
@@ -37,20 +38,20 @@ const REPEATED = new Set([
   'capabilities.guest.arch.domain',
 ]);
 
-const parser = new XMLParser({
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (_name, jpath) => REPEATED.has(String(jpath)),
-});
+}));
 
 type Node = Record<string, unknown>;
 
 export function parseCapabilities(xml: string): Capabilities {
   let doc: Node;
   try {
-    doc = parser.parse(xml) as Node;
+    doc = parser().parse(xml) as Node;
   } catch (error) {
     throw new VirshParseError('capabilities', `invalid XML (${(error as Error).message})`, xml);
   }

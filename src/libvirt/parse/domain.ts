@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { classOfDomainType } from '../../model/vm-classes.js';
 import { HV_NAMESPACE } from '../metadata.js';
+import { lazy } from '../../core/lazy.js';
 
 export interface DomainDescription {
   name: string;
@@ -12,19 +13,19 @@ export interface DomainDescription {
   max_memory_mb: number;
   disks: Array<{ target: string; source: string | null; format: string | null; device: string }>;
   filesystems: Array<{ source: string | null; target: string | null }>;
-  nics: Array<{ mac: string | null; network: string | null; bridge: string | null; model: string | null }>;
+  nics: Array<{ mac: string | null; network: string | null; bridge: string | null; model: string | null; filter: string | null }>;
   console_log: string | null;
   metadata: Record<string, string>;
 }
 
-const LISTS = new Set(['disk', 'interface', 'filesystem', 'serial', 'controller']);
-const parser = new XMLParser({
+const LISTS = new Set(['disk', 'interface', 'filesystem', 'serial', 'controller', 'channel']);
+const parser = lazy(() => new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   parseTagValue: false,
   parseAttributeValue: false,
   isArray: (name) => LISTS.has(name),
-});
+}));
 
 type Node = Record<string, unknown>;
 const node = (value: unknown): Node => (typeof value === 'object' && value !== null ? (value as Node) : {});
@@ -47,7 +48,7 @@ function mebibytes(value: unknown): number {
 }
 
 export function parseDomainXml(xml: string): DomainDescription {
-  const domain = node(parser.parse(xml).domain);
+  const domain = node(parser().parse(xml).domain);
   const devices = node(domain.devices);
   const vcpu = domain.vcpu;
   const maxVcpus = Number(text(vcpu) ?? 1);
@@ -78,10 +79,22 @@ export function parseDomainXml(xml: string): DomainDescription {
       network: attribute(node(nic).source, 'network'),
       bridge: attribute(node(nic).source, 'bridge'),
       model: attribute(node(nic).model, 'type'),
+      filter: attribute(node(nic).filterref, 'filter'),
     })),
     console_log: attribute(node((devices.serial as unknown[] | undefined)?.[0]).log, 'file'),
     metadata,
   };
+}
+
+/**
+ * The state libvirt reports for a virtio channel of a running domain (`connected` once a
+ * process in the guest opened the port); null when the domain has no such channel.
+ */
+export function channelState(xml: string, name: string): 'connected' | 'disconnected' | null {
+  const devices = node(node(parser().parse(xml).domain).devices);
+  const channel = (devices.channel as unknown[] | undefined ?? []).find((candidate) => attribute(node(candidate).target, 'name') === name);
+  if (!channel) return null;
+  return attribute(node(channel).target, 'state') === 'connected' ? 'connected' : 'disconnected';
 }
 
 /** hvagent's element in <metadata>, whatever prefix the XML gives its namespace. */

@@ -127,21 +127,21 @@ describe('job records', () => {
     expect(listJobs(dir).map((found) => found.phase).sort()).toEqual(['copying', 'migrating']);
   });
 
-  test('a running record whose writer is gone, or whose pid now belongs to another process, reads as abandoned', () => {
+  test('a running record whose writer is gone, or whose pid now belongs to another process, reads as lost', () => {
     const dir = jobsDir();
     job(dir).report({ phase: 'migrating' });
     const record = fileRecord(dir, 'req-1');
     writeFileSync(jobFile(dir, 'req-1'), JSON.stringify({ ...record, pid: deadPid() }));
-    expect(readJob(dir, 'req-1')?.state).toBe('abandoned');
+    expect(readJob(dir, 'req-1')?.state).toBe('lost');
     writeFileSync(jobFile(dir, 'req-1'), JSON.stringify({ ...record, pid_start: (record.pid_start ?? 0) + 1 }));
-    expect(readJob(dir, 'req-1')?.state).toBe('abandoned');
+    expect(readJob(dir, 'req-1')?.state).toBe('lost');
     writeFileSync(jobFile(dir, 'req-1'), JSON.stringify(record));
     expect(readJob(dir, 'req-1')?.state).toBe('running');
     writeFileSync(jobFile(dir, 'req-1'), JSON.stringify({ ...record, state: 'succeeded', pid: deadPid() }));
     expect(readJob(dir, 'req-1')?.state).toBe('succeeded');
   });
 
-  test('old finished and abandoned records and stale temp files are pruned; live and recent ones stay', () => {
+  test('old finished and lost records and stale temp files are pruned; live and recent ones stay', () => {
     const dir = jobsDir();
     const records: Record<string, Partial<JobRecord>> = {
       'old-done': { state: 'succeeded' },

@@ -13,8 +13,9 @@ describe('network definitions', () => {
       <range start='192.168.122.2' end='192.168.122.254'/><range start='192.168.122.3' end='192.168.122.4'/></dhcp></ip>
       <ip family='ipv6' address='fd00:1::1' prefix='64'/></network>`;
     expect(parseNetworkXml(xml)).toEqual({
-      name: 'default', uuid: 'u-1', forward_mode: 'nat', bridge: 'virbr0', subnet: '192.168.122.0/24',
-      dhcp_range: '192.168.122.2-192.168.122.254', ipv6_subnet: 'fd00:1::1/64',
+      name: 'default', uuid: 'u-1', forward_mode: 'nat', bridge: 'virbr0', subnet: '192.168.122.0/24', address: '192.168.122.1',
+      dhcp_range: '192.168.122.2-192.168.122.254', ipv6_subnet: 'fd00:1::1/64', subnets: ['192.168.122.0/24'], dhcp: true,
+      dhcp_hosts: [], domain: null, dns_hosts: [],
     });
   });
 
@@ -75,8 +76,8 @@ describe('leases, bridges and NICs', () => {
       <interface type='network'><mac address='52:54:00:AA:00:01'/><source network='default' portid='x' bridge='virbr0'/><target dev='vnet3'/><model type='virtio'/></interface>
       <interface type='bridge'><mac address='52:54:00:aa:00:02'/><source bridge='br0'/></interface></devices></domain>`;
     expect(parseDomainNics(xml)).toEqual([
-      { mac: '52:54:00:aa:00:01', type: 'network', network: 'default', bridge: 'virbr0', model: 'virtio', device: 'vnet3' },
-      { mac: '52:54:00:aa:00:02', type: 'bridge', network: null, bridge: 'br0', model: null, device: null },
+      { mac: '52:54:00:aa:00:01', type: 'network', network: 'default', bridge: 'virbr0', model: 'virtio', device: 'vnet3', filter: null },
+      { mac: '52:54:00:aa:00:02', type: 'bridge', network: null, bridge: 'br0', model: null, device: null, filter: null },
     ]);
   });
 
@@ -84,7 +85,7 @@ describe('leases, bridges and NICs', () => {
     const xml = buildInterfaceXml({ source: { network: `n'/><evil x='` }, mac: '52:54:00:00:00:01', model: 'virtio' });
     expect(xml).not.toContain('<evil');
     expect(parseDomainNics(`<domain><devices>${xml}</devices></domain>`)).toEqual([
-      { mac: '52:54:00:00:00:01', type: 'network', network: `n'/><evil x='`, bridge: null, model: 'virtio', device: null },
+      { mac: '52:54:00:00:00:01', type: 'network', network: `n'/><evil x='`, bridge: null, model: 'virtio', device: null, filter: null },
     ]);
     expect(buildInterfaceXml({ source: { bridge: 'br0' }, mac: '52:54:00:00:00:02' })).not.toContain('model');
   });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEMPLATE_DEFAULTS } from '../../../src/config/load.js';
-import type { HvConfig, PoolConfig } from '../../../src/config/schema.js';
+import { DEFAULT_OPERATIONS, DEFAULT_SERVER, type HvConfig, type PoolConfig } from '../../../src/config/schema.js';
 import { HvError } from '../../../src/core/errors.js';
 
 /** A configuration holding only the given pools, with its own lock directory. */
@@ -14,6 +14,8 @@ export function configWith(pools: Record<string, PoolConfig>): HvConfig {
     paths: { images: [], lock_dir: mkdtempSync(join(tmpdir(), 'hv-storage-locks-')), console_log_dir: '/nonexistent', jobs_dir: '/nonexistent' },
     storage: { pools },
     templates: { ...TEMPLATE_DEFAULTS, catalogue: '/nonexistent' },
+    server: DEFAULT_SERVER,
+    operations: DEFAULT_OPERATIONS,
     source: { file: null, uri_from: 'default' },
   };
 }

@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProgressUpdate } from '../../../src/core/progress.js';
-import { openPool } from '../../../src/storage/index.js';
+import { readPoolDropins } from '../../../src/config/pool-dropins.js';
+import { createPool, deletePool, openPool } from '../../../src/storage/index.js';
 import { configWith, refusal } from './helpers.js';
 
 // The real LVM plugin code, run against stand-ins for lvcreate, lvremove, lvresize,
@@ -12,7 +13,7 @@ import { configWith, refusal } from './helpers.js';
 // the tools' answers and failures are read.
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-lvm.cjs', import.meta.url));
-const TOOLS = ['lvcreate', 'lvremove', 'lvresize', 'lvchange', 'lvs', 'qemu-img'];
+const TOOLS = ['lvcreate', 'lvremove', 'lvresize', 'lvchange', 'lvs', 'vgs', 'qemu-img'];
 const dir = mkdtempSync(join(tmpdir(), 'hv-fake-lvm-'));
 const savedPath = process.env.PATH;
 for (const tool of TOOLS) {
@@ -137,5 +138,51 @@ describe('LVM pool: the commands it runs', () => {
     const missing = await refusal(() => openPool(config, 'other').list({}));
     expect(missing.code).toBe('COMMAND_FAILED');
     expect(missing.message).toContain('Volume group "missing" not found');
+  });
+});
+
+describe('LVM pools through the API: what pool create and delete run', () => {
+  const dropins = join(dir, 'pools.d');
+  const ctx = () => ({ signal: new AbortController().signal, deadline: Date.now() + 30_000, progress: () => undefined });
+  /** The configuration a new process would load: hvagent.yaml's pools and the drop-ins as they are now. */
+  const apiConfig = async () => {
+    const base = configWith({ fixed: { plugin: 'lvm', volume_group: 'vgfixed' } });
+    return { ...base, storage: { pools: { ...base.storage.pools, ...(await readPoolDropins(dropins)) }, dropins: { directory: dropins, names: Object.keys(await readPoolDropins(dropins)) } } };
+  };
+  beforeEach(() => rmSync(dropins, { recursive: true, force: true }));
+
+  test('create: one vgs of the group, then the drop-in; nothing made in the group', async () => {
+    const made = await createPool(await apiConfig(), { name: 'fastlv', plugin: 'lvm', volumeGroup: 'vg0', maxVolumeMb: 2048 }, ctx());
+    expect(made).toMatchObject({ changed: true, pool: { name: 'fastlv', plugin: 'lvm', volume_group: 'vg0', path: null, max_volume_mb: 2048, managed_by: 'api' }, libvirt: { libvirt_pool: null } });
+    expect(calls()).toEqual([['vgs', '--noheadings', '-o', 'vg_name', 'vg0']]);
+    expect(readFileSync(join(dropins, 'fastlv.yaml'), 'utf8')).toContain('volume_group: vg0');
+    expect(await createPool(await apiConfig(), { name: 'fastlv', plugin: 'lvm', volumeGroup: 'vg0', maxVolumeMb: 2048 }, ctx())).toMatchObject({ changed: false });
+  });
+
+  test('refused before anything is written: an unknown group, a group another pool has, a path, a name of hvagent.yaml', async () => {
+    const refused = async (request: Parameters<typeof createPool>[1]) => {
+      const error = await refusal(() => apiConfig().then((config) => createPool(config, request, ctx())));
+      expect(existsSync(join(dropins, `${request.name}.yaml`))).toBe(false);
+      return [error.code, error.details?.input];
+    };
+    expect(await refused({ name: 'nolv', plugin: 'lvm', volumeGroup: 'missing' })).toEqual(['NOT_FOUND', 'volume_group']);
+    expect(await refused({ name: 'twice', plugin: 'lvm', volumeGroup: 'vgfixed' })).toEqual(['CONFLICT', 'volume_group']);
+    expect(await refused({ name: 'pathlv', plugin: 'lvm', volumeGroup: 'vg0', path: '/srv/x' })).toEqual(['INPUT_INVALID', 'path']);
+    expect(await refused({ name: 'nogroup', plugin: 'lvm' })).toEqual(['INPUT_REQUIRED', 'volume_group']);
+    expect(await refused({ name: 'fixed', plugin: 'lvm', volumeGroup: 'vg0' })).toEqual(['CONFLICT', undefined]);
+  });
+
+  test('delete: refused while lvs lists volumes (nothing removed), then the drop-in goes; never lvremove or vgremove', async () => {
+    await createPool(await apiConfig(), { name: 'fastlv', plugin: 'lvm', volumeGroup: 'vg0' }, ctx());
+    await openPool(await apiConfig(), 'fastlv').create({ name: 'keep', sizeMb: 64 }, {});
+    const error = await refusal(async () => deletePool(await apiConfig(), 'fastlv', ctx()));
+    expect([error.code, error.details?.volumes]).toEqual(['CONFLICT', ['keep']]);
+    expect(existsSync(join(dropins, 'fastlv.yaml'))).toBe(true);
+    await openPool(await apiConfig(), 'fastlv').delete('keep', {});
+    writeFileSync(join(dir, 'calls.jsonl'), '');
+    expect(await deletePool(await apiConfig(), 'fastlv', ctx())).toEqual({ changed: true, removedDirectory: false });
+    expect(calls()).toEqual([['lvs', '--reportformat', 'json', '--units', 'm', '--nosuffix', '-o', 'lv_name,lv_size', 'vg0']]);
+    expect(existsSync(join(dropins, 'fastlv.yaml'))).toBe(false);
+    expect(await deletePool(await apiConfig(), 'fastlv', ctx())).toEqual({ changed: false, removedDirectory: false });
   });
 });

@@ -29,13 +29,17 @@ describe('domain XML', () => {
     expect(parsed.metadata).toEqual({ vm_class: 'qemu', created_at: '2026-11-21T00:00:00.000Z', created_by: 'uid=0', request_id: '</hv:vm><evil/>' });
     expect(parsed).toMatchObject({ name: 'web01', vm_class: 'qemu', vcpus: 1, max_vcpus: 2, memory_mb: 192, max_memory_mb: 256 });
     expect(parsed.console_log).toBe('/var/log/hvagent/console/web01.log');
-    expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio' }]);
+    expect(parsed.nics).toEqual([{ mac: null, network: 'default', bridge: null, model: 'virtio', filter: null }]);
   });
 
-  test('a QEMU guest gets q35 with spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
+  test('a QEMU guest gets q35 with 6 spare PCIe root ports for hotplug, ACPI and a logged serial console', () => {
     const xml = buildDomainXml(spec());
     expect(xml).toContain('<domain type="qemu">');
-    expect(xml.match(/model="pcie-root-port"/g)).toHaveLength(6);
+    // Its devices take 5 (NIC, virtio-serial, balloon, RNG, USB); a seed's virtio-scsi and each disk one more.
+    expect(xml.match(/model="pcie-root-port"/g)).toHaveLength(6 + 5);
+    const withSeed = buildDomainXml(spec({ disks: [{ type: 'file', path: '/d', format: 'qcow2' }], cdroms: [{ path: '/s' }] }));
+    expect(withSeed.match(/model="pcie-root-port"/g)).toHaveLength(6 + 7);
+    expect(xml).toMatch(/<rng model="virtio">\s*<backend model="random">\/dev\/urandom<\/backend>/);
     expect(xml).toContain('<acpi');
     expect(xml).toContain('append="on"');
   });
@@ -54,7 +58,7 @@ describe('domain XML', () => {
             { type: 'file', path: '/var/lib/hvagent/root.qcow2', format: 'qcow2' },
             { type: 'block', path: '/dev/vg0/web01-data', format: 'raw' },
           ],
-          nics: [{ source: { network: 'default' }, mac: '52:54:00:aa:bb:cc' }, { source: { bridge: 'br0' } }],
+          nics: [{ source: { network: 'default' }, mac: '52:54:00:aa:bb:cc', filter: { name: 'clean-traffic', parameters: { CTRL_IP_LEARNING: 'dhcp' } } }, { source: { bridge: 'br0' } }],
         }),
       ),
     );
@@ -63,8 +67,8 @@ describe('domain XML', () => {
       { target: 'vdb', source: '/dev/vg0/web01-data', format: 'raw', device: 'disk' },
     ]);
     expect(parsed.nics).toEqual([
-      { mac: '52:54:00:aa:bb:cc', network: 'default', bridge: null, model: 'virtio' },
-      { mac: null, network: null, bridge: 'br0', model: 'virtio' },
+      { mac: '52:54:00:aa:bb:cc', network: 'default', bridge: null, model: 'virtio', filter: 'clean-traffic' },
+      { mac: null, network: null, bridge: 'br0', model: 'virtio', filter: null },
     ]);
   });
 
@@ -122,5 +126,38 @@ describe('CD-ROMs', () => {
   test('an installer boots from the CD-ROM first, then the disk; without CD-ROMs there is no SCSI controller', () => {
     expect(buildDomainXml(spec({ kernel: undefined, cdroms: [{ path: '/x.iso' }], cdromBoot: true }))).toMatch(/<boot dev="cdrom"\s*\/>\s*<boot dev="hd"\s*\/>/);
     expect(buildDomainXml(spec())).not.toContain('virtio-scsi');
+  });
+});
+
+describe('a cloud-init seed and the guest agent', () => {
+  test('a seed volume of a qcow2 pool is a qcow2 CD-ROM; of an LVM pool a block CD-ROM', () => {
+    const parsed = parseDomainXml(
+      buildDomainXml(
+        spec({
+          kernel: undefined,
+          cdroms: [
+            { path: '/var/lib/hvagent/volumes/web01-cidata', format: 'qcow2' },
+            { path: '/dev/vg0/web02-cidata', type: 'block', format: 'raw' },
+          ],
+        }),
+      ),
+    );
+    expect(parsed.disks).toEqual([
+      { target: 'sda', source: '/var/lib/hvagent/volumes/web01-cidata', format: 'qcow2', device: 'cdrom' },
+      { target: 'sdb', source: '/dev/vg0/web02-cidata', format: 'raw', device: 'cdrom' },
+    ]);
+  });
+
+  test("a QEMU guest has qemu-guest-agent's virtio channel; a container has none", async () => {
+    const { channelState } = await import('../../../src/libvirt/parse/domain.js');
+    const qemu = buildDomainXml(spec());
+    expect(qemu).toMatch(/<channel type="unix">\s*<target type="virtio" name="org\.qemu\.guest_agent\.0"/);
+    expect(channelState(qemu, 'org.qemu.guest_agent.0')).toBe('disconnected');
+    const lxc = buildDomainXml(spec({ vmClass: VM_CLASSES.lxc, kernel: undefined, consoleLog: undefined, rootfs: '/var/lib/hvagent/ct' }));
+    expect(channelState(lxc, 'org.qemu.guest_agent.0')).toBeNull();
+    // Without it (qemu:///embed), one PCIe root port fewer: the 6 spare stay spare.
+    const embedded = buildDomainXml(spec({ guestAgent: false }));
+    expect(channelState(embedded, 'org.qemu.guest_agent.0')).toBeNull();
+    expect(embedded.match(/model="pcie-root-port"/g)).toHaveLength(6 + 4);
   });
 });

@@ -1,0 +1,26 @@
+# Generated from ddl/firewall.yaml by hvagent. Do not edit: change the YAML and run npm run generate.
+require 'mcollective/util/hvagent_runner'
+
+module MCollective
+  module Agent
+    class Firewall < RPC::Agent
+      HVAGENT = File.join(File.dirname(__FILE__), 'hvagent', 'hvagent')
+
+      action 'list' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'define' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'delete' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+
+      action 'nic_set' do
+        Util::HvagentRunner.run(self, HVAGENT)
+      end
+    end
+  end
+end

@@ -1,0 +1,68 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { toHvError } from '../../core/errors.js';
+import { errorReply } from '../../core/reply.js';
+import { establishCaller } from './callers.js';
+import type { ServerContext, ServerEnv } from './context.js';
+import { eventRoutes } from './event-routes.js';
+import { metricsRoute } from './metrics-route.js';
+import { operationRoutes } from './operation-routes.js';
+import { refuse, sendReply } from './problems.js';
+import { rpcRoutes } from './rpc-routes.js';
+
+// The REST server's routes: every one generated from the DDL or fixed here, none written
+// by hand per action. Before any route: the server is not stopping, the caller is known
+// (401), the caller has not too many requests running (429), the body is not too large (413).
+
+export function createApp(server: ServerContext): Hono<ServerEnv> {
+  const app = new Hono<ServerEnv>();
+  const inFlight = new Map<string, number>();
+
+  app.onError((error, c) => sendReply(c, errorReply(toHvError(error))));
+  app.notFound((c) => refuse(c, 'ROUTE_UNKNOWN', `No route ${c.req.method} ${new URL(c.req.url).pathname}; GET /v1/openapi.json lists them`));
+
+  app.use(async (c, next) => {
+    if (server.stopping()) return refuse(c, 'SERVER_UNAVAILABLE', 'The server is stopping; retry on its successor', { Connection: 'close' });
+    const caller = await establishCaller(c.env.transport, c.env.incoming, server.config().server);
+    c.set('caller', caller);
+    // Event streams last: they are bounded by their backlog, not counted here.
+    if (new URL(c.req.url).pathname === '/v1/events') return next();
+    const running = inFlight.get(caller.name) ?? 0;
+    const limit = server.config().server.max_concurrent_per_caller;
+    if (running >= limit) {
+      return refuse(c, 'TOO_MANY_REQUESTS', `Caller '${caller.name}' has ${running} requests running, the most server.max_concurrent_per_caller allows; wait for some to end`, { 'Retry-After': '1' });
+    }
+    inFlight.set(caller.name, running + 1);
+    try {
+      await next();
+    } finally {
+      const left = (inFlight.get(caller.name) ?? 1) - 1;
+      if (left > 0) inFlight.set(caller.name, left);
+      else inFlight.delete(caller.name);
+    }
+  });
+  app.use(async (c, next) => {
+    // Only requests that may carry a body are wrapped: asking a GET for its body would
+    // materialise a fetch Request (and its abort listener) for nothing.
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const limit = bodyLimit({
+      maxSize: server.config().server.max_body_bytes,
+      onError: (context) => refuse(context, 'REQUEST_TOO_LARGE', `The body is larger than ${server.config().server.max_body_bytes} bytes (server.max_body_bytes)`, { Connection: 'close' }),
+    });
+    return limit(c, next);
+  });
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => refuse(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${methods.join(', ')}`, { Allow: methods.join(', ') }),
+    }),
+  );
+
+  app.get('/v1/openapi.json', (c) => c.body(server.openapi(), 200, { 'Content-Type': 'application/json' }));
+  operationRoutes(app, server);
+  eventRoutes(app, server);
+  metricsRoute(app, server);
+  rpcRoutes(app, server);
+  return app;
+}

@@ -1,0 +1,62 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { HvError, type ErrorCode } from '../../core/errors.js';
+import { errorReply, type Reply } from '../../core/reply.js';
+
+// Every REST answer is the RPC reply shape, {statuscode, statusmsg, data}, refusals included
+// (data.error_code is the stable code): one parser for every client. The HTTP status says
+// the same thing in HTTP's words.
+
+const HTTP_STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
+  REQUEST_INVALID: 400,
+  INPUT_REQUIRED: 400,
+  INPUT_UNDECLARED: 400,
+  INPUT_INVALID: 400,
+  INVALID_ARGUMENT: 400,
+  UNSUPPORTED: 400,
+  UNAUTHENTICATED: 401,
+  NOT_AUTHORIZED: 403,
+  AGENT_UNKNOWN: 404,
+  ACTION_UNKNOWN: 404,
+  ROUTE_UNKNOWN: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  CONFLICT: 409,
+  CANCELLED: 409,
+  QUOTA_EXCEEDED: 409,
+  REQUEST_TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
+  SERVER_UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+  HYPERVISOR_TIMEOUT: 504,
+};
+
+export function httpStatusOf(reply: Reply): ContentfulStatusCode {
+  if (reply.statuscode === 0) return 200;
+  return HTTP_STATUS[reply.data.error_code as ErrorCode] ?? 500;
+}
+
+/** Warm reads hand out the same reply object many times: it is serialized once. */
+const serialized = new WeakMap<Reply, string>();
+
+/** A reply, with the HTTP status that says the same. */
+export function sendReply(c: Context, reply: Reply, headers?: Record<string, string>): Response {
+  let text = serialized.get(reply);
+  if (text === undefined) {
+    text = JSON.stringify(reply);
+    serialized.set(reply, text);
+  }
+  return c.body(text, httpStatusOf(reply), { 'Content-Type': 'application/json', ...headers });
+}
+
+/** A refusal of the server's own (no action ran). */
+export function refuse(c: Context, code: ErrorCode, message: string, headers?: Record<string, string>): Response {
+  return sendReply(c, errorReply(new HvError(code, message)), headers);
+}
+
+/** The same as raw HTTP/1.1 bytes, for a connection Node's parser has given up on (slow or malformed clients). */
+export function rawRefusal(status: number, reason: string, code: ErrorCode, message: string): string {
+  const body = JSON.stringify(errorReply(new HvError(code, message)));
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HvError } from '../core/errors.js';
+import { ToolError } from '../process/failure.js';
+import { runProcess } from '../process/run.js';
+import { NOCLOUD_FILES, type NoCloudFiles } from './nocloud.js';
+
+// The NoCloud seed of a QEMU guest: an ISO 9660 image labelled `cidata` holding the three
+// files at its root, as cloud-localds makes it. The files are written into a private
+// directory (0700, the user data may hold secrets) that is removed whatever happens.
+
+export const SEED_VOLUME_ID = 'cidata';
+const TOOL_TIMEOUT_MS = 30_000;
+
+/** What names a seed's private directory (a killed request's is removed from the intent journal). */
+export const SEED_DIRECTORY_PREFIX = 'hvagent-seed-';
+
+/**
+ * Makes the seed image, hands its path to `use`, then removes it and its directory.
+ * `beforeCreate` is told the directory before it exists (to record its undo: a SIGKILL
+ * skips the removal, and the files hold the user data).
+ */
+export async function withSeedIso<T>(files: NoCloudFiles, signal: AbortSignal | undefined, use: (iso: string) => Promise<T>, beforeCreate?: (directory: string) => void): Promise<T> {
+  const directory = join(tmpdir(), `${SEED_DIRECTORY_PREFIX}${randomBytes(6).toString('hex')}`);
+  beforeCreate?.(directory);
+  // 0700 (the user data may hold secrets); mkdir fails rather than use an existing entry.
+  await mkdir(directory, { mode: 0o700 });
+  try {
+    const paths = await Promise.all(
+      NOCLOUD_FILES.map(async (name) => {
+        const path = join(directory, name);
+        await writeFile(path, files[name], { mode: 0o600, flag: 'wx' });
+        return path;
+      }),
+    );
+    const iso = join(directory, 'seed.iso');
+    await makeIso(iso, paths, signal);
+    return await use(iso);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** genisoimage (what cloud-localds runs), else xorriso's mkisofs emulation: the same arguments. */
+async function makeIso(iso: string, paths: readonly string[], signal: AbortSignal | undefined): Promise<void> {
+  const args = ['-quiet', '-input-charset', 'utf-8', '-output', iso, '-volid', SEED_VOLUME_ID, '-joliet', '-rock', ...paths];
+  const options = { timeoutMs: TOOL_TIMEOUT_MS, ...(signal && { signal }) };
+  try {
+    await runProcess('genisoimage', args, options);
+  } catch (error) {
+    if (!(error instanceof ToolError && error.notInstalled)) throw error;
+    try {
+      await runProcess('xorriso', ['-as', 'mkisofs', ...args], options);
+    } catch (fallback) {
+      if (!(fallback instanceof ToolError && fallback.notInstalled)) throw fallback;
+      throw new HvError('UNSUPPORTED', 'A cloud-init seed needs genisoimage or xorriso on this host (apt-get install genisoimage)', { tool: 'genisoimage' });
+    }
+  }
+}

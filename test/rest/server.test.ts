@@ -1,0 +1,206 @@
+// hvagent serve with real clients (Node's fetch over TLS, curl, Node's http over the unix
+// socket): who may call, what each refusal looks like, and that a misbehaving client does
+// not stop the server serving others. Nothing here defines a VM.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../vm/helpers.js';
+import { makePki, sha256, startServer, unixRequest, type Pki, type TestServer } from './helpers.js';
+
+const ALICE_TOKEN = 'alice-token-0123456789abcdef';
+const BOB_TOKEN = 'bob-token-0123456789abcdef';
+const OLD_TOKEN = 'old-token-0123456789abcdef';
+
+let dir: string;
+let pki: Pki;
+let server: TestServer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rest-tls-'));
+  pki = makePki(join(dir, 'pki'));
+  server = await startServer({
+    pki,
+    config: {
+      server: {
+        tokens: [
+          { caller: 'alice', sha256: sha256(ALICE_TOKEN) },
+          { caller: 'bob', sha256: sha256(BOB_TOKEN) },
+          { caller: 'old', sha256: sha256(OLD_TOKEN), expires: '2020-01-01T00:00:00Z' },
+        ],
+        max_body_bytes: 4096,
+        max_concurrent_per_caller: 2,
+        headers_timeout_s: 2,
+      },
+      // The caller's name feeds the rules: bob may not read the host's usage.
+      authorization: { rules: [{ caller: 'bob', agent: 'host', action: 'usage', allow: false }] },
+    },
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TLS: client certificates and bearer tokens', () => {
+  test('a client certificate signed by client_ca is accepted, and its CN is the caller', async () => {
+    const answer = await server.tls('/v1/host/agent', { cert: pki.alice });
+    expect(answer.status).toBe(200);
+    expect(answer.json.data.protocol).toBe('rest');
+    const started = await server.tls('/v1/host/usage?cpu_window_ms=50&async=true', { cert: pki.alice });
+    expect(started.status).toBe(202);
+    expect((started.json.data as { caller: string }).caller).toBe('alice-cert');
+  });
+
+  test('a certificate of another CA, an expired one and none at all get 401 with the reason', async () => {
+    const stranger = await server.tls('/v1/host/agent', { cert: pki.stranger });
+    expect([stranger.status, stranger.json.data.error_code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect(stranger.json.statusmsg).toMatch(/client certificate was refused/);
+    const expired = await server.tls('/v1/host/agent', { cert: pki.expired });
+    expect([expired.status, expired.json.statusmsg]).toEqual([401, expect.stringContaining('CERT_HAS_EXPIRED')]);
+    const none = await server.tls('/v1/host/agent');
+    expect([none.status, none.json.data.error_code]).toEqual([401, 'UNAUTHENTICATED']);
+    expect(none.json.statusmsg).toMatch(/No credential/);
+  });
+
+  test('tokens: good, bad, expired, malformed and missing', async () => {
+    expect((await server.tls('/v1/host/agent', { token: ALICE_TOKEN })).status).toBe(200);
+    const bad = await server.tls('/v1/host/agent', { token: 'not-a-token-we-know-at-all' });
+    expect([bad.status, bad.json.statusmsg]).toEqual([401, expect.stringMatching(/not one this server knows/)]);
+    const old = await server.tls('/v1/host/agent', { token: OLD_TOKEN });
+    expect([old.status, old.json.statusmsg]).toEqual([401, expect.stringMatching(/expired at 2020/)]);
+    const short = await server.tls('/v1/host/agent', { token: 'short' });
+    expect(short.status).toBe(401);
+    expect((await server.tls('/v1/host/agent')).status).toBe(401);
+  });
+
+  test('the token names the caller for the authorization rules: bob is refused what alice may do', async () => {
+    const bob = await server.tls('/v1/host/usage?cpu_window_ms=50', { token: BOB_TOKEN });
+    expect([bob.status, bob.json.data.error_code]).toEqual([403, 'NOT_AUTHORIZED']);
+    expect(bob.json.statusmsg).toContain("'bob'");
+    expect((await server.tls('/v1/host/usage?cpu_window_ms=50', { token: ALICE_TOKEN })).status).toBe(200);
+  });
+
+  test('curl with a token and with a client certificate', () => {
+    const curl = (args: string[]) => execFileSync('curl', ['-sS', '--cacert', pki.ca, '-w', '\n%{http_code}', ...args], { encoding: 'utf8' }).split('\n');
+    const [tokenBody, tokenStatus] = curl(['-H', `Authorization: Bearer ${ALICE_TOKEN}`, `${server.url}/v1/host/agent`]);
+    expect(tokenStatus).toBe('200');
+    expect(JSON.parse(tokenBody!).data.protocol).toBe('rest');
+    const [, certStatus] = curl(['--cert', pki.alice.cert, '--key', pki.alice.key, `${server.url}/v1/vms?state=running`]);
+    expect(certStatus).toBe('200');
+    const [body, status] = curl([`${server.url}/v1/host/agent`]);
+    expect([status, JSON.parse(body!).data.error_code]).toEqual(['401', 'UNAUTHENTICATED']);
+  });
+});
+
+describe('the unix socket', () => {
+  test('is root only, and knows its peer by SO_PEERCRED (root may relay a caller: the hand-over)', async () => {
+    const mode = execFileSync('stat', ['-c', '%a %U', server.socket], { encoding: 'utf8' }).trim();
+    expect(mode).toBe('600 root');
+    // An unprivileged peer cannot even connect; root is uid=0.
+    const nobody = execFileSync('su', ['nobody', '-s', '/bin/sh', '-c', `curl -s --unix-socket ${server.socket} http://x/v1/host/agent; echo " rc=$?"`], { encoding: 'utf8' });
+    expect(nobody).toMatch(/rc=7/);
+    const relayed = await server.unix('POST', '/v1/rpc', { request: { agent: 'host', action: 'usage', data: { cpu_window_ms: 50 }, callerid: 'bob' }, protocol: 'mcollective' });
+    expect(relayed.json.data.error_code).toBe('NOT_AUTHORIZED');
+    const own = await server.unix('GET', '/v1/host/usage?cpu_window_ms=50');
+    expect(own.status).toBe(200);
+  });
+});
+
+describe('bad input and abuse: a typed refusal each, and the server goes on', () => {
+  test('a body over server.max_body_bytes is 413', async () => {
+    const answer = await server.unix('POST', '/v1/vm/info', { name: 'x'.repeat(5000) });
+    expect([answer.status, answer.json.data.error_code]).toEqual([413, 'REQUEST_TOO_LARGE']);
+  });
+
+  test('malformed JSON and a non-object body are 400, naming the problem', async () => {
+    const broken = await server.unix('POST', '/v1/vm/info', '{"name": ');
+    expect([broken.status, broken.json.data.error_code]).toEqual([400, 'REQUEST_INVALID']);
+    expect(broken.json.statusmsg).toMatch(/not valid JSON/);
+    const list = await server.unix('POST', '/v1/vm/info', '[1]');
+    expect([list.status, list.json.statusmsg]).toEqual([400, expect.stringMatching(/JSON object/)]);
+  });
+
+  test('validation is the DDL\'s: a bad input is 400 with its name, an unknown VM 404', async () => {
+    const bad = await server.unix('GET', '/v1/vms/..%2Fetc');
+    expect([bad.status, bad.json.data.error_code, (bad.json.data.error_details as { input: string }).input]).toEqual([400, 'INPUT_INVALID', 'name']);
+    const twice = await server.unix('POST', '/v1/vms/rest-a/start', { name: 'rest-b' });
+    expect([twice.status, twice.json.statusmsg]).toEqual([400, expect.stringMatching(/given twice/)]);
+    const missing = await server.unix('GET', '/v1/vms/rest-no-such-vm-9');
+    expect([missing.status, missing.json.data.error_code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  test('an unknown route is 404, a wrong method 405 with Allow', async () => {
+    const route = await server.unix('GET', '/v1/nothing/here/at/all');
+    expect([route.status, route.json.data.error_code]).toEqual([404, 'ROUTE_UNKNOWN']);
+    const method = await server.unix('PUT', '/v1/vms');
+    expect([method.status, method.json.data.error_code]).toEqual([405, 'METHOD_NOT_ALLOWED']);
+    expect(method.headers.allow).toContain('GET');
+    expect(method.headers.allow).toContain('POST');
+  });
+
+  test('a caller over server.max_concurrent_per_caller gets 429 while another caller is served', async () => {
+    const slow = () => server.tls('/v1/host/usage?cpu_window_ms=3000', { token: ALICE_TOKEN });
+    const running = [slow(), slow()];
+    let ended = false;
+    void Promise.all(running).then(() => (ended = true));
+    // Both slow requests hold alice's two places once the server has taken them (3 s each):
+    // asked again until then, a third request is refused.
+    let third = await server.tls('/v1/host/agent', { token: ALICE_TOKEN });
+    while (third.status !== 429 && !ended) third = await server.tls('/v1/host/agent', { token: ALICE_TOKEN });
+    const other = await server.tls('/v1/host/agent', { cert: pki.alice });
+    const answers = await Promise.all(running);
+    expect([third.status, third.json.data.error_code]).toEqual([429, 'TOO_MANY_REQUESTS']);
+    expect(third.headers['retry-after']).toBe('1');
+    expect(other.status).toBe(200);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect((await server.tls('/v1/host/agent', { token: ALICE_TOKEN })).status).toBe(200);
+  });
+
+  test('a slowloris client is cut off with 408 after server.headers_timeout_s while others are served', async () => {
+    const slowClient = connect(server.socket);
+    let received = '';
+    slowClient.setEncoding('utf8');
+    slowClient.on('data', (chunk: string) => (received += chunk));
+    const closed = new Promise<void>((resolve) => slowClient.on('close', () => resolve()));
+    await new Promise<void>((resolve) => slowClient.once('connect', () => resolve()));
+    slowClient.write('GET /v1/host/agent HTTP/1.1\r\nHost: x\r\n');
+    // It keeps dribbling a header byte by byte, never finishing.
+    const dribble = setInterval(() => slowClient.writable && slowClient.write('X'), 300);
+    try {
+      const meanwhile = await server.unix('GET', '/v1/host/agent');
+      expect(meanwhile.status).toBe(200);
+      await closed;
+    } finally {
+      clearInterval(dribble);
+      slowClient.destroy();
+    }
+    expect(received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)).data.error_code).toBe('REQUEST_TIMEOUT');
+  });
+
+  test('1,000 concurrent requests are all answered', async () => {
+    await server.stop();
+    server = await startServer({ pki, dir, config: { server: { max_concurrent_per_caller: 2000 } } });
+    const answers = await Promise.all(
+      Array.from({ length: 1000 }, (_, index) => (index % 2 === 0 ? unixRequest(server.socket, 'GET', '/v1/host/agent') : unixRequest(server.socket, 'GET', '/v1/vms'))),
+    );
+    const statuses = new Map<number, number>();
+    for (const answer of answers) statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+    expect(Object.fromEntries(statuses)).toEqual({ 200: 1000 });
+    expect((await server.unix('GET', '/v1/host/agent')).status).toBe(200);
+  });
+});
+
+describe('lifecycle', () => {
+  test('SIGHUP reloads the configuration: a token added to it is accepted without a restart', async () => {
+    const newToken = 'carol-token-0123456789abcdef';
+    expect((await server.tls('/v1/host/agent', { token: newToken })).status).toBe(401);
+    server.writeConfig({ server: { tokens: [{ caller: 'carol', sha256: sha256(newToken) }], max_concurrent_per_caller: 2000 } });
+    server.process.kill('SIGHUP');
+    await waitFor(() => server.output().includes('configuration reloaded'), 'the reload', 20_000);
+    expect((await server.tls('/v1/host/agent', { token: newToken })).status).toBe(200);
+  });
+});
