@@ -62,21 +62,10 @@ export class Intent {
     return new Intent(intentDirectory(lockDirectory), keys, what);
   }
 
-  get id(): string {
-    return this.#path;
-  }
-
   /** Records an undo before its step begins (written through at once). */
   record(undo: UndoRecord): void {
     if (this.#ended) return;
     this.#undos.push(undo);
-    this.#write(false);
-  }
-
-  /** Forgets an undo that is no longer wanted (the step's result is now kept for good). */
-  forget(undo: UndoRecord): void {
-    if (this.#ended) return;
-    this.#undos = this.#undos.filter((candidate) => candidate !== undo);
     this.#write(false);
   }
 

@@ -21,20 +21,11 @@ export class Rollback {
 
   /**
    * Registers how to undo a step that is about to begin. The undo must be harmless when the
-   * step never happened (a volume not made is not deleted). Returns a handle for `keep`.
+   * step never happened (a volume not made is not deleted).
    */
-  made(what: string, run: () => Promise<unknown>, record?: UndoRecord): Undo {
-    const undo = { what, run, record };
+  made(what: string, run: () => Promise<unknown>, record?: UndoRecord): void {
     if (record) this.intent?.record(record);
-    this.#undos.push(undo);
-    return undo;
-  }
-
-  /** The step's result is kept for good, whatever happens later: its undo is dropped. */
-  keep(undo: Undo): void {
-    const index = this.#undos.indexOf(undo);
-    if (index >= 0) this.#undos.splice(index, 1);
-    if (undo.record) this.intent?.forget(undo.record);
+    this.#undos.push({ what, run, record });
   }
 
   /**

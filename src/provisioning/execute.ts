@@ -12,7 +12,7 @@ import { Intent } from '../files/intents.js';
 import { lockKey } from '../files/locks.js';
 import { withRollback } from '../files/rollback.js';
 import { withXmlFile } from '../libvirt/xml-file.js';
-import { volumeUndo, type Volume } from '../storage/index.js';
+import { undoVolumeCreate, type Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
@@ -147,9 +147,7 @@ async function createVolume(ctx: OperationContext, rollback: ProvisionRollback, 
       ...(plan.sizeMb !== undefined && { sizeMb: plan.sizeMb }),
       ...(plan.from?.kind === 'backing' && { backing: { path: plan.from.path, format: plan.from.format } }),
       ...(plan.from?.kind === 'source' && { source: { path: plan.from.path, format: plan.from.format } }),
-      // Undone without the request's signal: by then it may be aborted (deadline), and the
-      // volume must still go.
-      beforeMake: () => rollback.made(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}), volumeUndo(pool, plan.name)),
+      beforeMake: () => undoVolumeCreate(rollback, pool, plan.name),
     },
     { signal: ctx.signal, progress: ctx.progress, deadline: ctx.deadline },
   );
@@ -174,7 +172,7 @@ async function makeSeed(ctx: OperationContext, rollback: ProvisionRollback, plac
     // The caller holds the volume's lock (provisionVm takes every planned volume's lock);
     // the undo is registered once the name is known free, before the copy begins.
     pool.create(
-      { name, source: { path: iso, format: 'raw' }, beforeMake: () => rollback.made(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name)) },
+      { name, source: { path: iso, format: 'raw' }, beforeMake: () => undoVolumeCreate(rollback, pool, name) },
       { signal: ctx.signal, deadline: ctx.deadline },
     ),
     (directory) => rollback.made(`seed files ${directory}`, () => rm(directory, { recursive: true, force: true }), { kind: 'seed-directory', path: directory }),

@@ -1,5 +1,6 @@
 import type { HvConfig, PoolConfig } from '../config/schema.js';
 import type { UndoRecord } from '../files/intents.js';
+import type { Rollback } from '../files/rollback.js';
 import { openPool } from './pool.js';
 import type { Pool } from './types.js';
 
@@ -7,8 +8,17 @@ import type { Pool } from './types.js';
 // configuration as it was: the request that finishes the undo may read another
 // configuration (or a changed one), and must remove exactly what was made.
 
-export function volumeUndo(pool: Pool, name: string): UndoRecord {
+function volumeUndo(pool: Pool, name: string): UndoRecord {
   return { kind: 'volume', pool: pool.name, name, pool_config: JSON.stringify(pool.config) };
+}
+
+/**
+ * Registers (and journals) the undo of making volume `name`: for CreateVolumeRequest's
+ * beforeMake. Undone without the request's signal: by then it may be aborted (deadline,
+ * SIGTERM), and the volume must still go.
+ */
+export function undoVolumeCreate(rollback: Rollback, pool: Pool, name: string): void {
+  rollback.made(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name));
 }
 
 /** Removes the volume a record names (and a killed create's part file); false when there was none. */

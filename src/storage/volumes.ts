@@ -8,7 +8,7 @@ import { Rollback, withRollback } from '../files/rollback.js';
 import { syncLibvirtPool } from './libvirt-pool.js';
 import { withVolumeLock } from './lock.js';
 import { validateVolumeName } from './names.js';
-import { volumeUndo } from './undo.js';
+import { undoVolumeCreate } from './undo.js';
 import { openPool } from './pool.js';
 import type { CreateVolumeRequest, ImageFormat, Pool, VolumeInfo } from './types.js';
 import { canonicalPath, volumeUsage, type VolumeUser } from './users.js';
@@ -62,7 +62,7 @@ export async function createVolume(config: HvConfig, poolName: string, name: str
           const path = volume[input];
           if (path !== undefined) request[input] = { path: resolveAllowedPath(input, path, 'file', config.paths.images), format: volume.imageFormat };
         }
-        request.beforeMake = () => rollback.made(`volume ${locked.name}/${name}`, () => locked.delete(name, {}), volumeUndo(locked, name));
+        request.beforeMake = () => undoVolumeCreate(rollback, locked, name);
         await locked.create(request, storageContext(ctx));
         const found = await locked.info(name, storageContext(ctx));
         if (!found) throw new HvError('INTERNAL', `Volume '${name}' vanished right after it was created in pool '${locked.name}'`);

@@ -2,7 +2,7 @@
 // safety"). Four kinds of work that make things step by step, each run in the agent and
 // killed part-way, at a moment drawn uniformly from the time a clean run of it takes (after
 // the agent's own start-up):
-// an image provision (volumes, a domain), a container provision (a root directory
+// an image provision (volumes, a cloud-init seed, a domain), a container provision (a root directory
 // unpacked, a domain started), a template import (a part file, a file renamed into the
 // catalogue) and a volume copy (a part file linked into place).
 //   SIGKILL (Choria's kill): the agent cannot act; the next request that starts, or the
@@ -37,6 +37,7 @@ beforeAll(async () => {
   catalogue = join(box.root, 'catalogue');
   importDir = join(box.root, 'import');
   mkdirSync(importDir, { recursive: true });
+  mkdirSync(temporary(), { recursive: true });
   // The import source is the test image compressed: decompressing makes the import long
   // enough for kills to land in every part of it.
   await execa('sh', ['-c', `xz -1 -T1 -c ${join(CATALOGUE, 'images', 'tiny.qcow2')} > ${join(importDir, 'tiny.qcow2.xz')}`]);
@@ -70,6 +71,9 @@ interface Work {
   exists(name: string): Promise<boolean>;
 }
 
+/** The agent's TMPDIR (a seed's private directory is made there). */
+const temporary = () => join(box.root, 'tmp');
+const seeds = () => readdirSync(temporary()).map((entry) => `tmp: ${entry}`);
 const journal = () => (existsSync(join(locks, 'intents')) ? readdirSync(join(locks, 'intents')).map((entry) => `journal: ${entry}`) : []);
 
 async function domainsNamed(name: string): Promise<string[]> {
@@ -90,10 +94,11 @@ const WORK: Record<string, Work> = {
     request: (name) => ({
       agent: 'vm',
       action: 'create',
-      data: { name, vm_class: 'qemu', template: 'image:tiny', pool: 'flat', data_disks: 'vms:16', network: 'default', memory_mb: 128, autostart: true },
+      // hostname: a cloud-init seed too (an ISO made in a private directory, then a volume).
+      data: { name, vm_class: 'qemu', template: 'image:tiny', pool: 'flat', data_disks: 'vms:16', network: 'default', memory_mb: 128, autostart: true, hostname: name },
     }),
     config: () => box.config,
-    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...journal()],
+    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...seeds(), ...journal()],
     remove: async (name) => void (await rpc({ agent: 'vm', action: 'delete', data: { name, remove_volumes: true } }, box.config)),
     exists: (name) => vmWhole(name),
   },
@@ -136,7 +141,7 @@ async function vmWhole(name: string): Promise<boolean> {
 }
 
 function spawnAgent(request: object, config: string) {
-  return execa(AGENT, ['rpc'], { input: JSON.stringify(request), env: agentEnv({ HVAGENT_CONFIG: config }), extendEnv: false, reject: false, timeout: BOUND_MS });
+  return execa(AGENT, ['rpc'], { input: JSON.stringify(request), env: agentEnv({ HVAGENT_CONFIG: config, TMPDIR: temporary() }), extendEnv: false, reject: false, timeout: BOUND_MS });
 }
 
 async function rpc(request: object, config: string): Promise<Reply> {
@@ -262,7 +267,7 @@ test('a define batch killed after libvirt defined the domain leaves no domain ov
   const request = WORK['image provision']!.request(name);
   const ran = await execa(AGENT, ['rpc'], {
     input: JSON.stringify(request),
-    env: agentEnv({ HVAGENT_CONFIG: box.config, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
+    env: agentEnv({ HVAGENT_CONFIG: box.config, TMPDIR: temporary(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
     extendEnv: false,
     reject: false,
   });
