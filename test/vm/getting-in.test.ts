@@ -96,7 +96,7 @@ describe('vm console', () => {
     session.stdin!.write('\u001d'); // Ctrl-]
     const ended = await session;
     expect(ended.exitCode).toBe(0);
-    expect(output).toMatch(/Attached \(ms\): \d+/);
+    expect(output).toMatch(/Attached \(ms\):\s+\d+/);
   });
 
   test('a VM that is not running cannot be attached to', async () => {
