@@ -1,6 +1,6 @@
 // First-boot configuration through cloud-init's NoCloud datasource (docs/CLOUD-INIT.md).
 export { hostnameOfVm, isHostname, newInstanceId, noCloudFiles, networkConfig, NOCLOUD_FILES, type GuestIpv4, type GuestNic, type NoCloudData, type NoCloudFiles } from './nocloud.js';
 export { removeSeedDirectory, writeSeedDirectory, NOCLOUD_SEED_DIRECTORY } from './seed-directory.js';
-export { withSeedIso, SEED_DIRECTORY_PREFIX, SEED_VOLUME_ID } from './seed-iso.js';
+export { withSeedIso, SEED_VOLUME_ID } from './seed-iso.js';
 export { parseAuthorizedKeys } from './ssh-keys.js';
 export { checkUserData, composeUserData, type CheckedUserData } from './user-data.js';

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
+import { temporaryDirectory } from '../files/temporary.js';
 import { join } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { ToolError } from '../process/failure.js';
@@ -14,19 +13,12 @@ import { NOCLOUD_FILES, type NoCloudFiles } from './nocloud.js';
 export const SEED_VOLUME_ID = 'cidata';
 const TOOL_TIMEOUT_MS = 30_000;
 
-/** What names a seed's private directory (a killed request's is removed from the intent journal). */
-export const SEED_DIRECTORY_PREFIX = 'hvagent-seed-';
-
 /**
- * Makes the seed image, hands its path to `use`, then removes it and its directory.
- * `beforeCreate` is told the directory before it exists (to record its undo: a SIGKILL
- * skips the removal, and the files hold the user data).
+ * Makes the seed image, hands its path to `use`, then removes it and its directory (0700:
+ * the user data may hold secrets; a killed request's is removed by the next, files/temporary.ts).
  */
-export async function withSeedIso<T>(files: NoCloudFiles, signal: AbortSignal | undefined, use: (iso: string) => Promise<T>, beforeCreate?: (directory: string) => void): Promise<T> {
-  const directory = join(tmpdir(), `${SEED_DIRECTORY_PREFIX}${randomBytes(6).toString('hex')}`);
-  beforeCreate?.(directory);
-  // 0700 (the user data may hold secrets); mkdir fails rather than use an existing entry.
-  await mkdir(directory, { mode: 0o700 });
+export async function withSeedIso<T>(files: NoCloudFiles, signal: AbortSignal | undefined, use: (iso: string) => Promise<T>): Promise<T> {
+  const directory = temporaryDirectory('seed');
   try {
     const paths = await Promise.all(
       NOCLOUD_FILES.map(async (name) => {

@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { currentScope } from '../core/scope.js';
 import { processAlive, processStart } from '../process/identity.js';
+import { temporaryRoot } from './temporary.js';
 
 // The intent journal: one small JSON file per request that is changing something, in
 // `<lock_dir>/intents/`. Before a step that makes something starts, the request writes how
@@ -33,6 +34,8 @@ export interface IntentEntry {
   readonly abandoned?: boolean;
   readonly what: string;
   readonly started_at: string;
+  /** The owner's TMPDIR: its private temporary directories are removed with its work (temporary.ts). */
+  readonly tmpdir?: string;
 }
 
 const NAME = /^(\d+)\.(\d+|x)\.[0-9a-f]{8}\.json$/;
@@ -90,7 +93,7 @@ export class Intent {
       rmSync(this.#path, { force: true });
       return;
     }
-    const entry: IntentEntry = { keys: this.keys, undos: this.#undos, what: this.what, started_at: new Date().toISOString(), ...(abandoned && { abandoned }) };
+    const entry: IntentEntry = { keys: this.keys, undos: this.#undos, what: this.what, started_at: new Date().toISOString(), tmpdir: temporaryRoot(), ...(abandoned && { abandoned }) };
     const temporary = `${this.#path}.tmp`;
     writeFileSync(temporary, JSON.stringify(entry), { mode: 0o600 });
     renameSync(temporary, this.#path);
@@ -151,6 +154,11 @@ export function settleEntry(file: string, entry: IntentEntry, left: readonly Und
   }
   writeFileSync(`${file}.tmp`, JSON.stringify({ ...entry, undos: left }), { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
+}
+
+/** `PID.START` of an entry's owner, from its name. */
+export function ownerOf(name: string): string {
+  return name.split('.').slice(0, 2).join('.');
 }
 
 function ownerAlive(name: string): boolean {

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { temporaryDirectory } from '../files/temporary.js';
 
 /** Runs `work` with the XML in a private 0600 file, removed afterwards (virsh reads XML from files only). */
 export async function withXmlFile<T>(xml: string, work: (file: string) => Promise<T>): Promise<T> {
-  const directory = mkdtempSync(join(tmpdir(), 'hvagent-xml-'));
+  const directory = temporaryDirectory('xml');
   try {
     const file = join(directory, 'device.xml');
     writeFileSync(file, xml, { mode: 0o600 });

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { chmod, rm } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { newInstanceId, noCloudFiles, removeSeedDirectory, withSeedIso, writeSeedDirectory, type GuestNic, type NoCloudFiles } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
@@ -175,7 +175,6 @@ async function makeSeed(ctx: OperationContext, rollback: ProvisionRollback, plac
       { name, source: { path: iso, format: 'raw' }, beforeMake: () => undoVolumeCreate(rollback, pool, name) },
       { signal: ctx.signal, deadline: ctx.deadline },
     ),
-    (directory) => rollback.made(`seed files ${directory}`, () => rm(directory, { recursive: true, force: true }), { kind: 'seed-directory', path: directory }),
   );
   // The user data may hold secrets: root only (libvirt hands it to QEMU's user at start).
   if (made.attach === 'file') await chmod(made.path, 0o600);

@@ -1,10 +1,9 @@
 import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
-import { SEED_DIRECTORY_PREFIX } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
-import { deadIntents, readEntry, settleEntry, type DeadIntent, type UndoRecord } from '../files/intents.js';
+import { deadIntents, ownerOf, readEntry, settleEntry, type DeadIntent, type UndoRecord } from '../files/intents.js';
 import { lockKey, takeLock, withLock } from '../files/locks.js';
+import { removeTemporaryOf } from '../files/temporary.js';
 import { removeDomain } from '../libvirt/domains/remove.js';
 import { undefineFilter } from '../network/firewall/filters.js';
 import { unreserve } from '../network/reservations.js';
@@ -31,8 +30,16 @@ export async function recoverAbandonedWork(config: HvConfig, key?: string): Prom
   }
 }
 
+/** Entries this process is undoing now: a lock an undo takes must not start undoing them again. */
+const inHand = new Set<string>();
+
 async function recover(config: HvConfig, dead: DeadIntent): Promise<string[]> {
-  const claim = await takeLock(lockKey.intent(dead.name), { directory: config.paths.lock_dir }, CLAIM_WAIT_SECONDS);
+  if (inHand.has(dead.name)) return [];
+  inHand.add(dead.name);
+  const claim = await takeLock(lockKey.intent(dead.name), { directory: config.paths.lock_dir }, CLAIM_WAIT_SECONDS).catch((error: unknown) => {
+    inHand.delete(dead.name);
+    throw error;
+  });
   try {
     // Another recoverer may have finished it while this one waited.
     const entry = readEntry(dead.file);
@@ -48,9 +55,12 @@ async function recover(config: HvConfig, dead: DeadIntent): Promise<string[]> {
       }
     }
     settleEntry(dead.file, entry, left);
+    // Its private temporary directories (a domain's XML, a seed holding user data).
+    if (entry.tmpdir) removeTemporaryOf(entry.tmpdir, ownerOf(dead.name));
     return failures;
   } finally {
     claim.release();
+    inHand.delete(dead.name);
   }
 }
 
@@ -67,11 +77,6 @@ async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
       return;
     case 'template-file':
       await removeUnlessNamed(config, undo.catalogue!, undo.path!);
-      return;
-    case 'seed-directory':
-      // Only a seed's private directory: the record names nothing else.
-      if (!basename(undo.path!).startsWith(SEED_DIRECTORY_PREFIX)) throw new HvError('INTERNAL', `Not a seed directory: ${undo.path}`);
-      rmSync(undo.path!, { recursive: true, force: true });
       return;
     case 'lease':
       await withLock(lockKey.network(undo.network!), { directory: config.paths.lock_dir, deadline: Date.now() + 60_000 }, () => unreserve(undo.uri!, undo.network!, undo.mac!));

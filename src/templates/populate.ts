@@ -1,5 +1,5 @@
-import { lstatSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../files/temporary.js';
 import { join } from 'node:path';
 import type { ProgressReporter } from '../core/progress.js';
 import { HvError } from '../core/errors.js';
@@ -73,7 +73,7 @@ async function unpack(template: ArchiveTemplate, file: string, root: string, pha
     throw error;
   }
   // Exact stored names, NUL-terminated: whatever bytes they hold, tar matches them literally.
-  const scratch = mkdtempSync(join(tmpdir(), 'hvagent-unpack-'));
+  const scratch = temporaryDirectory('unpack');
   try {
     const excludes = join(scratch, 'exclude');
     writeFileSync(excludes, Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])])));

@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { temporaryDirectory } from '../files/temporary.js';
 import { join } from 'node:path';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { HvConfig } from '../config/schema.js';
@@ -81,7 +81,7 @@ export async function definePxeNetwork(config: HvConfig, template: PxeTemplate, 
     if (!(error instanceof VirshError) || !/network not found|no network with matching name/i.test(error.message)) throw error;
   }
   if (existing === undefined) {
-    const scratch = mkdtempSync(join(tmpdir(), 'hvagent-net-'));
+    const scratch = temporaryDirectory('net');
     try {
       const file = join(scratch, 'network.xml');
       writeFileSync(file, pxeNetworkXml(template, options));

@@ -71,9 +71,9 @@ interface Work {
   exists(name: string): Promise<boolean>;
 }
 
-/** The agent's TMPDIR (a seed's private directory is made there). */
+/** The agent's TMPDIR: its private directories (a domain's XML, an unpacking's list, a seed) are made there. */
 const temporary = () => join(box.root, 'tmp');
-const seeds = () => readdirSync(temporary()).map((entry) => `tmp: ${entry}`);
+const temporaries = () => readdirSync(temporary()).map((entry) => `tmp: ${entry}`);
 const journal = () => (existsSync(join(locks, 'intents')) ? readdirSync(join(locks, 'intents')).map((entry) => `journal: ${entry}`) : []);
 
 async function domainsNamed(name: string): Promise<string[]> {
@@ -98,14 +98,14 @@ const WORK: Record<string, Work> = {
       data: { name, vm_class: 'qemu', template: 'image:tiny', pool: 'flat', data_disks: 'vms:16', network: 'default', memory_mb: 128, autostart: true, hostname: name },
     }),
     config: () => box.config,
-    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...seeds(), ...journal()],
+    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...temporaries(), ...journal()],
     remove: async (name) => void (await rpc({ agent: 'vm', action: 'delete', data: { name, remove_volumes: true } }, box.config)),
     exists: (name) => vmWhole(name),
   },
   'container provision': {
     request: (name) => ({ agent: 'vm', action: 'create', data: { name, vm_class: 'lxc', template: 'lxc:busybox', pool: 'ct', memory_mb: 64, start: true } }),
     config: () => box.config,
-    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...journal()],
+    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...temporaries(), ...journal()],
     remove: async (name) => void (await rpc({ agent: 'vm', action: 'delete', data: { name, force: true, remove_volumes: true } }, box.config)),
     exists: (name) => vmWhole(name),
   },
