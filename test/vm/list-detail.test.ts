@@ -36,7 +36,7 @@ test('details=true: the class of each VM, and the leased address of the running 
       { name: off, driver: 'qemu', state: 'shutoff', vcpus: 1, memory_mb: 192, vm_class: 'qemu', ipv4: [] },
     ].sort((a, b) => a.name.localeCompare(b.name)),
   );
-  // Without detail, rows stay as cheap as before: no class, no addresses.
+  // Without detail, rows stay as cheap as before: a QEMU domain's class unread (null), no addresses.
   const plain = ((await vm('list', {})).data.vms as Row[]).find((row) => row.name === running);
-  expect(plain).toEqual({ name: running, driver: 'qemu', state: 'running', vcpus: 1, memory_mb: 192 });
+  expect(plain).toEqual({ name: running, driver: 'qemu', state: 'running', vcpus: 1, memory_mb: 192, vm_class: null });
 });
