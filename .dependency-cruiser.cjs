@@ -13,6 +13,7 @@ const TIERS = [
   ['templates', 'network', 'monitoring', 'cloudinit'],
   ['vm'], //                  VM operations: power, resources, snapshots, delete, migration
   ['provisioning'], //        a whole VM from one typed request, with rollback
+  ['recovery'], //            finishing the rollback of a killed request (the intent journal)
   ['agents'], //              thin: DDL inputs → operations → DDL outputs
   ['dispatch'], //            validate, authorize, deadline, job records, running requests
   ['adapter'], //             one per protocol: Choria, MCollective, stdio, CLI

@@ -1,8 +1,10 @@
 import { writeSync } from 'node:fs';
 import { AGENTS } from './agents/index.js';
+import { loadRecovery } from './agents/recovery/actions.js';
 import { toHvError } from './core/errors.js';
 import { answerServer, withServer } from './adapter/server.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import { terminalChildRunning } from './process/run.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.
@@ -18,7 +20,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const env = process.env;
   if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) return serve(args);
-  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args, env);
+  const dispatcher = await withServer(createDispatcher({ agents: AGENTS, recovery: loadRecovery }), args, env);
+  stopOnSignals(dispatcher);
   const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
   return commandLine(args, dispatcher);
@@ -29,7 +32,8 @@ async function main(): Promise<void> {
 
 async function serve(args: string[]): Promise<void> {
   const { runServe } = await import('./adapter/rest/serve.js');
-  process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, ...options })));
+  // The server drains on SIGTERM itself (adapter/rest/serve.ts), then cancels and undoes.
+  process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, recovery: loadRecovery, ...options })));
 }
 
 async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void> {
@@ -42,6 +46,25 @@ async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void
   const code = await runCli(args, dispatcher);
   await dispatcher.settle();
   exitWhenFlushed(code);
+}
+
+/**
+ * SIGTERM (the MCollective runner's kill, an operator, a service manager) and SIGINT stop
+ * the running requests the way the deadline does: children killed, what was made undone
+ * within the grace period, a CANCELLED reply written; then the adapter exits as after any
+ * reply. With nothing running there is nothing to undo: it ends at once, as by default.
+ */
+function stopOnSignals(dispatcher: Dispatcher): void {
+  for (const [signal, number] of [
+    ['SIGTERM', 15],
+    ['SIGINT', 2],
+  ] as const) {
+    process.on(signal, () => {
+      // The terminal's interrupt key belongs to an interactive child (vm console) while it runs.
+      if (signal === 'SIGINT' && terminalChildRunning()) return;
+      if (dispatcher.interrupt(signal) === 0) process.exit(128 + number);
+    });
+  }
 }
 
 /** Exits as soon as the output is out: a pipe may still hold unwritten replies. */

@@ -110,12 +110,15 @@ module MCollective
           @command = command
           @label = "%s#%s command: %s" % [@request.agent, @request.action, command]
           timeout = agent_timeout(agent)
-          # MCollective abandons the request (no reply at all) when the agent timeout expires,
-          # so our deadline must leave room for the TERM->KILL grace and for sending the reply:
-          # reserve min(2 s, 20 %) of it, half of that for the grace.
-          margin = [2.0, timeout * 0.2].min
-          @grace = margin / 2
-          @deadline = timeout - margin
+          # MCollective abandons the request (no reply at all) when the agent timeout T
+          # expires. hvagent gives up at T - M, M = max(2 s, 10 %), undoes what it made
+          # within G = min(10 s, 3/4 M), and has replied by T - M + G (src/dispatch/deadline.ts,
+          # docs/RELIABILITY.md "Crash safety"). Only a program still running then is sent
+          # TERM (hvagent answers at once: its time is up), and KILL at T - M/10, early
+          # enough for the reply to reach MCollective before T.
+          margin = [2.0, timeout * 0.1].max
+          @deadline = timeout - margin + [10.0, margin * 0.75].min
+          @grace = timeout - margin / 10 - @deadline
         end
 
         def run
@@ -276,10 +279,11 @@ module MCollective
           finished = waiter.join(@deadline)
           return waiter.value if finished
 
-          Log.error("#{@label}: still running after #{seconds(@deadline)}s, killing its process group")
+          Log.error("#{@label}: still running after #{seconds(@deadline)}s, sending TERM to its process group")
           kill_group(pid, "TERM")
-          waiter.join(@grace)
-          nil
+          # A program that answers TERM (hvagent replies CANCELLED) has its reply passed on.
+          finished = waiter.join(@grace)
+          finished ? waiter.value : nil
         ensure
           # Also reached when MCollective's own Timeout::Error interrupts the wait: never leave
           # the program's process group running. KILL what TERM did not stop, grandchildren too.

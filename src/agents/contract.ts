@@ -35,3 +35,10 @@ export type AgentActions = Readonly<Record<string, () => Promise<ActionHandler>>
 
 /** Every agent this build offers, by name. */
 export type AgentRegistry = Readonly<Record<string, AgentActions>>;
+
+/**
+ * Finishes what killed requests left half-made (src/recovery/): every dead intent, or
+ * those naming lock `key` (then what cannot be undone yet is an error). Dispatch is handed
+ * a loader of it, run only when the intent journal holds a dead entry.
+ */
+export type Recovery = (config: HvConfig, key?: string) => Promise<void>;

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskError } from '../core/disk-errors.js';
 import { HvError } from '../core/errors.js';
-import { temporaryDirectory } from '../files/scratch.js';
+import { temporaryDirectory, temporaryPlace } from '../files/temporary.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
 import { NOCLOUD_FILES, type NoCloudFiles } from './nocloud.js';
@@ -14,14 +14,15 @@ import { NOCLOUD_FILES, type NoCloudFiles } from './nocloud.js';
 export const SEED_VOLUME_ID = 'cidata';
 const TOOL_TIMEOUT_MS = 30_000;
 
-/** Makes the seed image, hands its path to `use`, then removes it and its directory. */
+/**
+ * Makes the seed image, hands its path to `use`, then removes it and its directory (0700:
+ * the user data may hold secrets; a killed request's is removed by the next, files/temporary.ts).
+ */
 export async function withSeedIso<T>(files: NoCloudFiles, signal: AbortSignal | undefined, use: (iso: string) => Promise<T>): Promise<T> {
-  // mkdtemp makes the directory 0700.
-  const place = temporaryDirectory();
   const full = (error: unknown): never => {
-    throw diskError(error, place) ?? error;
+    throw diskError(error, temporaryPlace()) ?? error;
   };
-  const directory = await mkdtemp(join(place.path, 'hvagent-seed-')).catch(full);
+  const directory = temporaryDirectory('seed');
   try {
     const paths = await Promise.all(
       NOCLOUD_FILES.map(async (name) => {

@@ -9,6 +9,32 @@ import type { ChildProcess } from 'node:child_process';
 export class RequestScope {
   readonly #controller = new AbortController();
   readonly #children = new Set<ChildProcess>();
+  #changing = false;
+
+  /**
+   * The request has begun changing things (an intent is recorded, files/intents.ts): the
+   * children it starts from now on die with the agent, so that none of them (a copy, an
+   * unpacking, a define) goes on after a SIGKILL, behind the back of the next request
+   * that undoes its work.
+   */
+  markChanging(): void {
+    this.#changing = true;
+  }
+
+  get changing(): boolean {
+    return this.#changing;
+  }
+
+  readonly #hurried = new Set<() => void>();
+
+  /** Asks a request that is already stopping (undoing) to reply now: its time is up (a second SIGTERM). */
+  hurry(): void {
+    for (const listener of this.#hurried) listener();
+  }
+
+  onHurry(listener: () => void): void {
+    this.#hurried.add(listener);
+  }
 
   get signal(): AbortSignal {
     return this.#controller.signal;

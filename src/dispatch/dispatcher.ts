@@ -1,4 +1,4 @@
-import type { ActionHandler, AgentRegistry } from '../agents/contract.js';
+import type { ActionHandler, AgentRegistry, Recovery } from '../agents/contract.js';
 import { loadConfig, reloadConfig } from '../config/load.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
@@ -10,6 +10,8 @@ import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
 import { ASYNC_INPUT } from '../ddl/async.js';
 import { validateInputs, type Inputs } from '../ddl/validate.js';
+import { deadIntents } from '../files/intents.js';
+import { onLockTaken } from '../files/locks.js';
 import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
 import { authorize } from './authorize.js';
 import { establishCaller } from './caller.js';
@@ -33,6 +35,8 @@ export interface DispatcherOptions {
   readonly config?: () => Promise<HvConfig>;
   /** Re-reads the configuration (default: hvagent.yaml again). */
   readonly reload?: () => Promise<HvConfig>;
+  /** Loads what finishes killed requests' work (src/recovery/); none: nothing is recovered. */
+  readonly recovery?: () => Promise<Recovery>;
   /**
    * This process outlives its requests (`hvagent serve`): it may run operations, requests
    * detached from their caller. A per-request process refuses `async`: nothing would be
@@ -89,6 +93,11 @@ export interface Dispatcher {
   find(id: string): RunningRequest | undefined;
   /** Cancels a running request (its children killed, its action undoing what it made); false when none runs with that id. */
   cancel(id: string, by?: string): boolean;
+  /**
+   * Cancels every running request because the process was told to stop (SIGTERM, SIGINT):
+   * each undoes what it made within its grace period and replies CANCELLED. Returns how many.
+   */
+  interrupt(signal: string): number;
   /** Reads the configuration again; the running requests keep the one they started with. */
   reloadConfig(): Promise<HvConfig>;
 }
@@ -120,6 +129,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }));
   const remember = (config: HvConfig) => (current = config);
   const audit: AuditState = { failures: 0 };
+
+  // Before anything else, a request finishes what killed requests left half-made: every dead
+  // intent at its start (a sweep: what fails waits for the next request), and those naming
+  // a lock it takes, once it holds it (it may have waited for that lock while its holder was
+  // killed). Both cost one readdir of the journal when there is nothing to do.
+  const recoverFirst = async (config: HvConfig): Promise<void> => {
+    const { recovery } = options;
+    if (!recovery) return;
+    const directory = config.paths.lock_dir;
+    onLockTaken(async (key) => {
+      if (deadIntents(directory, key).length > 0) await (await recovery())(config, key);
+    });
+    if (deadIntents(directory).length > 0) await (await recovery())(config).catch(() => undefined);
+  };
 
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
   const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false): Promise<void> => {
@@ -161,9 +184,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     signal?.addEventListener('abort', callerGone, { once: true });
     try {
       const { inputs, config, handler } = prepared;
-      const data = await runCancellable(scope, deadline, () =>
-        handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations: operations(), terminal }),
-      );
+      const data = await runCancellable(scope, deadline, async () => {
+        await recoverFirst(config);
+        return handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations: operations(), terminal });
+      });
       const complete = withEveryOutput(data, outputs);
       job.finish({ ok: true, result: complete });
       return okReply(complete);
@@ -299,6 +323,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     running: () => running.list(),
     find: (id) => running.find(id),
     cancel: (id, by) => running.cancel(id, by),
+    interrupt: (signal) => running.interruptAll(signal),
     reloadConfig: async () => remember(await reload()),
   };
 }
@@ -359,12 +384,22 @@ function runningId(request: RpcRequest, running: RunningRequests): string {
 async function runCancellable(scope: RequestScope, deadline: Deadline, work: () => Promise<ReplyData>): Promise<ReplyData> {
   const timers: NodeJS.Timeout[] = [];
   let stopped: HvError | undefined;
+  let graceOver = false;
   const abandoned = new Promise<never>((_, reject) => {
     const giveUp = (reason: HvError) => {
       stopped ??= reason;
-      timers.push(setTimeout(() => reject(stopped), deadline.graceMs));
+      timers.push(
+        setTimeout(() => {
+          graceOver = true;
+          reject(stopped);
+        }, deadline.graceMs),
+      );
     };
     scope.signal.addEventListener('abort', () => giveUp(toHvError(scope.signal.reason)), { once: true });
+    scope.onHurry(() => {
+      graceOver = true;
+      reject(stopped);
+    });
     if (Number.isFinite(deadline.at)) {
       timers.push(
         setTimeout(() => {
@@ -378,10 +413,21 @@ async function runCancellable(scope: RequestScope, deadline: Deadline, work: () 
   try {
     return await Promise.race([runInScope(scope, work), abandoned]);
   } catch (error) {
-    throw stopped ?? error;
+    if (!stopped) throw error;
+    throw undoneOrNot(stopped, graceOver ? undefined : error, graceOver);
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
+}
+
+/** The reason a request stopped, saying what its rollback could not do (or did not have time to). */
+function undoneOrNot(stopped: HvError, ended: unknown, graceOver: boolean): HvError {
+  const left = ended === undefined ? undefined : toHvError(ended).details?.left_behind;
+  if (!graceOver && !Array.isArray(left)) return stopped;
+  const what = graceOver
+    ? 'its rollback was still running when the reply was due; the next request that touches the same things finishes it'
+    : `rollback could not remove: ${(left as string[]).join('; ')} (the next request that touches it finishes the rollback)`;
+  return new HvError(stopped.code, `${stopped.message}; ${what}`, { ...stopped.details, ...(Array.isArray(left) && { left_behind: left }) }, { cause: stopped });
 }
 
 /** Every declared output is present, null when unknown (docs/reference/protocols.md checklist 16). */

@@ -51,6 +51,23 @@ export class RunningRequests {
     entry.scope.cancel(new HvError('CANCELLED', `${entry.agent} ${entry.action} was cancelled by ${by}`, { request_id: id }));
     return true;
   }
+
+  /** Cancels every running request: the process received `signal` (SIGTERM) and is to stop. */
+  interruptAll(signal: string): number {
+    for (const entry of this.#entries.values()) {
+      // Already stopping (deadline, an earlier signal): the sender's patience is at an end,
+      // so it replies now; its rollback's own children live on (what they do not finish,
+      // the intent journal leaves to the next request).
+      if (entry.scope.signal.aborted) {
+        entry.scope.hurry();
+        continue;
+      }
+      entry.scope.cancel(
+        new HvError('CANCELLED', `${entry.agent} ${entry.action} was interrupted: hvagent received ${signal}`, { request_id: entry.id, signal }),
+      );
+    }
+    return this.#entries.size;
+  }
 }
 
 function describe({ scope: _scope, ...request }: Entry): RunningRequest {

@@ -46,6 +46,8 @@ export const lockKey = {
   path: (real: string) => `path-${sha256Hex(real).slice(0, 40)}`,
   /** Held while a mutating request with an id runs, so that its retry waits for its reply (dispatch/idempotency.ts). */
   reply: (key: string) => `reply-${key}`,
+  /** Held while a dead request's intent is being undone (files/intents.ts): by one recoverer at a time. */
+  intent: (name: string) => `intent-${name.replace(/\.json$/, '')}`,
   /** Held while the pools the API made (the drop-in files) change. */
   poolDefinitions: () => 'pools-definitions',
   /** An API-made pool: shared by each volume creation in it, exclusive while the pool is deleted. */
@@ -57,6 +59,17 @@ export const lockKey = {
   /** Held around a change to one named firewall rule set or a NIC's own filter. */
   filter: (name: string) => `filter-${name}`,
 };
+
+/**
+ * Runs right after a lock is taken (before its holder does anything): dispatch sets it so
+ * that a request which waited for a lock while its holder was killed first finishes what
+ * that holder left half-made (src/recovery/). Not run for the intent locks themselves.
+ */
+let afterTaken: ((key: string) => Promise<void>) | undefined;
+
+export function onLockTaken(hook: ((key: string) => Promise<void>) | undefined): void {
+  afterTaken = hook;
+}
 
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const held = await takeLock(key, options, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
@@ -94,12 +107,21 @@ export async function takeLock(key: string, options: Omit<LockOptions, 'deadline
   }
   if (!taken) return undefined;
   let open = true;
-  return {
+  const held = {
     release() {
       if (open) closeSync(descriptor);
       open = false;
     },
   };
+  if (afterTaken && !key.startsWith('intent-')) {
+    try {
+      await afterTaken(key);
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+  }
+  return held;
 }
 
 async function acquire(descriptor: number, key: string, waitSeconds: number, shared: boolean): Promise<boolean> {

@@ -1,6 +1,6 @@
-import { withScratchFile } from '../files/scratch.js';
+import { withTemporaryFile } from '../files/temporary.js';
 
 /** Runs `work` with the XML in a private 0600 file, removed afterwards (virsh reads XML from files only). */
 export function withXmlFile<T>(xml: string, work: (file: string) => Promise<T>): Promise<T> {
-  return withScratchFile('hvagent-xml-', 'device.xml', xml, work);
+  return withTemporaryFile('xml', 'device.xml', xml, work);
 }

@@ -64,6 +64,7 @@ export interface ProcessResult {
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+const SETPRIV_MISSING = /^setpriv: failed to execute .*: No such file or directory$/m;
 /** Between SIGTERM (timeout, cancellation) and SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
@@ -88,8 +89,11 @@ function run(file: string, args: readonly string[], options: RunOptions): Promis
   const encoding = options.encoding ?? 'utf8';
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
   if (options.signal?.aborted) return Promise.resolve({ argv, cancelled: true, stdout: '', stderr: '', cause: options.signal.reason });
+  // In a request that is changing things, a child must not outlive the agent (a SIGKILL
+  // reaches only the agent): setpriv asks the kernel to SIGKILL it when the agent ends.
+  const dies = currentScope()?.changing === true && !options.terminal;
   return new Promise((resolve) => {
-    const child = spawn(file, [...args], {
+    const child = spawn(dies ? 'setpriv' : file, dies ? ['--pdeathsig', 'KILL', '--', file, ...args] : [...args], {
       env: { ...toolEnvironment(), ...options.environment },
       // A number is handed down as that descriptor (fd 3, 4, …).
       stdio: options.terminal
@@ -143,17 +147,20 @@ function run(file: string, args: readonly string[], options: RunOptions): Promis
       clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', cancel);
       const streamFailure = await streamed;
+      const said = stderr();
+      // setpriv says so, with 127, when the program itself is not installed.
+      const missing = startError?.code === 'ENOENT' || (dies && code === 127 && SETPRIV_MISSING.test(said));
       resolve({
         ...(streamFailure !== undefined && { streamFailure }),
         argv,
-        exitCode: startError ? undefined : (code ?? undefined),
+        exitCode: startError || missing ? undefined : (code ?? undefined),
         signal: signal ?? undefined,
         stdout: stdout(),
-        stderr: stderr(),
+        stderr: missing ? '' : said,
         timedOut,
         timeoutMs: options.timeoutMs,
         cancelled,
-        missing: startError?.code === 'ENOENT',
+        missing,
         outputTooLarge,
         cause: startError,
       });
@@ -181,14 +188,23 @@ async function streamThrough(child: ChildProcess, options: RunOptions, terminate
   return failure;
 }
 
+let terminalChildren = 0;
+
+/** Whether an interactive child has the terminal now: the interrupt key is its, not ours. */
+export function terminalChildRunning(): boolean {
+  return terminalChildren > 0;
+}
+
 /** Waits for an interactive child while the terminal's interrupt and quit keys reach only it. */
 async function leavingTerminalSignals<T>(child: Promise<T>): Promise<T> {
   const ignore = (): void => undefined;
   const signals = ['SIGINT', 'SIGQUIT'] as const;
   for (const signal of signals) process.on(signal, ignore);
+  terminalChildren++;
   try {
     return await child;
   } finally {
+    terminalChildren--;
     for (const signal of signals) process.off(signal, ignore);
   }
 }

@@ -5,21 +5,26 @@ import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
 import { isEmbedded } from '../libvirt/domains/connections.js';
 import { currentState } from '../libvirt/domains/locate.js';
+import { removeDomain } from '../libvirt/domains/remove.js';
 import { stateOf, type VmState } from '../libvirt/domains/states.js';
-import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
+import { runVirshBatch, stdoutOrThrow } from '../libvirt/virsh.js';
+import { Intent } from '../files/intents.js';
+import { lockKey } from '../files/locks.js';
+import { withRollback } from '../files/rollback.js';
 import { withXmlFile } from '../libvirt/xml-file.js';
-import type { Volume } from '../storage/index.js';
+import { undoVolumeCreate, type Volume } from '../storage/index.js';
 import { populateRootDirectory } from '../templates/index.js';
 import { removeConsoleLog } from '../vm/console-log.js';
 import { buildDomainXml, type DiskSpec, type DomainSpec, type NicSpec } from '../vm/domain-xml.js';
 import { prepareNics, type PlannedNic } from './nic-steps.js';
 import type { CloudInitPlan, ProvisionPlan, VolumePlan } from './plan.js';
-import { withRollback, type Rollback } from './rollback.js';
+import { ProvisionRollback } from './rollback.js';
 
 // One request provisions a whole VM: its volumes from the named pools, the template
 // applied onto the root volume, NICs, the domain defined and optionally started. Every
-// step registers its undo first thing after it succeeds, so a failure anywhere (or the
-// deadline) leaves no file, volume or domain behind.
+// step registers its undo before it begins, in the intent journal too, so a failure
+// anywhere (or the deadline, or SIGTERM) leaves no file, volume or domain behind, and a
+// request killed outright has its work undone by the next one (src/recovery/).
 
 /** The domain as the request describes it; provisioning adds the disks, root directory and NICs it makes. */
 export type BaseSpec = Omit<DomainSpec, 'disks' | 'nics'> & { disks: DiskSpec[] };
@@ -50,7 +55,10 @@ export interface Execution {
 }
 
 export async function execute({ config, ctx, uri, base, plan, checkedNics: nics, start, autostart, admit }: Execution): Promise<Provisioned> {
-  return withRollback(async (rollback) => {
+  const seedVolume = plan.cloudInit?.seed.kind === 'volume' ? [plan.cloudInit.seed.volume] : [];
+  const keys = [lockKey.vm(base.name), ...[...(plan.root ? [plan.root] : []), ...plan.data, ...seedVolume].map((volume) => lockKey.volume(volume.pool.name, volume.name))];
+  const intent = Intent.begin(config.paths.lock_dir, keys, `vm create ${base.name}`);
+  return withRollback(new ProvisionRollback(intent), async (rollback) => {
     const volumes: Volume[] = [];
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
     const checkedNics = async () => (spec.nics = await nics);
@@ -95,9 +103,12 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
     if (spec.consoleLog) {
       mkdirSync(config.paths.console_log_dir, { recursive: true, mode: 0o750 });
       const consoleLog = spec.consoleLog;
-      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog));
+      rollback.made(`console log ${consoleLog}`, async () => removeConsoleLog(config, consoleLog), { kind: 'file', path: consoleLog });
       rollback.done('console-log');
     }
+    // The name was found free under the VM's lock (checkedNics): a domain of this name is
+    // from here on this request's own, whether or not the batch below gets to define it.
+    rollback.made(`domain ${spec.name}`, () => removeDomain(uri, spec.name), { kind: 'domain', uri, name: spec.name });
     // define, autostart, start and the state read in one virsh process: on the hot path of
     // provisioning, each extra process is a connection set up and torn down (P5).
     ctx.progress({ phase: start ? 'defining and starting' : 'defining' });
@@ -109,13 +120,9 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
         }),
       ),
     );
-    // Every undo is registered before any step is marked done: by then the batch has run
-    // them all, and a failure injected after `define` must also stop the started guest.
     stdoutOrThrow(defined!);
-    rollback.made(`domain ${spec.name}`, () => virsh(uri, ['undefine', spec.name]));
     const autostarted = autostart ? after.shift()! : undefined;
     const started = start ? after.shift()! : undefined;
-    if (started && !started.error) rollback.made(`running domain ${spec.name}`, () => virsh(uri, ['destroy', spec.name]));
     rollback.done('define');
     if (autostarted) {
       stdoutOrThrow(autostarted);
@@ -130,7 +137,7 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
   });
 }
 
-async function createVolume(ctx: OperationContext, rollback: Rollback, plan: VolumePlan): Promise<Volume> {
+async function createVolume(ctx: OperationContext, rollback: ProvisionRollback, plan: VolumePlan): Promise<Volume> {
   const { pool } = plan;
   ctx.progress({ phase: 'creating volume', message: `${pool.name}/${plan.name}` });
   // The caller holds the volume's lock (provisionVm takes every planned volume's lock).
@@ -140,12 +147,10 @@ async function createVolume(ctx: OperationContext, rollback: Rollback, plan: Vol
       ...(plan.sizeMb !== undefined && { sizeMb: plan.sizeMb }),
       ...(plan.from?.kind === 'backing' && { backing: { path: plan.from.path, format: plan.from.format } }),
       ...(plan.from?.kind === 'source' && { source: { path: plan.from.path, format: plan.from.format } }),
+      beforeMake: () => undoVolumeCreate(rollback, pool, plan.name),
     },
     { signal: ctx.signal, progress: ctx.progress, deadline: ctx.deadline },
   );
-  // Undone without the request's signal: by then it may be aborted (deadline), and the
-  // volume must still go.
-  rollback.made(`volume ${pool.name}/${plan.name}`, () => pool.delete(plan.name, {}));
   return volume;
 }
 
@@ -154,7 +159,7 @@ async function createVolume(ctx: OperationContext, rollback: Rollback, plan: Vol
  * a CD-ROM), or the files in a container's new root directory. Its undo is registered
  * before it is made, and removes only what this step made.
  */
-async function makeSeed(ctx: OperationContext, rollback: Rollback, placement: CloudInitPlan['seed'], spec: DomainSpec, files: NoCloudFiles): Promise<Volume | undefined> {
+async function makeSeed(ctx: OperationContext, rollback: ProvisionRollback, placement: CloudInitPlan['seed'], spec: DomainSpec, files: NoCloudFiles): Promise<Volume | undefined> {
   ctx.progress({ phase: 'writing cloud-init seed' });
   if (placement.kind === 'directory') {
     const root = spec.rootfs!;
@@ -163,11 +168,13 @@ async function makeSeed(ctx: OperationContext, rollback: Rollback, placement: Cl
     return undefined;
   }
   const { pool, name } = placement.volume;
-  let made: Volume | undefined;
-  rollback.made(`volume ${pool.name}/${name}`, async () => made && pool.delete(name, {}));
-  made = await withSeedIso(files, ctx.signal, (iso) =>
-    // The caller holds the volume's lock (provisionVm takes every planned volume's lock).
-    pool.create({ name, source: { path: iso, format: 'raw' } }, { signal: ctx.signal, deadline: ctx.deadline }),
+  const made = await withSeedIso(files, ctx.signal, (iso) =>
+    // The caller holds the volume's lock (provisionVm takes every planned volume's lock);
+    // the undo is registered once the name is known free, before the copy begins.
+    pool.create(
+      { name, source: { path: iso, format: 'raw' }, beforeMake: () => undoVolumeCreate(rollback, pool, name) },
+      { signal: ctx.signal, deadline: ctx.deadline },
+    ),
   );
   // The user data may hold secrets: root only (libvirt hands it to QEMU's user at start).
   if (made.attach === 'file') await chmod(made.path, 0o600);

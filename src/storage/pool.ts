@@ -54,6 +54,9 @@ class ConfiguredPool implements Pool {
         });
       }
       if (this.config.max_total_mb !== undefined) await this.#checkTotal(plan.capacityMb, ctx);
+      // The name is free and the caller holds its lock: from here on, a volume of this name
+      // is this request's own, and its undo is recorded before anything is made.
+      request.beforeMake?.();
       return this.#impl.create(target, plan, ctx);
     };
     return this.#info(await this.#whileInUse(ctx, () => this.#underQuotaLock(ctx, make)));

@@ -41,6 +41,11 @@ export interface CreateVolumeRequest {
   backing?: { path: string; format: ImageFormat };
   /** Full copy of this image (raw, qcow2, lvm), with progress. */
   source?: { path: string; format: ImageFormat };
+  /**
+   * Called once the name is known to be free, right before anything is made: where the
+   * caller records the volume's undo (a volume of that name is then its own).
+   */
+  beforeMake?: () => void;
 }
 
 export interface Pool {
@@ -50,7 +55,7 @@ export interface Pool {
   config: PoolConfig;
   /** CONFLICT if it exists; removes its own partial result on failure. Returns it as made. */
   create(request: CreateVolumeRequest, ctx: StorageOpContext): Promise<VolumeInfo>;
-  /** false when it did not exist. */
+  /** false when it did not exist. Also removes what a killed create of that name left (its part files). */
   delete(name: string, ctx: StorageOpContext): Promise<boolean>;
   resize(name: string, sizeMb: number, options: { shrink: boolean }, ctx: StorageOpContext): Promise<VolumeInfo>;
   info(name: string, ctx: StorageOpContext): Promise<VolumeInfo | undefined>;

@@ -2,10 +2,15 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { resolveAllowedPath } from '../files/containment.js';
+import { Intent } from '../files/intents.js';
+import { lockKey } from '../files/locks.js';
+import { Rollback, withRollback } from '../files/rollback.js';
 import { checkImageChain } from './image-chain.js';
 import { syncLibvirtPool } from './libvirt-pool.js';
 import { peerUsage } from './shared.js';
 import { withVolumeLock } from './lock.js';
+import { validateVolumeName } from './names.js';
+import { undoVolumeCreate } from './undo.js';
 import { openPool } from './pool.js';
 import type { CreateVolumeRequest, ImageFormat, Pool, VolumeInfo } from './types.js';
 import { canonicalPath, volumeUsage, type VolumeUser } from './users.js';
@@ -42,18 +47,34 @@ export interface NewVolume {
   readonly imageFormat: ImageFormat;
 }
 
-export function createVolume(config: HvConfig, poolName: string, name: string, volume: NewVolume, ctx: OperationContext): Promise<VolumeView> {
-  return changeVolume(config, poolName, name, ctx, async (pool) => {
-    const request: CreateVolumeRequest = { name, ...(volume.sizeMb !== undefined && { sizeMb: volume.sizeMb }) };
-    for (const input of ['backing', 'source'] as const) {
-      const path = volume[input];
-      if (path === undefined) continue;
-      const real = resolveAllowedPath(input, path, 'file', config.paths.images);
-      await checkImageChain(input, real, volume.imageFormat, config.paths.images, ctx.signal);
-      request[input] = { path: real, format: volume.imageFormat };
-    }
-    return { ...(await pool.create(request, storageContext(ctx))), usedBy: [] };
-  });
+export async function createVolume(config: HvConfig, poolName: string, name: string, volume: NewVolume, ctx: OperationContext): Promise<VolumeView> {
+  const pool = openPool(config, poolName);
+  // A copy can take minutes: killed meanwhile, the next request on this volume removes
+  // what it made (and its part file), from the intent recorded before it began. The
+  // intent ends only once libvirt has been told too, just before the reply: a request
+  // killed before that has its volume undone, never one whose volume was kept unreported.
+  const intent = Intent.begin(config.paths.lock_dir, [lockKey.volume(pool.name, validateVolumeName(name))], `volume create ${pool.name}/${name}`);
+  const rollback = new Rollback(intent);
+  const made = await changeVolume(config, poolName, name, ctx, (locked) =>
+    withRollback(
+      rollback,
+      async () => {
+        const request: CreateVolumeRequest = { name, ...(volume.sizeMb !== undefined && { sizeMb: volume.sizeMb }) };
+        for (const input of ['backing', 'source'] as const) {
+          const path = volume[input];
+          if (path === undefined) continue;
+          const real = resolveAllowedPath(input, path, 'file', config.paths.images);
+          await checkImageChain(input, real, volume.imageFormat, config.paths.images, ctx.signal);
+          request[input] = { path: real, format: volume.imageFormat };
+        }
+        request.beforeMake = () => undoVolumeCreate(rollback, locked, name);
+        return { ...(await locked.create(request, storageContext(ctx))), usedBy: [] };
+      },
+      { finish: false },
+    ),
+  );
+  rollback.finish();
+  return made;
 }
 
 /**

@@ -56,9 +56,10 @@ export function catalogueId(directory: string): string {
 }
 
 /** A new, empty file for an import in progress (O_EXCL: never an existing one); `madeDirectory`: .import was made for it. */
-export async function createPartFile(directory: string): Promise<{ path: string; handle: FileHandle; madeDirectory: boolean }> {
+export async function createPartFile(directory: string, beforeCreate: (path: string) => void = () => undefined): Promise<{ path: string; handle: FileHandle; madeDirectory: boolean }> {
   const parts = join(directory, IMPORT_DIRECTORY);
   const path = join(parts, `${process.pid}.${processStart(process.pid) ?? 'x'}.${randomBytes(4).toString('hex')}.part`);
+  beforeCreate(path);
   const create = () => open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   let madeDirectory = mkdirSync(parts, { recursive: true, mode: 0o700 }) !== undefined;
   // A failed import that made the directory removes it when empty: make it again if one just did.

@@ -4,7 +4,7 @@ import type { ProgressReporter } from '../core/progress.js';
 import { HvError } from '../core/errors.js';
 import { checkMembers, HostileMember } from './archive-check.js';
 import { writeFirstBoot, type FirstBoot } from './firstboot.js';
-import { withScratchFile } from '../files/scratch.js';
+import { withTemporaryFile } from '../files/temporary.js';
 import { runProcess } from '../process/run.js';
 import { listArchive, ListingError } from './tar-listing.js';
 import type { ArchiveTemplate } from './types.js';
@@ -95,7 +95,7 @@ async function unpackOpen(template: ArchiveTemplate, file: string, opened: strin
   }
   // Exact stored names, NUL-terminated: whatever bytes they hold, tar matches them literally.
   const excluded = Buffer.concat(checked.excluded.flatMap((name) => [name, Buffer.from([0])]));
-  await withScratchFile('hvagent-unpack-', 'exclude', excluded, async (excludes) => {
+  await withTemporaryFile('unpack', 'exclude', excluded, async (excludes) => {
     const totalRecords = Math.max(1, (checked.contentBytes + HEADER_BYTES * 64) / RECORD_BYTES);
     await runProcess(
       'tar',

@@ -1,7 +1,7 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
-import { withScratchFile } from '../files/scratch.js';
+import { withTemporaryFile } from '../files/temporary.js';
 import { runVirsh, VirshError } from '../libvirt/index.js';
 import type { PxeTemplate } from './types.js';
 import { lazy } from '../core/lazy.js';
@@ -79,7 +79,7 @@ export async function definePxeNetwork(config: HvConfig, template: PxeTemplate, 
     if (!(error instanceof VirshError) || !/network not found|no network with matching name/i.test(error.message)) throw error;
   }
   if (existing === undefined) {
-    await withScratchFile('hvagent-net-', 'network.xml', pxeNetworkXml(template, options), (file) => runVirsh(['net-define', file], { uri, signal }));
+    await withTemporaryFile('net', 'network.xml', pxeNetworkXml(template, options), (file) => runVirsh(['net-define', file], { uri, signal }));
     changed = true;
   } else {
     const served = servedBy(existing);

@@ -4,6 +4,7 @@
 #
 #   private-libvirtd.sh start DIR   start it; prints its QEMU and LXC URIs (unix socket in DIR/sock)
 #   private-libvirtd.sh stop DIR    destroy and undefine every domain it holds, then stop it
+#   private-libvirtd.sh restart DIR kill its libvirtd (SIGKILL: mid-request, as a crash) and start it again
 #
 # Like scripts/libvirt-setup.sh's host2, it runs in a mount namespace of its own where
 # /etc/libvirt, /var/lib/libvirt and /var/log/libvirt are DIR's copies and /run/libvirt a
@@ -72,9 +73,28 @@ cmd_stop() {
   done
 }
 
+# A crash and a restart, as a service manager would do it; returns once it answers again.
+# libvirtd is started in the namespace its virtlogd still holds.
+cmd_restart() {
+  local h=$1 pid i
+  alive "$h/run/libvirtd.pid" || die "not running in $h"
+  alive "$h/run/virtlogd.pid" || die "its virtlogd is gone in $h"
+  pid=$(cat "$h/run/libvirtd.pid")
+  kill -KILL "$pid"
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  rm -f "$h/run/libvirtd.pid"
+  nsenter --mount="/proc/$(cat "$h/run/virtlogd.pid")/ns/mnt" libvirtd -d -p "$h/run/libvirtd.pid" 9>&-
+  for ((i = 0; i < 600; i++)); do
+    virsh -c "$(uri qemu "$h")" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "libvirtd in $h did not answer within 60 s of its restart"
+}
+
 case "${1:-}" in
   start) cmd_start "${2:?DIR}" ;;
+  restart) cmd_restart "${2:?DIR}" ;;
   inner) cmd_inner "${2:?DIR}" ;;
   stop) cmd_stop "${2:?DIR}" ;;
-  *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart DIR" >&2; exit 2 ;;
 esac

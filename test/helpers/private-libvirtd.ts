@@ -13,6 +13,8 @@ export interface PrivateLibvirtd {
   readonly lxcUri: string;
   /** Every domain destroyed and undefined, the daemons stopped, the directory removed. */
   stop(): Promise<void>;
+  /** libvirtd SIGKILLed and started again; resolves once it answers. */
+  restart(): Promise<void>;
 }
 
 /** `prefix` names the state directory under /var/lib/hvagent (socket paths must stay short). */
@@ -29,6 +31,10 @@ export async function startPrivateLibvirtd(prefix: string): Promise<PrivateLibvi
     dir,
     qemuUri: qemuUri!,
     lxcUri: lxcUri!,
+    async restart() {
+      const restarted = await execa(SCRIPT, ['restart', dir], { reject: false, stdin: 'ignore' });
+      if (restarted.exitCode !== 0) throw new Error(`private libvirtd did not restart: ${restarted.stderr}`);
+    },
     async stop() {
       const stopped = await execa(SCRIPT, ['stop', dir], { reject: false, stdin: 'ignore' });
       rmSync(dir, { recursive: true, force: true });

@@ -53,6 +53,9 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
     create: fileCreate,
     async delete(target) {
       const removed = await withPoolDirectory(target.pool, target.config, false, async (directory) => {
+        // A create killed while it copied leaves its part file; the caller holds the volume's
+        // lock, so no live create of this name is writing one.
+        await removePartFiles(directory.at(), target.name);
         if (!existing(directory, target)) return false;
         await unlink(directory.at(target.name));
         return true;
@@ -91,6 +94,13 @@ export function imageFilePlugin(format: ImageFormat): StoragePlugin {
     activate: async () => undefined,
     deactivate: async () => undefined,
   };
+}
+
+/** Removes `.<name>.part-<hex>`: what a killed create of volume `name` left behind. */
+async function removePartFiles(directory: string, name: string): Promise<void> {
+  const prefix = `.${name}.part-`;
+  const entries = await readdir(directory).catch(() => [] as string[]);
+  await Promise.all(entries.filter((entry) => entry.startsWith(prefix) && /^[0-9a-f]{8}$/.test(entry.slice(prefix.length))).map((entry) => rm(join(directory, entry), { force: true })));
 }
 
 async function makeImage(format: ImageFormat, part: string, plan: CreatePlan, ctx: StorageOpContext): Promise<void> {

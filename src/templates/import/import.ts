@@ -4,8 +4,10 @@ import type { HvConfig } from '../../config/schema.js';
 import { HvError } from '../../core/errors.js';
 import type { OperationContext } from '../../core/operation.js';
 import { resolveInside } from '../../files/containment.js';
+import { Intent } from '../../files/intents.js';
+import { lockKey } from '../../files/locks.js';
 import { findTemplate, lookUpRef, readCatalogue } from '../catalogue.js';
-import { catalogueDirectory, catalogueExists, createPartFile, importedFileName, removeEmptyDirectories, sameContent, sweepPartFiles, syncDirectory, type ImportableType } from '../catalogue-files.js';
+import { catalogueDirectory, catalogueExists, catalogueId, createPartFile, importedFileName, removeEmptyDirectories, sameContent, sweepPartFiles, syncDirectory, type ImportableType } from '../catalogue-files.js';
 import type { ManifestEntry } from '../manifest-schema.js';
 import { editManifest } from '../manifest-write.js';
 import { namedFiles, pruneCatalogue } from '../prune.js';
@@ -75,7 +77,11 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     return { template: await findTemplate(config, ref, ctx.signal), changed, replaced: false, bytesReceived: 0, sha256, removed: [], kept: [] };
   }
 
-  const part = await createPartFile(directory);
+  // Killed, the import leaves its part file, or a file renamed into place that the manifest
+  // does not name yet: both are recorded before they exist, and the next request removes
+  // them (src/recovery/; a file the manifest names by then is kept).
+  const intent = Intent.begin(config.paths.lock_dir, [lockKey.catalogue(catalogueId(directory))], `template import ${ref}`);
+  const part = await createPartFile(directory, (path) => intent.record({ kind: 'file', path }));
   let kept: string | undefined;
   let succeeded = false;
   try {
@@ -114,6 +120,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       const relative = importedFileName(type as ImportableType, name, inspected.extension);
       const target = join(directory, relative);
       mkdirSync(dirname(target), { recursive: true, mode: 0o755 });
+      intent.record({ kind: 'template-file', catalogue: directory, path: target });
       renameSync(part.path, target);
       kept = target;
       syncDirectory(dirname(target));
@@ -137,6 +144,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
     // Renamed into place but never named (the manifest could not be written): not a template.
     if (kept !== undefined) rmSync(kept, { force: true });
     if (!succeeded) removeEmptyDirectories(directory, { catalogue: madeCatalogue, parts: part.madeDirectory });
+    intent.end();
   }
 }
 

@@ -1,0 +1,25 @@
+import { runVirshBatch } from '../virsh.js';
+
+// Removing a domain a request may have defined (its rollback, or the recovery of a killed
+// request's work): stopped if it runs, then undefined. A domain that is not there (the
+// define never happened) is no failure: the undo was recorded before the step began.
+
+const ABSENT = /Domain not found|failed to get domain|no domain with matching/i;
+const NOT_RUNNING = /not running|domain is not running/i;
+
+/** Whether it existed; throws when libvirt cannot be asked or refuses. */
+export async function removeDomain(uri: string, name: string, timeoutMs = 20_000): Promise<boolean> {
+  const [destroyed, undefined_] = await runVirshBatch(
+    [
+      ['destroy', name],
+      ['undefine', name],
+    ],
+    { uri, timeoutMs },
+  );
+  if (undefined_!.error) {
+    if (ABSENT.test(undefined_!.error.reason)) return false;
+    throw undefined_!.error;
+  }
+  if (destroyed!.error && !NOT_RUNNING.test(destroyed!.error.reason) && !ABSENT.test(destroyed!.error.reason)) throw destroyed!.error;
+  return true;
+}

@@ -1,0 +1,280 @@
+// Requests killed at random moments leave nothing half-made (docs/RELIABILITY.md, "Crash
+// safety"). Four kinds of work that make things step by step, each run in the agent and
+// killed part-way, at a moment drawn uniformly from the time a clean run of it takes (after
+// the agent's own start-up):
+// an image provision (volumes, a cloud-init seed, a domain), a container provision (a root directory
+// unpacked, a domain started), a template import (a part file, a file renamed into the
+// catalogue) and a volume copy (a part file linked into place).
+//   SIGKILL (Choria's kill): the agent cannot act; the next request that starts, or the
+//     identical one, finishes the rollback from the intent journal.
+//   SIGTERM (the MCollective runner's, an operator's): the agent undoes what it made and
+//     replies CANCELLED at once, with nothing left behind.
+// After each kill: no domain, volume, part file or stray template file, and no journal
+// entry; and then the identical request succeeds.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { AGENT, agentEnv, type Reply } from '../helpers/agent.js';
+import { domstate, LXC_URI, QEMU_URI } from '../vm/helpers.js';
+import { buildTestTemplates, CATALOGUE, makeSandbox, type Sandbox } from './helpers.js';
+
+/** Kills of each signal per kind of work: 4 kinds × 8 = 32 SIGKILLs and 32 SIGTERMs. */
+const KILLS = Number(process.env.HVAGENT_CRASH_KILLS ?? 8);
+const BOUND_MS = 120_000;
+
+let box: Sandbox;
+let locks: string;
+let catalogue: string;
+let importDir: string;
+let importConfig: string;
+
+beforeAll(async () => {
+  await buildTestTemplates();
+  box = makeSandbox();
+  locks = join(box.root, 'locks');
+  catalogue = join(box.root, 'catalogue');
+  importDir = join(box.root, 'import');
+  mkdirSync(importDir, { recursive: true });
+  mkdirSync(temporary(), { recursive: true });
+  // The import source is the test image compressed: decompressing makes the import long
+  // enough for kills to land in every part of it.
+  await execa('sh', ['-c', `xz -1 -T1 -c ${join(CATALOGUE, 'images', 'tiny.qcow2')} > ${join(importDir, 'tiny.qcow2.xz')}`]);
+  const paths = ['paths:', `  lock_dir: ${locks}`, `  jobs_dir: ${join(box.root, 'jobs')}`, `  console_log_dir: ${join(box.root, 'console')}`, ''].join('\n');
+  writeFileSync(box.config, `${readFileSync(box.config, 'utf8')}${paths}`);
+  importConfig = join(box.root, 'import.yaml');
+  writeFileSync(importConfig, `${paths}templates:\n  catalogue: ${catalogue}\n  import_dirs: [${importDir}]\n`);
+}, BOUND_MS);
+
+afterAll(async () => {
+  for (const name of made) {
+    for (const uri of [QEMU_URI, LXC_URI]) {
+      await execa('virsh', ['-c', uri, 'destroy', name], { reject: false });
+      await execa('virsh', ['-c', uri, 'undefine', name], { reject: false });
+    }
+  }
+  await box?.remove();
+});
+
+const made = new Set<string>();
+
+interface Work {
+  /** The request, for the iteration's fresh name. */
+  request(name: string): { agent: string; action: string; data: Record<string, unknown> };
+  config(): string;
+  /** What is half-made or left over after the request, if anything. */
+  leftovers(name: string): Promise<string[]>;
+  /** Removes what the successful request made. */
+  remove(name: string): Promise<void>;
+  /** Whether what the request makes is there, whole (asked through the agent). */
+  exists(name: string): Promise<boolean>;
+}
+
+/** The agent's TMPDIR: its private directories (a domain's XML, an unpacking's list, a seed) are made there. */
+const temporary = () => join(box.root, 'tmp');
+const temporaries = () => readdirSync(temporary()).map((entry) => `tmp: ${entry}`);
+const journal = () => (existsSync(join(locks, 'intents')) ? readdirSync(join(locks, 'intents')).map((entry) => `journal: ${entry}`) : []);
+
+async function domainsNamed(name: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const uri of [QEMU_URI, LXC_URI]) if ((await domstate(name, uri)) !== 'absent') found.push(`domain ${uri} ${name}`);
+  return found;
+}
+
+function filesUnder(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(directory, join(entry.parentPath, entry.name)));
+}
+
+const WORK: Record<string, Work> = {
+  'image provision': {
+    request: (name) => ({
+      agent: 'vm',
+      action: 'create',
+      // hostname: a cloud-init seed too (an ISO made in a private directory, then a volume).
+      data: { name, vm_class: 'qemu', template: 'image:tiny', pool: 'flat', data_disks: 'vms:16', network: 'default', memory_mb: 128, autostart: true, hostname: name },
+    }),
+    config: () => box.config,
+    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...temporaries(), ...journal()],
+    remove: async (name) => void (await rpc({ agent: 'vm', action: 'delete', data: { name, remove_volumes: true } }, box.config)),
+    exists: (name) => vmWhole(name),
+  },
+  'container provision': {
+    request: (name) => ({ agent: 'vm', action: 'create', data: { name, vm_class: 'lxc', template: 'lxc:busybox', pool: 'ct', memory_mb: 64, start: true } }),
+    config: () => box.config,
+    leftovers: async (name) => [...(await domainsNamed(name)), ...box.leftovers(), ...temporaries(), ...journal()],
+    remove: async (name) => void (await rpc({ agent: 'vm', action: 'delete', data: { name, force: true, remove_volumes: true } }, box.config)),
+    exists: (name) => vmWhole(name),
+  },
+  'template import': {
+    request: (name) => ({ agent: 'template', action: 'import', data: { ref: `image:${name}`, source: join(importDir, 'tiny.qcow2.xz') } }),
+    config: () => importConfig,
+    // A killed import may have committed (its reply was lost): that is a whole template. Any
+    // other file (a part file, a file the manifest does not name) is a leftover.
+    leftovers: async () => {
+      const manifest = existsSync(join(catalogue, 'catalogue.yaml')) ? (parse(readFileSync(join(catalogue, 'catalogue.yaml'), 'utf8')) as { templates?: Array<{ file?: string }> }) : {};
+      const named = new Set((manifest.templates ?? []).map((entry) => entry.file));
+      return [...filesUnder(catalogue).filter((file) => file !== 'catalogue.yaml' && !named.has(file)), ...journal()];
+    },
+    remove: async (name) => void (await rpc({ agent: 'template', action: 'delete', data: { ref: `image:${name}` } }, importConfig)),
+    exists: async (name) => (await rpc({ agent: 'template', action: 'info', data: { ref: `image:${name}` } }, importConfig)).statuscode === 0,
+  },
+  'volume copy': {
+    request: (name) => ({ agent: 'volume', action: 'create', data: { pool: 'flat', name, source: join(CATALOGUE, 'images', 'tiny.qcow2'), image_format: 'qcow2' } }),
+    config: () => box.config,
+    leftovers: async () => [...box.leftovers(), ...journal()],
+    remove: async (name) => void (await rpc({ agent: 'volume', action: 'delete', data: { pool: 'flat', name } }, box.config)),
+    exists: async (name) => (await rpc({ agent: 'volume', action: 'info', data: { pool: 'flat', name } }, box.config)).statuscode === 0,
+  },
+};
+
+/** The VM is defined and every volume its metadata names is there. */
+async function vmWhole(name: string): Promise<boolean> {
+  const info = await rpc({ agent: 'vm', action: 'info', data: { name } }, box.config);
+  if (info.statuscode !== 0) return false;
+  const volumes = String((info.data.metadata as { volumes?: string } | null)?.volumes ?? '').split(',').filter(Boolean);
+  const infos = await Promise.all(volumes.map((volume) => rpc({ agent: 'volume', action: 'info', data: { pool: volume.split('/')[0], name: volume.split('/')[1] } }, box.config)));
+  return volumes.length > 0 && infos.every((reply) => reply.statuscode === 0);
+}
+
+function spawnAgent(request: object, config: string) {
+  return execa(AGENT, ['rpc'], { input: JSON.stringify(request), env: agentEnv({ HVAGENT_CONFIG: config, TMPDIR: temporary() }), extendEnv: false, reject: false, timeout: BOUND_MS });
+}
+
+async function rpc(request: object, config: string): Promise<Reply> {
+  const ran = await spawnAgent(request, config);
+  return JSON.parse(String(ran.stdout)) as Reply;
+}
+
+function newName(): string {
+  const name = `cs-${randomBytes(4).toString('hex')}`;
+  made.add(name);
+  return name;
+}
+
+/** How long a clean run of the work takes (ms), proving on the way that it works and cleans up. */
+async function cleanRunMs(work: Work): Promise<number> {
+  const name = newName();
+  const started = Date.now();
+  const reply = await rpc(work.request(name), work.config());
+  const took = Date.now() - started;
+  expect(reply).toMatchObject({ statuscode: 0 });
+  await work.remove(name);
+  expect(await work.leftovers(name)).toEqual([]);
+  return took;
+}
+
+/** The identical request succeeds, and what it made goes again without a trace. */
+async function identicalSucceeds(work: Work, name: string): Promise<void> {
+  const again = await rpc(work.request(name), work.config());
+  expect({ name, statuscode: again.statuscode, statusmsg: again.statusmsg }).toEqual({ name, statuscode: 0, statusmsg: 'OK' });
+  await work.remove(name);
+  expect(await work.leftovers(name)).toEqual([]);
+}
+
+const tally: Record<string, Record<string, number>> = {};
+const count = (signal: string, outcome: string) => {
+  tally[signal] ??= {};
+  tally[signal][outcome] = (tally[signal][outcome] ?? 0) + 1;
+};
+
+afterAll(() => {
+  // The figures docs/RELIABILITY.md gives: how the killed requests ended.
+  console.log(`crash-safety kills: ${JSON.stringify(tally)}`);
+});
+
+describe.each(Object.keys(WORK))('%s', (kind) => {
+  const work = WORK[kind]!;
+  let cleanMs = 0;
+  let startupMs = 0;
+  // A moment within the work: after the agent has started (as long as a request that does
+  // nothing takes), before a clean run would have ended.
+  const moment = () => startupMs + Math.random() * Math.max(0, cleanMs - startupMs);
+
+  beforeAll(async () => {
+    cleanMs = await cleanRunMs(work);
+    const started = Date.now();
+    await rpc({ agent: 'volume', action: 'list', data: {} }, work.config());
+    startupMs = (Date.now() - started) * 0.8;
+  }, BOUND_MS);
+
+  test(`killed with SIGKILL ${KILLS} times at random moments: the next request finishes the rollback, the identical request succeeds`, async () => {
+    for (let kill = 0; kill < KILLS; kill++) {
+      const name = newName();
+      const agent = spawnAgent(work.request(name), work.config());
+      setTimeout(() => agent.kill('SIGKILL'), moment());
+      const ran = await agent;
+      // Killed after its reply was out (exiting), or not killed at all: it finished first.
+      let finished = String(ran.stdout).includes('"statuscode":0');
+      if (!finished && kill % 2 === 0) {
+        // Any request that starts sweeps the journal: here one that changes nothing.
+        expect((await rpc({ agent: 'volume', action: 'list', data: {} }, work.config())).statuscode).toBe(0);
+        const left = await work.leftovers(name);
+        expect({ kill, left }).toEqual({ kill, left: [] });
+      }
+      if (!finished && journal().length === 0 && (await work.exists(name))) {
+        // Killed in the instant between its journal entry ending (the work whole, kept for
+        // good) and its reply: the one window no agent can close. Nothing is half-made.
+        count('SIGKILL', 'committed, reply lost');
+        finished = true;
+      } else count('SIGKILL', finished ? 'finished first' : 'killed, rolled back');
+      if (finished) await work.remove(name);
+      await identicalSucceeds(work, name);
+    }
+  }, KILLS * BOUND_MS);
+
+  test(`sent SIGTERM ${KILLS} times at random moments: it undoes what it made, replies, and the identical request succeeds`, async () => {
+    for (let kill = 0; kill < KILLS; kill++) {
+      const name = newName();
+      const agent = spawnAgent(work.request(name), work.config());
+      setTimeout(() => agent.kill('SIGTERM'), moment());
+      const ran = await agent;
+      if (ran.signal === 'SIGTERM' || ran.exitCode === 143) {
+        // Before a request was running (the agent still starting): nothing to undo, no reply.
+        count('SIGTERM', 'ended before the request began');
+        expect(String(ran.stdout)).toBe('');
+      } else {
+        const reply = JSON.parse(String(ran.stdout)) as Reply;
+        if (reply.statuscode === 0) {
+          count('SIGTERM', 'finished first');
+          await work.remove(name);
+        } else {
+          count('SIGTERM', 'cancelled and rolled back');
+          expect(reply).toMatchObject({ statuscode: 1, data: { error_code: 'CANCELLED' } });
+          expect(reply.statusmsg).toContain('received SIGTERM');
+          expect(reply.statusmsg).not.toContain('rollback');
+        }
+      }
+      // Right after the reply, before any other request ran.
+      expect({ kill, left: await work.leftovers(name) }).toEqual({ kill, left: [] });
+      await identicalSucceeds(work, name);
+    }
+  }, KILLS * BOUND_MS);
+});
+
+test('a define batch killed after libvirt defined the domain leaves no domain over removed volumes (its undo was registered first)', async () => {
+  // A virsh that dies by SIGKILL right after a batch holding `define` has run: libvirt has
+  // defined the domain, the agent gets no answer (as at a timeout, or a killed virsh).
+  const bin = join(box.root, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const realVirsh = (await execa('sh', ['-c', 'command -v virsh'])).stdout.trim();
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\n${realVirsh} "$@"\nstatus=$?\ncase "$*" in *"; 'define' "*) kill -9 $$ ;; esac\nexit $status\n`);
+  chmodSync(join(bin, 'virsh'), 0o755);
+  const name = newName();
+  const request = WORK['image provision']!.request(name);
+  const ran = await execa(AGENT, ['rpc'], {
+    input: JSON.stringify(request),
+    env: agentEnv({ HVAGENT_CONFIG: box.config, TMPDIR: temporary(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
+    extendEnv: false,
+    reject: false,
+  });
+  const reply = JSON.parse(String(ran.stdout)) as Reply;
+  expect(reply.statuscode).not.toBe(0);
+  expect(reply.statusmsg).toContain('virsh');
+  expect(reply.statusmsg).not.toContain('rollback could not remove');
+  expect(await WORK['image provision']!.leftovers(name)).toEqual([]);
+  await identicalSucceeds(WORK['image provision']!, name);
+}, BOUND_MS);
