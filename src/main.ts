@@ -4,7 +4,7 @@ import { loadRecovery } from './agents/recovery/actions.js';
 import { toHvError } from './core/errors.js';
 import { answerServer, withServer } from './adapter/server.js';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
-import { terminalChildRunning } from './process/run.js';
+import { terminalChildRunning } from './process/terminal.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.

@@ -10,8 +10,6 @@ import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
 import { ASYNC_INPUT } from '../ddl/async.js';
 import { validateInputs, type Inputs } from '../ddl/validate.js';
-import { deadIntents } from '../files/intents.js';
-import { onLockTaken } from '../files/locks.js';
 import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
 import { authorize } from './authorize.js';
 import { establishCaller } from './caller.js';
@@ -67,9 +65,10 @@ export interface Dispatcher {
   handleText(text: string, protocol: Protocol, factsFile?: string): Promise<{ reply: Reply; request?: RpcRequest }>;
   /**
    * Records a request an adapter refused before dispatch could (a REST hand-over that does
-   * not parse, a CLI line naming no action): every request has its audit line.
+   * not parse, a CLI line naming no action, REST's 401, 404, 413 and 429): every request has
+   * its audit line. `caller` is who the transport proved when no request was read.
    */
-  recordRefusal(protocol: Protocol, reply: Reply, request?: RpcRequest): Promise<void>;
+  recordRefusal(protocol: Protocol, reply: Reply, request?: RpcRequest, caller?: string): Promise<void>;
   /**
    * Why the audit log could not be written, once per process (then undefined): the adapter
    * shows it where its protocol's output is not harmed.
@@ -130,25 +129,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const remember = (config: HvConfig) => (current = config);
   const audit: AuditState = { failures: 0 };
 
-  // Before anything else, a request finishes what killed requests left half-made: every dead
-  // intent at its start (a sweep: what fails waits for the next request), and those naming
-  // a lock it takes, once it holds it (it may have waited for that lock while its holder was
-  // killed). Both cost one readdir of the journal when there is nothing to do.
-  const recoverFirst = async (config: HvConfig): Promise<void> => {
-    const { recovery } = options;
-    if (!recovery) return;
-    const directory = config.paths.lock_dir;
-    onLockTaken(async (key) => {
-      if (deadIntents(directory, key).length > 0) await (await recovery())(config, key);
-    });
-    if (deadIntents(directory).length > 0) await (await recovery())(config).catch(() => undefined);
-  };
 
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
-  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false): Promise<void> => {
+  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, caller?: string): Promise<void> => {
     const config = await configOf().catch(() => undefined);
     const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
     const line = auditRecord(trusted, request && actionOf(request), reply, startedAt, protocol, replayed);
+    if (!request && caller !== undefined) line.caller = caller;
     if (options.audit !== false) writeAudit(config?.audit, line, audit);
   };
   /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
@@ -185,7 +172,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       const { inputs, config, handler } = prepared;
       const data = await runCancellable(scope, deadline, async () => {
-        await recoverFirst(config);
+        if (options.recovery) await (await import('./recover-first.js')).recoverFirst(config, options.recovery);
         return handler({ request, inputs, config, signal: scope.signal, deadline: deadline.at, progress: job.report, operations: operations(), terminal });
       });
       const complete = withEveryOutput(data, outputs);
@@ -307,7 +294,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       return { reply: await handle(request), request };
     },
-    recordRefusal: (protocol, reply, request) => record(request, reply, Date.now(), protocol),
+    recordRefusal: (protocol, reply, request, caller) => record(request, reply, Date.now(), protocol, false, caller),
     auditWarning: () => {
       const warning = audit.warning;
       audit.warning = undefined;

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentScope } from '../core/scope.js';
+import { nodeCrypto } from '../core/crypto.js';
 import { processAlive, processStart } from '../process/identity.js';
 import { temporaryRoot } from './temporary.js';
 
@@ -56,7 +56,7 @@ export class Intent {
     readonly what: string,
   ) {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
-    this.#path = join(directory, `${process.pid}.${processStart(process.pid) ?? 'x'}.${randomBytes(4).toString('hex')}.json`);
+    this.#path = join(directory, `${process.pid}.${processStart(process.pid) ?? 'x'}.${nodeCrypto().randomBytes(4).toString('hex')}.json`);
   }
 
   /** Starts an entry; nothing is written before the first undo is recorded. */

@@ -5,6 +5,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { HvError } from '../core/errors.js';
 import { currentScope } from '../core/scope.js';
 import { toolEnvironment } from './environment.js';
+import { leavingTerminalSignals } from './terminal.js';
 import { toolFailure, type ProcessFacts, type ToolError } from './failure.js';
 
 // The one way hvagent runs another program: an argument array (never a shell), a fixed
@@ -186,25 +187,4 @@ async function streamThrough(child: ChildProcess, options: RunOptions, terminate
     consumeStdout && child.stdout ? consumeStdout(child.stdout).catch(fail) : undefined,
   ]);
   return failure;
-}
-
-let terminalChildren = 0;
-
-/** Whether an interactive child has the terminal now: the interrupt key is its, not ours. */
-export function terminalChildRunning(): boolean {
-  return terminalChildren > 0;
-}
-
-/** Waits for an interactive child while the terminal's interrupt and quit keys reach only it. */
-async function leavingTerminalSignals<T>(child: Promise<T>): Promise<T> {
-  const ignore = (): void => undefined;
-  const signals = ['SIGINT', 'SIGQUIT'] as const;
-  for (const signal of signals) process.on(signal, ignore);
-  terminalChildren++;
-  try {
-    return await child;
-  } finally {
-    terminalChildren--;
-    for (const signal of signals) process.off(signal, ignore);
-  }
 }
