@@ -102,8 +102,9 @@ export function auditRecord(request: RpcRequest | undefined, action: ActionDdl |
     format: AUDIT_FORMAT,
     time: new Date(startedAt).toISOString(),
     request_id: request?.requestid ?? null,
-    // A request refused before it parsed still has the caller its transport proved, where that is the process.
-    caller: request?.callerid ?? (MIDDLEWARE_PROTOCOLS.includes(protocol) ? null : processCaller()),
+    // A request refused before it parsed still has the caller its transport proved, where that
+    // is the process (stdio, CLI); the server is not its client.
+    caller: request?.callerid ?? (MIDDLEWARE_PROTOCOLS.includes(protocol) || protocol === 'rest' ? null : processCaller()),
     ...(request?.claimedCallerid && { claimed_caller: request.claimedCallerid }),
     protocol: request?.protocol ?? protocol,
     agent: request?.agent ?? null,

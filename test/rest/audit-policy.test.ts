@@ -33,7 +33,7 @@ beforeAll(async () => {
   server = await startServer({
     pki,
     config: {
-      server: { tokens: [{ caller: 'bob', sha256: sha256(TOKEN) }] },
+      server: { tokens: [{ caller: 'bob', sha256: sha256(TOKEN) }], max_body_bytes: 65536 },
       audit: { file: auditFile },
       authorization: { policy_dir: policyDir },
       storage: { pools: { [pool]: { plugin: 'raw', path: poolDir } } },
@@ -49,6 +49,13 @@ afterAll(async () => {
 });
 
 const lines = (): AuditLine[] => (existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditLine) : []);
+
+/** The lines written after the first `before`, once there are `count` of them (the server writes a refusal's line after answering). */
+async function linesAfter(before: number, count: number): Promise<AuditLine[]> {
+  const until = Date.now() + 30_000;
+  while (lines().length < before + count && Date.now() < until) await new Promise((resolve) => setImmediate(resolve));
+  return lines().slice(before);
+}
 
 test('the certificate and the token are the caller: the policy decides by them (403 typed), and each request has its line', async () => {
   const before = lines().length;
@@ -98,4 +105,22 @@ test('an MCollective request handed over to the server keeps its protocol and it
   expect(refused.stderr.split('\n')[0]).toMatch(/^Caller 'uid=777' is not authorized to call volume#delete/);
   expect(existsSync(join(poolDir, 'idem'))).toBe(true);
   expect(lines().slice(before)).toEqual([expect.objectContaining({ protocol: 'mcollective', caller: 'uid=777', outcome: 'NOT_AUTHORIZED' })]);
+});
+
+test('what the server refuses before any action (401, unknown route, body too large) has its line too', async () => {
+  const before = lines().length;
+  const anonymous = await server.tls('/v1/volume/list', { method: 'POST', body: { pool } });
+  expect(anonymous.status).toBe(401);
+  const noRoute = await server.unix('GET', '/v1/no-such-thing');
+  expect(noRoute.status).toBe(404);
+  const large = await server.unix('POST', '/v1/volume/create', { pool, name: 'large', size_mb: 1, padding: 'x'.repeat(100_000) });
+  expect(large.status).toBe(413);
+  expect(existsSync(join(poolDir, 'large'))).toBe(false);
+  const added = await linesAfter(before, 3);
+  expect(added.map((line) => [line.protocol, line.caller, line.outcome])).toEqual([
+    ['rest', null, 'UNAUTHENTICATED'],
+    ['rest', me, 'ROUTE_UNKNOWN'],
+    ['rest', me, 'REQUEST_TOO_LARGE'],
+  ]);
+  expect(added[1]!.message).toContain('/v1/no-such-thing');
 });

@@ -1,14 +1,14 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
-import { toHvError } from '../../core/errors.js';
-import { errorReply } from '../../core/reply.js';
+import { HvError, toHvError, type ErrorCode } from '../../core/errors.js';
+import { errorReply, type Reply } from '../../core/reply.js';
 import { establishCaller } from './callers.js';
 import type { ServerContext, ServerEnv } from './context.js';
 import { eventRoutes } from './event-routes.js';
 import { metricsRoute } from './metrics-route.js';
 import { operationRoutes } from './operation-routes.js';
-import { refuse, sendReply } from './problems.js';
+import { sendReply } from './problems.js';
 import { rpcRoutes } from './rpc-routes.js';
 
 // The REST server's routes: every one generated from the DDL or fixed here, none written
@@ -19,11 +19,25 @@ export function createApp(server: ServerContext): Hono<ServerEnv> {
   const app = new Hono<ServerEnv>();
   const inFlight = new Map<string, number>();
 
-  app.onError((error, c) => sendReply(c, errorReply(toHvError(error))));
-  app.notFound((c) => refuse(c, 'ROUTE_UNKNOWN', `No route ${c.req.method} ${new URL(c.req.url).pathname}; GET /v1/openapi.json lists them`));
+  // What the server refuses itself (no action ran, so dispatch recorded nothing) gets its
+  // audit line here: an unknown caller, a route that does not exist, a body too large, too
+  // many requests. Errors thrown on the way to an action are refusals of the same kind.
+  const refused = (c: Context<ServerEnv>, response: Response, reply: Reply): Response => {
+    void server.dispatcher.recordRefusal('rest', reply, undefined, c.get('caller')?.name);
+    return response;
+  };
+  const refuseHere = (c: Context<ServerEnv>, code: ErrorCode, message: string, headers?: Record<string, string>) => {
+    const reply = errorReply(new HvError(code, message));
+    return refused(c, sendReply(c, reply, headers), reply);
+  };
+  app.onError((error, c) => {
+    const reply = errorReply(toHvError(error));
+    return refused(c, sendReply(c, reply), reply);
+  });
+  app.notFound((c) => refuseHere(c, 'ROUTE_UNKNOWN', `No route ${c.req.method} ${new URL(c.req.url).pathname}; GET /v1/openapi.json lists them`));
 
   app.use(async (c, next) => {
-    if (server.stopping()) return refuse(c, 'SERVER_UNAVAILABLE', 'The server is stopping; retry on its successor', { Connection: 'close' });
+    if (server.stopping()) return refuseHere(c, 'SERVER_UNAVAILABLE', 'The server is stopping; retry on its successor', { Connection: 'close' });
     const caller = await establishCaller(c.env.transport, c.env.incoming, server.config().server);
     c.set('caller', caller);
     // Event streams last: they are bounded by their backlog, not counted here.
@@ -31,7 +45,7 @@ export function createApp(server: ServerContext): Hono<ServerEnv> {
     const running = inFlight.get(caller.name) ?? 0;
     const limit = server.config().server.max_concurrent_per_caller;
     if (running >= limit) {
-      return refuse(c, 'TOO_MANY_REQUESTS', `Caller '${caller.name}' has ${running} requests running, the most server.max_concurrent_per_caller allows; wait for some to end`, { 'Retry-After': '1' });
+      return refuseHere(c, 'TOO_MANY_REQUESTS', `Caller '${caller.name}' has ${running} requests running, the most server.max_concurrent_per_caller allows; wait for some to end`, { 'Retry-After': '1' });
     }
     inFlight.set(caller.name, running + 1);
     try {
@@ -48,14 +62,14 @@ export function createApp(server: ServerContext): Hono<ServerEnv> {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
     const limit = bodyLimit({
       maxSize: server.config().server.max_body_bytes,
-      onError: (context) => refuse(context, 'REQUEST_TOO_LARGE', `The body is larger than ${server.config().server.max_body_bytes} bytes (server.max_body_bytes)`, { Connection: 'close' }),
+      onError: (context) => refuseHere(context, 'REQUEST_TOO_LARGE', `The body is larger than ${server.config().server.max_body_bytes} bytes (server.max_body_bytes)`, { Connection: 'close' }),
     });
     return limit(c, next);
   });
   app.use(
     methodNotAllowed({
       app,
-      onMethodNotAllowed: (c, methods) => refuse(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${methods.join(', ')}`, { Allow: methods.join(', ') }),
+      onMethodNotAllowed: (c, methods) => refuseHere(c, 'METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${new URL(c.req.url).pathname}; use ${methods.join(', ')}`, { Allow: methods.join(', ') }),
     }),
   );
 

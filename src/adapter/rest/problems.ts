@@ -55,11 +55,6 @@ export function sendReply(c: Context, reply: Reply, headers?: Record<string, str
   return c.body(text, httpStatusOf(reply), { 'Content-Type': 'application/json', ...headers });
 }
 
-/** A refusal of the server's own (no action ran). */
-export function refuse(c: Context, code: ErrorCode, message: string, headers?: Record<string, string>): Response {
-  return sendReply(c, errorReply(new HvError(code, message)), headers);
-}
-
 /** The same as raw HTTP/1.1 bytes, for a connection Node's parser has given up on (slow or malformed clients). */
 export function rawRefusal(status: number, reason: string, code: ErrorCode, message: string): string {
   const body = JSON.stringify(errorReply(new HvError(code, message)));
