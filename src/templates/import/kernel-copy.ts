@@ -10,12 +10,15 @@ import type { OpenedSource } from './source.js';
 // kernel, holes kept, and a reflink (no copy at all) on file systems that share extents.
 // cp reads the file through the descriptor the import opened (/dev/fd/3), never its path
 // again. Everything is then checked on the copy, which is what is kept: its head sniffed,
-// its SHA-256 read back when one is to be verified. Meanwhile the copy is flushed to disk
-// as it grows, so that the flush a template needs before the manifest names it overlaps
-// the copy instead of following it.
+// its SHA-256 read back when one is to be verified. The caller flushes the copy to disk as
+// it grows (flush.ts).
 
-const PROGRESS_EVERY_MS = 200;
-const FLUSH_EVERY_MS = 500;
+/**
+ * Progress is reported at most this often. Not more: each report may write the job record,
+ * and a rename on the file system the copy is being flushed to can wait hundreds of
+ * milliseconds for the journal, blocking the thread that keeps the flushes going.
+ */
+const PROGRESS_EVERY_MS = 1000;
 const COPY_TIMEOUT_MS = 60 * 60_000;
 
 export async function copyInKernel(
@@ -31,7 +34,6 @@ export async function copyInKernel(
     const { size } = await part.handle.stat();
     options.progress({ phase, percent: total ? Math.min(100, (size * 100) / total) : 100, message: `${(size / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB` });
   };
-  const flushing = keepFlushing(part.handle);
   const progress = setInterval(() => void report('copying').catch(() => undefined), PROGRESS_EVERY_MS);
   try {
     await runProcess('cp', ['--', '/dev/fd/3', part.path], { descriptors: [file.fd], signal: options.signal, timeoutMs: COPY_TIMEOUT_MS });
@@ -40,11 +42,9 @@ export async function copyInKernel(
     options.check(contentKind(await readHead(part.handle, HEAD_BYTES)));
     const bytes = (await part.handle.stat()).size;
     const sha256 = options.hashSource ? await hashFile(part.handle, bytes, options) : undefined;
-    await flushing.finish();
     return { bytesIn: bytes, bytesStored: bytes, compression: undefined, sha256 };
   } finally {
     clearInterval(progress);
-    await flushing.finish().catch(() => undefined);
   }
 }
 
@@ -73,29 +73,4 @@ async function hashFile(handle: FileHandle, bytes: number, options: ReceiveOptio
     }
   }
   return hash.digest('hex');
-}
-
-/**
- * Flushes a file being written, over and over (fdatasync in the thread pool) until
- * finish(), which flushes once more and resolves when all is on disk.
- */
-export function keepFlushing(handle: FileHandle): { finish(): Promise<void> } {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await handle.datasync();
-      await new Promise((resolve) => setTimeout(resolve, FLUSH_EVERY_MS));
-    }
-  })();
-  loop.catch(() => undefined); // reported by finish(), which awaits it
-
-  let finished: Promise<void> | undefined;
-  return {
-    finish: () =>
-      (finished ??= (async () => {
-        running = false;
-        await loop;
-        await handle.datasync();
-      })()),
-  };
 }
