@@ -101,6 +101,7 @@ try {
     const ratio = name === 'cp' ? '' : `  ratio to cp: median ${median(ratios(name)).toFixed(2)}x`;
     console.log(`  ${name.padEnd(14)}: median ${median(times[name]).toFixed(0)} ms (min ${Math.min(...times[name]).toFixed(0)})${ratio}`);
   }
+  if (withSha) console.log(`  import sha256 ÷ import: median ${median(times['import sha256'].map((ms, i) => ms / times.import[i])).toFixed(2)}x`);
   if (against) console.log(`  import ÷ import against: median ${median(times.import.map((ms, i) => ms / times['import against'][i])).toFixed(2)}x`);
   console.log(`  import ÷ (cp + sync): median ${median(times.import.map((ms, i) => ms / times['cp + sync'][i])).toFixed(2)}x   (goal: import ÷ cp <= 1.2x)`);
 } finally {

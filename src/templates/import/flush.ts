@@ -9,9 +9,13 @@ import type { FileHandle } from 'node:fs/promises';
 // first byte, each one writing what the copy added meanwhile. Node has no
 // sync_file_range(2); fdatasync is the call that both starts the writeback and waits for it.
 
-/** A flush that found (almost) nothing to write waits this long before the next: the writer is behind. */
+/**
+ * A flush that found (almost) nothing to write waits this long before the next: the writer
+ * is behind (a slow download), and every fdatasync that finds the size changed commits the
+ * journal. finish() ends the wait at once.
+ */
 const IDLE_FLUSH_MS = 20;
-const IDLE_PAUSE_MS = 50;
+const IDLE_PAUSE_MS = 200;
 
 export interface Flushing {
   /** Flushes once more, at once, and resolves when everything written to the file is on disk. */
