@@ -10,8 +10,8 @@ import type { OpenedSource } from './source.js';
 // kernel, holes kept, and a reflink (no copy at all) on file systems that share extents.
 // cp reads the file through the descriptor the import opened (/dev/fd/3), never its path
 // again. Everything is checked on the copy, which is what is kept: its head sniffed, its
-// SHA-256 read back as it is written, when one is to be verified. The caller flushes the copy to disk as
-// it grows (flush.ts).
+// SHA-256 read back as it is written, when one is to be verified. The caller flushes the
+// copy to disk as it grows (flush.ts).
 
 /**
  * Progress is reported at most this often. Not more: each report may write the job record,
@@ -37,7 +37,7 @@ export async function copyInKernel(
     options.progress({ phase, percent: total ? Math.min(100, (size * 100) / total) : 100, message: `${(size / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB` });
   };
   const progress = setInterval(() => void report('copying').catch(() => undefined), PROGRESS_EVERY_MS);
-  const copy = { done: false };
+  const copy = { done: false, abandoned: false };
   const copying = runProcess('cp', ['--', '/dev/fd/3', part.path], { descriptors: [file.fd], signal: options.signal, timeoutMs: COPY_TIMEOUT_MS }).finally(() => (copy.done = true));
   const hashing = options.hashSource ? hashBehindCopy(part.handle, copy, total, options) : undefined;
   hashing?.catch(() => undefined); // a failed copy is the error to report
@@ -49,7 +49,7 @@ export async function copyInKernel(
     const bytes = (await part.handle.stat()).size;
     return { bytesIn: bytes, bytesStored: bytes, compression: undefined, sha256: await hashing };
   } finally {
-    copy.done = true;
+    copy.abandoned = true; // refused or failed: the rest of the hash is not needed
     clearInterval(progress);
     await hashing?.catch(() => undefined);
   }
@@ -67,7 +67,7 @@ export async function readHead(handle: FileHandle, bytes: number): Promise<Buffe
  * Reading at the end of what is there, it waits for more until the copy has ended; then it
  * reads to the end. So it is the hash of the very bytes kept, and costs little more than cp.
  */
-export async function hashBehindCopy(handle: FileHandle, copy: { readonly done: boolean }, total: number, options: Pick<ReceiveOptions, 'progress'>): Promise<string> {
+export async function hashBehindCopy(handle: FileHandle, copy: { readonly done: boolean; readonly abandoned?: boolean }, total: number, options: Pick<ReceiveOptions, 'progress'>): Promise<string> {
   const hash = createHash('sha256');
   const chunk = 4 * 1024 * 1024;
   // Two buffers: the next read runs while this one is hashed.
@@ -83,6 +83,7 @@ export async function hashBehindCopy(handle: FileHandle, copy: { readonly done: 
   let pending = read(buffers[turn]!);
   for (;;) {
     const { bytesRead, ended } = await pending;
+    if (copy.abandoned) return '';
     if (bytesRead === 0) {
       if (ended) break;
       await new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS));

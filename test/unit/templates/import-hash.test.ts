@@ -56,3 +56,13 @@ test('a file written whole before the hash starts is hashed whole', async () => 
   await handle.write(bytes, 0, bytes.length, 0);
   expect(await hashBehindCopy(handle, { done: true }, bytes.length, { progress: () => undefined })).toBe(createHash('sha256').update(bytes).digest('hex'));
 });
+
+test('a copy given up (refused, failed) ends the hash without reading on', async () => {
+  const copy = { done: false, abandoned: false };
+  const hashing = hashBehindCopy(handle, copy, 0, { progress: () => undefined });
+  await handle.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 0);
+  await caughtUp();
+  copy.abandoned = true;
+  jest.advanceTimersByTime(1000);
+  await expect(hashing).resolves.toBe('');
+}, 30_000);
