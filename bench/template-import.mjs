@@ -9,7 +9,10 @@
 // image is 1 GiB of random data converted to qcow2, made once per run, read once before
 // the first round: every contender reads it from the page cache.
 //
-//   node bench/template-import.mjs [rounds] [--sha256]    (default 9 rounds)
+// With --against=AGENT, another build's agent (say main's, agent/hvagent of another checkout)
+// imports in the same rounds too, to compare two builds under the same load.
+//
+//   node bench/template-import.mjs [rounds] [--sha256] [--against=AGENT]    (default 9 rounds)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +22,7 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const agent = join(repo, 'agent/hvagent');
 const rounds = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 9);
 const withSha = process.argv.includes('--sha256');
+const against = process.argv.find((arg) => arg.startsWith('--against='))?.slice('--against='.length);
 const root = `/var/lib/hvagent/t-bench-p9-${process.pid}`;
 const source = join(root, 'import', 'p9.qcow2');
 const config = join(root, 'hvagent.yaml');
@@ -34,8 +38,8 @@ const timed = (work) => {
   work();
   return performance.now() - t0;
 };
-function template(action, data) {
-  const reply = JSON.parse(run(agent, ['rpc'], { input: JSON.stringify({ agent: 'template', action, data }), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } }));
+function template(action, data, by = agent) {
+  const reply = JSON.parse(run(by, ['rpc'], { input: JSON.stringify({ agent: 'template', action, data }), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } }));
   if (reply.statuscode !== 0) throw new Error(`template ${action}: ${reply.statusmsg}`);
   return reply;
 }
@@ -66,6 +70,13 @@ try {
       rmSync(copy);
       return ms;
     },
+    ...(against && {
+      'import against': (round) => {
+        const ms = timed(() => template('import', { ref: `image:p9a-${round}`, source }, against));
+        template('delete', { ref: `image:p9a-${round}` });
+        return ms;
+      },
+    }),
     ...(withSha && {
       'import sha256': (round) => {
         const ms = timed(() => template('import', { ref: `image:p9s-${round}`, source, sha256: sum }));
@@ -90,6 +101,8 @@ try {
     const ratio = name === 'cp' ? '' : `  ratio to cp: median ${median(ratios(name)).toFixed(2)}x`;
     console.log(`  ${name.padEnd(14)}: median ${median(times[name]).toFixed(0)} ms (min ${Math.min(...times[name]).toFixed(0)})${ratio}`);
   }
+  if (withSha) console.log(`  import sha256 ÷ import: median ${median(times['import sha256'].map((ms, i) => ms / times.import[i])).toFixed(2)}x`);
+  if (against) console.log(`  import ÷ import against: median ${median(times.import.map((ms, i) => ms / times['import against'][i])).toFixed(2)}x`);
   console.log(`  import ÷ (cp + sync): median ${median(times.import.map((ms, i) => ms / times['cp + sync'][i])).toFixed(2)}x   (goal: import ÷ cp <= 1.2x)`);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -71,6 +71,18 @@ describe('importing from a file', () => {
     expect(listed.data).toMatchObject({ count: 1, templates: [{ ref: 'image:tiny', description: 'The test disk' }] });
   });
 
+  test('a file copied by the kernel with sha256: hashed as the copy is written, the very bytes kept; a wrong sum keeps nothing', async () => {
+    // 48 MiB of random data as qcow2: large enough for the hash to catch up with the copy.
+    const big = source('random.qcow2');
+    await run('sh', ['-c', 'head -c 50331648 /dev/urandom > "$0" && qemu-img convert -f raw -O qcow2 "$0" "$1" && rm "$0"', `${big}.raw`, big]);
+    const sum = await sha256Of(big);
+    await refused({ ref: 'image:random', source: big, sha256: sum.replace(/^./, (digit) => (digit === '0' ? '1' : '0')) }, 'CHECKSUM_MISMATCH');
+    const reply = await importing({ ref: 'image:random', source: big, sha256: sum.toUpperCase() });
+    expect(reply).toMatchObject({ statuscode: 0, data: { changed: true, format: 'qcow2', sha256: sum, bytes_received: statSync(big).size } });
+    expect(await sha256Of(reply.data.file as string)).toBe(sum);
+    expect(entry('image', 'random')!.sha256).toBe(sum);
+  });
+
   test('gzip and xz images are decompressed on the way; the sha256 is of the file as given', async () => {
     const xz = await importing({ ref: 'image:tiny-xz', source: source('tiny.qcow2.xz'), sha256: (await sha256Of(source('tiny.qcow2.xz'))).toUpperCase() });
     expect(xz).toMatchObject({ statuscode: 0, data: { changed: true, format: 'qcow2', sha256: await sha256Of(source('tiny.qcow2.xz')), bytes_received: statSync(source('tiny.qcow2.xz')).size } });

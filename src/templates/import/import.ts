@@ -14,16 +14,19 @@ import { namedFiles, pruneCatalogue } from '../prune.js';
 import { parseTemplateRef, templateRef } from '../ref.js';
 import type { Template } from '../types.js';
 import { contentCheck, type ImportFormat, type StoredForm } from './expect.js';
+import { keepFlushing } from './flush.js';
 import { inspectStored } from './inspect.js';
 import { receive } from './receive.js';
 import type { ContentKind } from './sniff.js';
 import { openSource, sourceProblem, type OpenedSource } from './source.js';
 
 // `template import`: a file or a download becomes a catalogue template (docs/TEMPLATES.md).
-// The content goes to a part file nobody else sees, is checked whole, and is then renamed
-// to a new file of its own and named in the manifest, both under the manifest's lock. So a
-// killed import leaves at most a part file (removed by the next import), a failed one
-// leaves nothing, and a replaced template's old file never changes under its clones.
+// The content goes to a part file nobody else sees, flushed to disk as it is written
+// (flush.ts), is checked whole while the last of it reaches the disk, and only then is
+// renamed to a new file of its own and named in the manifest, both under the manifest's
+// lock. So a killed import leaves at most a part file (removed by the next import), a failed
+// one leaves nothing, a crash never leaves the manifest naming a file that is not all on
+// disk, and a replaced template's old file never changes under its clones.
 
 export interface ImportRequest {
   /** TYPE:NAME, or a bare name: the type of the one template of that name, else image. */
@@ -82,6 +85,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
   // them (src/recovery/; a file the manifest names by then is kept).
   const intent = Intent.begin(config.paths.lock_dir, [lockKey.catalogue(catalogueId(directory))], `template import ${ref}`);
   const part = await createPartFile(directory, (path) => intent.record({ kind: 'file', path }));
+  const flushing = keepFlushing(part.handle);
   let kept: string | undefined;
   let succeeded = false;
   try {
@@ -103,8 +107,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       throw new HvError('CHECKSUM_MISMATCH', `Input 'sha256': ${source.shown} has SHA-256 ${received.sha256}, not ${sha256}; nothing was kept`, { input: 'sha256', actual: received.sha256 });
     }
     ctx.progress({ phase: 'checking', message: `${source.shown}: ${received.bytesStored} bytes` });
-    const inspected = await inspectStored(form!, kind, { path: part.path, handle: part.handle, bytes: received.bytesStored }, source.shown, ctx.signal);
-    // receive() flushed it: on disk before the manifest names it.
+    const [inspected] = await Promise.all([inspectStored(form!, kind, { path: part.path, handle: part.handle, bytes: received.bytesStored }, source.shown, ctx.signal), flushing.finish()]);
     await part.handle.close();
 
     ctx.progress({ phase: 'committing', message: ref });
@@ -139,6 +142,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       kept: pruned.kept.map((old) => old.file),
     };
   } finally {
+    await flushing.stop();
     await part.handle.close().catch(() => undefined);
     rmSync(part.path, { force: true });
     // Renamed into place but never named (the manifest could not be written): not a template.

@@ -9,14 +9,19 @@ import type { OpenedSource } from './source.js';
 // A local file that needs no decompressing is copied by cp: copy_file_range(2) in the
 // kernel, holes kept, and a reflink (no copy at all) on file systems that share extents.
 // cp reads the file through the descriptor the import opened (/dev/fd/3), never its path
-// again. Everything is then checked on the copy, which is what is kept: its head sniffed,
-// its SHA-256 read back when one is to be verified. Meanwhile the copy is flushed to disk
-// as it grows, so that the flush a template needs before the manifest names it overlaps
-// the copy instead of following it.
+// again. Everything is checked on the copy, which is what is kept: its head sniffed, its
+// SHA-256 read back as it is written, when one is to be verified. The caller flushes the
+// copy to disk as it grows (flush.ts).
 
-const PROGRESS_EVERY_MS = 200;
-const FLUSH_EVERY_MS = 500;
+/**
+ * Progress is reported at most this often. Not more: each report may write the job record,
+ * and a rename on the file system the copy is being flushed to can wait hundreds of
+ * milliseconds for the journal, blocking the thread that keeps the flushes going.
+ */
+const PROGRESS_EVERY_MS = 1000;
 const COPY_TIMEOUT_MS = 60 * 60_000;
+/** The hash has caught up with the copy: it looks again after this long. */
+const CATCH_UP_MS = 20;
 
 export async function copyInKernel(
   source: OpenedSource,
@@ -31,20 +36,22 @@ export async function copyInKernel(
     const { size } = await part.handle.stat();
     options.progress({ phase, percent: total ? Math.min(100, (size * 100) / total) : 100, message: `${(size / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB` });
   };
-  const flushing = keepFlushing(part.handle);
   const progress = setInterval(() => void report('copying').catch(() => undefined), PROGRESS_EVERY_MS);
+  const copy = { done: false, abandoned: false };
+  const copying = runProcess('cp', ['--', '/dev/fd/3', part.path], { descriptors: [file.fd], signal: options.signal, timeoutMs: COPY_TIMEOUT_MS }).finally(() => (copy.done = true));
+  const hashing = options.hashSource ? hashBehindCopy(part.handle, copy, total, options) : undefined;
+  hashing?.catch(() => undefined); // a failed copy is the error to report
   try {
-    await runProcess('cp', ['--', '/dev/fd/3', part.path], { descriptors: [file.fd], signal: options.signal, timeoutMs: COPY_TIMEOUT_MS });
+    await copying;
     clearInterval(progress);
     await report('copying');
     options.check(contentKind(await readHead(part.handle, HEAD_BYTES)));
     const bytes = (await part.handle.stat()).size;
-    const sha256 = options.hashSource ? await hashFile(part.handle, bytes, options) : undefined;
-    await flushing.finish();
-    return { bytesIn: bytes, bytesStored: bytes, compression: undefined, sha256 };
+    return { bytesIn: bytes, bytesStored: bytes, compression: undefined, sha256: await hashing };
   } finally {
+    copy.abandoned = true; // refused or failed: the rest of the hash is not needed
     clearInterval(progress);
-    await flushing.finish().catch(() => undefined);
+    await hashing?.catch(() => undefined);
   }
 }
 
@@ -54,48 +61,44 @@ export async function readHead(handle: FileHandle, bytes: number): Promise<Buffe
   return head.subarray(0, bytesRead);
 }
 
-async function hashFile(handle: FileHandle, bytes: number, options: ReceiveOptions): Promise<string> {
+/**
+ * The SHA-256 of the copy, read while cp writes it: cp writes each byte once, in order, and
+ * what lies below the file's size is written (or a hole of the source, zeros either way).
+ * Reading at the end of what is there, it waits for more until the copy has ended; then it
+ * reads to the end. So it is the hash of the very bytes kept, and costs little more than cp.
+ */
+export async function hashBehindCopy(handle: FileHandle, copy: { readonly done: boolean; readonly abandoned?: boolean }, total: number, options: Pick<ReceiveOptions, 'progress'>): Promise<string> {
   const hash = createHash('sha256');
   const chunk = 4 * 1024 * 1024;
   // Two buffers: the next read runs while this one is hashed.
   const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  let position = 0;
+  // Whether the copy had ended before the read began: then a read of nothing is the end.
+  const read = (buffer: Buffer) => {
+    const ended = copy.done;
+    return handle.read(buffer, 0, chunk, position).then(({ bytesRead }) => ({ bytesRead, ended }));
+  };
   let last = 0;
-  let pending = handle.read(buffers[0]!, 0, chunk, 0);
-  for (let position = 0, turn = 0; ; turn ^= 1) {
-    const { bytesRead } = await pending;
-    if (bytesRead === 0) break;
+  let turn = 0;
+  let pending = read(buffers[turn]!);
+  for (;;) {
+    const { bytesRead, ended } = await pending;
+    if (copy.abandoned) return '';
+    if (bytesRead === 0) {
+      if (ended) break;
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS));
+      pending = read(buffers[turn]!);
+      continue;
+    }
+    const current = buffers[turn]!;
     position += bytesRead;
-    pending = handle.read(buffers[turn ^ 1]!, 0, chunk, position);
-    hash.update(buffers[turn]!.subarray(0, bytesRead));
-    if (Date.now() - last >= PROGRESS_EVERY_MS) {
+    turn ^= 1;
+    pending = read(buffers[turn]!);
+    hash.update(current.subarray(0, bytesRead));
+    if (copy.done && Date.now() - last >= PROGRESS_EVERY_MS) {
       last = Date.now();
-      options.progress({ phase: 'verifying', percent: bytes ? (position * 100) / bytes : 100, message: 'SHA-256' });
+      options.progress({ phase: 'verifying', percent: total ? Math.min(100, (position * 100) / total) : 100, message: 'SHA-256' });
     }
   }
   return hash.digest('hex');
-}
-
-/**
- * Flushes a file being written, over and over (fdatasync in the thread pool) until
- * finish(), which flushes once more and resolves when all is on disk.
- */
-export function keepFlushing(handle: FileHandle): { finish(): Promise<void> } {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await handle.datasync();
-      await new Promise((resolve) => setTimeout(resolve, FLUSH_EVERY_MS));
-    }
-  })();
-  loop.catch(() => undefined); // reported by finish(), which awaits it
-
-  let finished: Promise<void> | undefined;
-  return {
-    finish: () =>
-      (finished ??= (async () => {
-        running = false;
-        await loop;
-        await handle.datasync();
-      })()),
-  };
 }

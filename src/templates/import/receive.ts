@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { HvError } from '../../core/errors.js';
 import { runProcess } from '../../process/run.js';
-import { copyInKernel, keepFlushing, readHead } from './kernel-copy.js';
+import { copyInKernel, readHead } from './kernel-copy.js';
 import type { Received, ReceiveOptions } from './received.js';
 import { compressionOf, contentKind, HEAD_BYTES, type ContentKind } from './sniff.js';
 import type { OpenedSource } from './source.js';
@@ -17,7 +17,7 @@ import type { OpenedSource } from './source.js';
 // of content have been looked at: a file that is not what the import expects is refused
 // before it is downloaded whole. Runs of zeros are skipped, not written: the file stays sparse.
 // A local file that needs no decompressing is copied by the kernel instead (kernel-copy.ts).
-// Either way the file is on disk when receive() returns: flushed while it is written.
+// The caller flushes the file to disk meanwhile (flush.ts).
 
 /** Sparse writes: the content is looked at in pieces aligned to this in the file; pieces of zeros are skipped. */
 const ZERO_BLOCK = 64 * 1024;
@@ -40,7 +40,6 @@ export async function receive(source: OpenedSource, part: { path: string; handle
   const file = part.handle;
   const meter = new Meter(source, options);
   const sink = new SparseSink(file, options.check, options.maxBytes, tooLarge);
-  const flushing = keepFlushing(file);
   try {
     source.stream.on('error', (error) => meter.destroy(error as Error));
     const { head, rest } = await peek(source.stream.pipe(meter), 8);
@@ -60,12 +59,10 @@ export async function receive(source: OpenedSource, part: { path: string; handle
     if (source.totalBytes !== undefined && meter.bytes !== source.totalBytes && source.remote) {
       throw new HvError('DOWNLOAD_FAILED', `Input 'source': ${source.shown} ended after ${meter.bytes} of ${source.totalBytes} bytes; nothing was kept`, { input: 'source' });
     }
-    await flushing.finish();
     return { bytesIn: meter.bytes, bytesStored: sink.bytes, compression, sha256: meter.hash?.digest('hex') };
   } catch (error) {
     throw source.explain(error);
   } finally {
-    await flushing.finish().catch(() => undefined);
     source.close();
   }
 }
