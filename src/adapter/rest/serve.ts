@@ -43,19 +43,23 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
   dispatcher.operations.subscribe((operation) =>
     events.publish({ type: 'operation', name: operation.state, time: operation.updated_at, target: operation.target, data: { ...operation } }),
   );
-  const watches: EventWatch[] = [...new Set([config.libvirt.uri, config.libvirt.lxc_uri])].map((uri) =>
-    watchDomainEvents(uri, {
+  const watches: EventWatch[] = [...new Set([config.libvirt.uri, config.libvirt.lxc_uri])].map((uri) => {
+    let beenLive = false;
+    return watchDomainEvents(uri, {
       onEvent: (event) => {
         readCache.refresh();
         if (event.lifecycle) events.publish({ type: 'vm', name: event.lifecycle, time: event.time, target: event.domain, data: { uri, ...event } });
       },
-      // Whatever changed while the stream was down is unknown (libvirtd restarted, upgraded?): start afresh.
-      onState: () => {
+      // Whatever changed while the stream was down is unknown: start afresh. A libvirtd that
+      // went away or came back may be another version: its host facts are read again (its
+      // first connection changes nothing).
+      onState: (live) => {
         readCache.invalidate();
-        forgetHostFacts();
+        if (beenLive) forgetHostFacts();
+        beenLive ||= live;
       },
-    }),
-  );
+    });
+  });
   const eventsLive = () => watches.every((watch) => watch.live());
 
   const context: ServerContext = {
