@@ -7,8 +7,8 @@ import { parseVersion } from './parse/version.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, type VirshCommandResult } from './virsh.js';
 
 // What the hypervisor connections say about the host: one virsh process on the main
-// connection, plus a probe of the LXC one; free memory alone can be read again. Which VM classes that makes available is
-// decided above (monitoring/host-facts.ts).
+// connection, plus a probe of the LXC one; free memory alone can be read again. Which VM
+// classes that makes available is decided above (monitoring/host-facts.ts).
 
 /** Memory figures are MiB (KiB from libvirt, rounded down). */
 export interface HypervisorFacts {
