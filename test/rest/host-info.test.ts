@@ -43,7 +43,7 @@ async function expectFreshFreeMemory() {
   const before = memFreeMb();
   const info = await hostInfo();
   const after = memFreeMb();
-  const slack = 64;
+  const slack = 128; // MiB: far less than the 512 MiB taken below, more than others move in a request
   expect(info.memory.free_mb).toBeGreaterThanOrEqual(Math.min(before, after) - slack);
   expect(info.memory.free_mb).toBeLessThanOrEqual(Math.max(before, after) + slack);
   return info;
