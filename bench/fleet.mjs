@@ -9,17 +9,27 @@
 // Phase 1 with `hvagent serve` running on a private socket (HVAGENT_SOCKET in the servers'
 // environment: the runner hands each request to it), phase 2 with it stopped (the agent
 // program runs per request, as without a server).
+// --against DIR: phase 1 alternates this checkout's server with DIR's (another built
+// checkout, e.g. a worktree of main), in blocks of BLOCK rounds, each after a fresh start
+// and WARM_UP rounds that are not counted: two builds compared under the same load.
+// --server-only: no phase 2.
 //
-//   node bench/fleet.mjs [rounds]      (default 20)
+//   node bench/fleet.mjs [rounds] [--against DIR] [--server-only]      (default 20)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const rounds = Number(process.argv[2] ?? 20);
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const rounds = Number(args.find((arg, index) => /^\d+$/.test(arg) && args[index - 1] !== '--against') ?? 20);
+const against = option('--against');
+const serverOnly = args.includes('--server-only');
+const BLOCK = 5;
+const WARM_UP = 2;
 const work = mkdtempSync(join(tmpdir(), 'hv-bench-p6-'));
 const fleetDir = join(work, 'fleet');
 const socket = join(work, 'hvagent.sock');
@@ -58,50 +68,90 @@ function mcoMs(args) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-function phase(label) {
-  const times = { ping: [], host_info: [], vm_list: [], agent_info: [] };
-  for (let i = -2; i < rounds; i += 1) {
-    const ping = mcoMs(['rpc', 'rpcutil', 'ping']);
-    const host = mcoMs(['rpc', 'host', 'info']);
-    const vms = mcoMs(['rpc', 'vm', 'list']);
-    const agentInfo = mcoMs(['rpc', 'host', 'agent_info']);
-    if (i < 0) continue;
-    times.ping.push(ping);
-    times.host_info.push(host);
-    times.vm_list.push(vms);
-    times.agent_info.push(agentInfo);
-  }
-  const ping = median(times.ping);
-  const share = (action) => (median(times[action]) - ping) / median(times[action]);
+/** One round: each call in turn, ms per host. */
+function round() {
+  return {
+    ping: mcoMs(['rpc', 'rpcutil', 'ping']),
+    host_info: mcoMs(['rpc', 'host', 'info']),
+    vm_list: mcoMs(['rpc', 'vm', 'list']),
+    agent_info: mcoMs(['rpc', 'host', 'agent_info']),
+  };
+}
+
+function summary(label, measured) {
+  const times = (action) => measured.map((one) => one[action]);
+  const ping = median(times('ping'));
+  const share = (action) => (median(times(action)) - ping) / median(times(action));
   return {
     phase: label,
+    rounds: measured.length,
     ping_ms: ping,
-    host_info_ms: median(times.host_info),
-    vm_list_ms: median(times.vm_list),
-    agent_info_ms: median(times.agent_info),
+    host_info_ms: median(times('host_info')),
+    vm_list_ms: median(times('vm_list')),
+    agent_info_ms: median(times('agent_info')),
     host_info_agent_share: share('host_info'),
     vm_list_agent_share: share('vm_list'),
   };
 }
 
-try {
-  run(join(repo, 'agent/hvagent'), ['install', 'mcollective', join(work, 'plugin')]);
+function phase(label) {
+  const measured = [];
+  for (let i = -WARM_UP; i < rounds; i += 1) {
+    const one = round();
+    if (i >= 0) measured.push(one);
+  }
+  return summary(label, measured);
+}
+
+async function startServer(checkout) {
   const config = join(work, 'hvagent.yaml');
   writeFileSync(config, `paths: { jobs_dir: ${work}/jobs, lock_dir: ${work}/locks }\n`);
-  server = spawn(join(repo, 'agent/hvagent'), ['serve', '--listen', `unix:${socket}`], { env: { PATH: process.env.PATH, HVAGENT_CONFIG: config }, stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(join(checkout, 'agent/hvagent'), ['serve', '--listen', `unix:${socket}`], { env: { PATH: process.env.PATH, HVAGENT_CONFIG: config }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     let output = '';
     server.stdout.on('data', (chunk) => (output += chunk) && output.includes('listening on') && resolve());
     server.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
   });
-  run(join(repo, 'test/fleet/fleet.sh'), ['start'], fleetEnv);
-  const withServer = phase('hvagent serve running');
+}
+
+async function stopServer() {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
   server = undefined;
-  const withoutServer = phase('no server: the agent program per request');
-  const round = (value) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value);
-  console.log(JSON.stringify({ rounds, results: [withServer, withoutServer] }, (key, value) => round(value), 2));
+}
+
+/** This checkout's server and DIR's, alternated in blocks, each block after a fresh start and its warm-up. */
+async function compared() {
+  const measured = { [repo]: [], [against]: [] };
+  while (measured[repo].length < rounds || measured[against].length < rounds) {
+    for (const checkout of [repo, against]) {
+      await startServer(checkout);
+      for (let i = -WARM_UP; i < BLOCK; i += 1) {
+        const one = round();
+        if (i >= 0 && measured[checkout].length < rounds) measured[checkout].push(one);
+      }
+      await stopServer();
+    }
+  }
+  return [summary(`hvagent serve running: ${repo}`, measured[repo]), summary(`hvagent serve running: ${against}`, measured[against])];
+}
+
+try {
+  run(join(repo, 'agent/hvagent'), ['install', 'mcollective', join(work, 'plugin')]);
+  await startServer(repo);
+  run(join(repo, 'test/fleet/fleet.sh'), ['start'], fleetEnv);
+  const results = [];
+  if (against) {
+    await stopServer();
+    results.push(...(await compared()));
+  } else {
+    results.push(phase('hvagent serve running'));
+    await stopServer();
+  }
+  if (!serverOnly) results.push(phase('no server: the agent program per request'));
+  const rounded = (value) => (typeof value === 'number' ? Math.round(value * 1000) / 1000 : value);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(JSON.stringify({ rounds, load_at_end: load, results }, (key, value) => rounded(value), 2));
 } finally {
   stopAll();
 }

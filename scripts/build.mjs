@@ -48,7 +48,7 @@ const runTool = (...args) => {
 };
 runTool(join(root, 'build/compile.mjs'), join(root, 'ddl'), join(root, 'build'));
 
-const VENDOR = ['yaml', 'fast-xml-parser', 'hono', 'hono/body-limit', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
+const VENDOR = ['yaml', 'fast-xml-parser', 'hono', 'hono/method-not-allowed', 'hono/streaming', '@hono/node-server'];
 const GENERATED = join(root, 'build/generated');
 const common = { absWorkingDir: root, bundle: true, platform: 'node', format: 'cjs', target: 'node18', minify: true, legalComments: 'none', logLevel: 'warning' };
 const relativeId = (path) => relative(root, path).split('\\').join('/');

@@ -68,8 +68,9 @@ export function poolDropinDirectory(configFile: string): string {
 
 function dropinStamp(directory: string): string {
   try {
-    const stats = statSync(directory, { bigint: true });
-    return `${stats.ino}:${stats.mtimeNs}`;
+    // Most hosts have no pools.d: no exception (and its stack trace) for that on every request.
+    const stats = statSync(directory, { bigint: true, throwIfNoEntry: false });
+    return stats ? `${stats.ino}:${stats.mtimeNs}` : 'absent';
   } catch {
     return 'absent';
   }

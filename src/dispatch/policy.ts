@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // MCollective's actionpolicy files (choria-legacy/mcollective-actionpolicy-auth,
@@ -55,6 +55,8 @@ export function readPolicy(directory: string, agent: string): Policy | undefined
   const file = join(directory, `${agent}.policy`);
   let text: string;
   try {
+    // Read on every request; most agents have none: no exception (and its stack trace) for that.
+    if (!statSync(file, { throwIfNoEntry: false })) return undefined;
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

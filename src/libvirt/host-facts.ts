@@ -1,13 +1,14 @@
 import { hostHasHardwareVirtualisation } from './hardware-virtualisation.js';
 import { parseCapabilities, type Capabilities } from './parse/capabilities.js';
-import { parseFreecellAll, parseNodeMemStats, type FreeCells, type NodeMemStats } from './parse/free-memory.js';
+import { connectionIsOnThisMachine, readLocalFreeMemory, type FreeMemoryKiB } from './local-memory.js';
+import { parseFreecellAll, parseNodeMemStats } from './parse/free-memory.js';
 import { parseNodeInfo, type NodeInfo } from './parse/nodeinfo.js';
 import { parseVersion } from './parse/version.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, type VirshCommandResult } from './virsh.js';
 
 // What the hypervisor connections say about the host: one virsh process on the main
-// connection, plus a probe of the LXC one. Which VM classes that makes available is
-// decided above (monitoring/host-facts.ts).
+// connection, plus a probe of the LXC one; free memory alone can be read again. Which VM
+// classes that makes available is decided above (monitoring/host-facts.ts).
 
 /** Memory figures are MiB (KiB from libvirt, rounded down). */
 export interface HypervisorFacts {
@@ -35,7 +36,7 @@ export interface HypervisorFacts {
   };
   readonly memory: {
     readonly total_mb: number;
-    /** MemFree as libvirt reports it (page cache not counted as free). */
+    /** MemFree as libvirt reports it, or read where libvirt reads it (page cache not counted as free). */
     readonly free_mb: number;
   };
   readonly numa: readonly {
@@ -62,33 +63,30 @@ export interface ReadHostFactsOptions {
 }
 
 const LXC_PROBE_TIMEOUT_MS = 5_000;
-const FACT_COMMANDS = [
-  ['uri'],
-  ['hostname'],
-  ['version'],
-  ['nodeinfo'],
-  ['capabilities'],
-  ['freecell', '--all'],
-  ['nodememstats'],
-] as const;
+const FACT_COMMANDS = [['uri'], ['hostname'], ['version'], ['nodeinfo'], ['capabilities']] as const;
+const FREE_MEMORY_COMMANDS = [['freecell', '--all'], ['nodememstats']] as const;
 
-/** Everything comes from ONE virsh process on `uri`, plus an optional LXC probe in parallel. */
+/**
+ * Everything comes from ONE virsh process on `uri`, plus an optional LXC probe in parallel.
+ * Free memory comes from this machine's /proc and /sys when the connection is on it
+ * (local-memory.ts), else from the same virsh process.
+ */
 export async function readHypervisorFacts(opts: ReadHostFactsOptions): Promise<HypervisorFacts> {
+  const local = connectionIsOnThisMachine(opts.uri);
   const [results, lxcAnswers, hardwareVirtualisation] = await Promise.all([
-    runVirshBatch(FACT_COMMANDS, { uri: opts.uri, signal: opts.signal }),
+    runVirshBatch(local ? FACT_COMMANDS : [...FACT_COMMANDS, ...FREE_MEMORY_COMMANDS], { uri: opts.uri, signal: opts.signal }),
     opts.lxcUri ? probeConnection(opts.lxcUri, opts.signal) : Promise.resolve(false),
     hostHasHardwareVirtualisation(),
   ]);
   const [uri, hostname, version, nodeinfo, capabilities, freecell, nodememstats] = results as [
     VirshCommandResult, VirshCommandResult, VirshCommandResult, VirshCommandResult,
-    VirshCommandResult, VirshCommandResult, VirshCommandResult,
+    VirshCommandResult, VirshCommandResult | undefined, VirshCommandResult | undefined,
   ];
   const versionInfo = parseVersion(stdoutOrThrow(version));
   const node = parseNodeInfo(stdoutOrThrow(nodeinfo));
   const caps = parseCapabilities(stdoutOrThrow(capabilities));
-  // Both are optional: the test driver has no nodememstats, some hosts no per-cell figures.
-  const freeCells = freecell.error ? undefined : parseFreecellAll(freecell.stdout);
-  const memStats = nodememstats.error ? undefined : parseNodeMemStats(nodememstats.stdout);
+  const cellIds = caps.numaCells.map((cell) => cell.id);
+  const free = local ? readLocalFreeMemory(cellIds) : freeMemoryFromVirsh(freecell!, nodememstats!, node.memoryKiB);
 
   return {
     hostname: stdoutOrThrow(hostname).trim(),
@@ -99,17 +97,32 @@ export async function readHypervisorFacts(opts: ReadHostFactsOptions): Promise<H
       libvirt_version: versionInfo.libraryVersion,
     },
     cpu: cpuFacts(node, caps),
-    memory: memoryFacts(node, freeCells, memStats),
-    numa: caps.numaCells.map((cell) => {
-      const freeKiB = freeCells?.cells.get(cell.id);
-      return {
-        id: cell.id,
-        cpus: [...cell.cpuIds].sort((a, b) => a - b),
-        memory_mb: kibToMib(cell.memoryKiB),
-        free_mb: freeKiB === undefined ? null : kibToMib(freeKiB),
-      };
-    }),
+    ...withFreeMemory(
+      caps.numaCells.map((cell) => ({ id: cell.id, cpus: [...cell.cpuIds].sort((a, b) => a - b), memory_mb: kibToMib(cell.memoryKiB), free_mb: null })),
+      free,
+    ),
     virtualisation: { domainTypes: [...new Set(caps.guests.flatMap((guest) => guest.domainTypes))], hardware: hardwareVirtualisation, lxcAnswers },
+  };
+}
+
+/**
+ * What moves in facts read before: the host's and each NUMA cell's free memory, read again
+ * (from /proc and /sys without a process when the connection is on this machine).
+ */
+export async function readFreeMemory(facts: Pick<HypervisorFacts, 'memory' | 'numa'>, opts: ReadHostFactsOptions): Promise<Pick<HypervisorFacts, 'memory' | 'numa'>> {
+  const cellIds = facts.numa.map((cell) => cell.id);
+  if (connectionIsOnThisMachine(opts.uri)) return withFreeMemory(facts.numa, readLocalFreeMemory(cellIds));
+  const [freecell, nodememstats] = await runVirshBatch(FREE_MEMORY_COMMANDS, { uri: opts.uri, signal: opts.signal });
+  return withFreeMemory(facts.numa, freeMemoryFromVirsh(freecell!, nodememstats!, facts.memory.total_mb * 1024));
+}
+
+function withFreeMemory(numa: HypervisorFacts['numa'], free: FreeMemoryKiB): Pick<HypervisorFacts, 'memory' | 'numa'> {
+  return {
+    memory: { total_mb: kibToMib(free.totalKiB), free_mb: kibToMib(free.freeKiB) },
+    numa: numa.map((cell) => {
+      const freeKiB = free.cells.get(cell.id);
+      return { ...cell, free_mb: freeKiB === undefined ? null : kibToMib(freeKiB) };
+    }),
   };
 }
 
@@ -128,14 +141,19 @@ function cpuFacts(node: NodeInfo, caps: Capabilities): HypervisorFacts['cpu'] {
 }
 
 /**
- * nodeinfo's memory is the sum of the NUMA cells, which can undercount: on this project's
- * CI VMs node0 holds 4.5 GiB of a 24 GiB MemTotal. nodememstats reads MemTotal/MemFree, so
- * it wins when the driver supports it.
+ * Both commands are optional: the test driver has no nodememstats, some hosts no per-cell
+ * figures. nodeinfo's memory is the sum of the NUMA cells, which can undercount: on this
+ * project's CI VMs node0 holds 4.5 GiB of a 24 GiB MemTotal. nodememstats reads
+ * MemTotal/MemFree, so it wins when the driver supports it.
  */
-function memoryFacts(node: NodeInfo, freeCells?: FreeCells, memStats?: NodeMemStats): HypervisorFacts['memory'] {
-  const totalKiB = memStats?.totalKiB ?? node.memoryKiB;
-  const freeKiB = memStats?.freeKiB ?? freeCells?.totalKiB ?? 0;
-  return { total_mb: kibToMib(totalKiB), free_mb: kibToMib(freeKiB) };
+function freeMemoryFromVirsh(freecell: VirshCommandResult, nodememstats: VirshCommandResult, nodeTotalKiB: number): FreeMemoryKiB {
+  const freeCells = freecell.error ? undefined : parseFreecellAll(freecell.stdout);
+  const memStats = nodememstats.error ? undefined : parseNodeMemStats(nodememstats.stdout);
+  return {
+    totalKiB: memStats?.totalKiB ?? nodeTotalKiB,
+    freeKiB: memStats?.freeKiB ?? freeCells?.totalKiB ?? 0,
+    cells: freeCells?.cells ?? new Map(),
+  };
 }
 
 async function probeConnection(uri: string, signal?: AbortSignal): Promise<boolean> {

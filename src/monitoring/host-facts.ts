@@ -1,13 +1,72 @@
-import { readHypervisorFacts, type HypervisorFacts, type ReadHostFactsOptions } from '../libvirt/host-facts.js';
+import { readFreeMemory, readHypervisorFacts, type HypervisorFacts, type ReadHostFactsOptions } from '../libvirt/host-facts.js';
 import type { VmClassName } from '../model/vm-classes.js';
 
 // What the host has (CPUs, memory, NUMA, the hypervisor) and which VM classes it can run.
+//
+// A long-running process (`hvagent serve`, keepHostFacts) keeps what does not move (the
+// hypervisor and its versions, CPU and NUMA topology, the VM classes) and reads only free
+// memory per request: from /proc and /sys, no process at all, when the connection is on
+// this machine. So `host info` costs the server no virsh per request and is never older
+// than the request. What it keeps is read again when libvirt's connections come or go
+// (the server's event watch), on a configuration reload, and after KEPT_FACTS_MS (hostname
+// or online CPUs changed by hand): then served once more while it is read again.
 
 export interface HostFacts extends Omit<HypervisorFacts, 'virtualisation'> {
   readonly vm_classes: readonly VmClassName[];
 }
 
+const KEPT_FACTS_MS = 10 * 60_000;
+
+interface Kept {
+  readonly facts: Promise<HostFacts>;
+  at: number;
+  refreshing?: boolean;
+}
+
+/** By main and LXC connection; undefined: nothing is kept (a per-request process reads once anyway). */
+let kept: Map<string, Kept> | undefined;
+
+/** From now on this process keeps host facts across requests (the server). */
+export function keepHostFacts(): void {
+  kept ??= new Map();
+}
+
+/** What is kept is read again on its next use: the hypervisor connections changed. */
+export function forgetHostFacts(): void {
+  kept?.clear();
+}
+
 export async function readHostFacts(options: ReadHostFactsOptions): Promise<HostFacts> {
+  if (!kept) return readAll(options);
+  const key = `${options.uri}\n${options.lxcUri ?? ''}`;
+  const entry = kept.get(key);
+  if (!entry) return keep(key, options).facts;
+  if (Date.now() - entry.at >= KEPT_FACTS_MS && !entry.refreshing) {
+    entry.refreshing = true;
+    keep(key, { uri: options.uri, lxcUri: options.lxcUri }, entry);
+  }
+  const facts = await entry.facts;
+  return { ...facts, ...(await readFreeMemory(facts, options)) };
+}
+
+/** Reads everything and keeps it once read; a failure is not kept (the next request reads again). */
+function keep(key: string, options: ReadHostFactsOptions, previous?: Kept): Kept {
+  const entry: Kept = { facts: readAll(options), at: Date.now() };
+  if (!previous) kept!.set(key, entry);
+  entry.facts.then(
+    () => {
+      entry.at = Date.now();
+      if (previous && kept!.get(key) === previous) kept!.set(key, entry);
+    },
+    () => {
+      if (kept!.get(key) === entry) kept!.delete(key);
+      if (previous) previous.refreshing = false;
+    },
+  );
+  return entry;
+}
+
+async function readAll(options: ReadHostFactsOptions): Promise<HostFacts> {
   const { virtualisation, ...facts } = await readHypervisorFacts(options);
   return { ...facts, vm_classes: offeredVmClasses(virtualisation) };
 }

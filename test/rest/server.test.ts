@@ -3,6 +3,7 @@
 // not stop the server serving others. Nothing here defines a VM.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +114,26 @@ describe('bad input and abuse: a typed refusal each, and the server goes on', ()
   test('a body over server.max_body_bytes is 413', async () => {
     const answer = await server.unix('POST', '/v1/vm/info', { name: 'x'.repeat(5000) });
     expect([answer.status, answer.json.data.error_code]).toEqual([413, 'REQUEST_TOO_LARGE']);
+  });
+
+  test('a chunked body (no Content-Length) is cut off at server.max_body_bytes with 413, and a small one is read whole', async () => {
+    const chunked = (chunks: string[]) =>
+      new Promise<{ status: number; json: { data: Record<string, unknown>; statuscode: number } }>((resolve, reject) => {
+        const request = httpRequest({ socketPath: server.socket, method: 'POST', path: '/v1/host/agent_info', headers: { 'Content-Type': 'application/json' } }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) }));
+        });
+        request.on('error', reject);
+        for (const chunk of chunks) request.write(chunk);
+        request.end();
+      });
+    // 5 chunks of 1,000 bytes: past the 4,096-byte cap only in the fifth.
+    const large = await chunked(['{"pad": "', ...Array.from({ length: 5 }, () => 'x'.repeat(1000)), '"}']);
+    expect([large.status, large.json.data.error_code]).toEqual([413, 'REQUEST_TOO_LARGE']);
+    const small = await chunked(['{', '}']);
+    expect([small.status, small.json.statuscode]).toEqual([200, 0]);
   });
 
   test('malformed JSON and a non-object body are 400, naming the problem', async () => {

@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { HvError, toHvError, type ErrorCode } from '../../core/errors.js';
 import { errorReply, type Reply } from '../../core/reply.js';
 import { establishCaller } from './callers.js';
+import { readCappedBody } from './capped-body.js';
 import type { ServerContext, ServerEnv } from './context.js';
 import { eventRoutes } from './event-routes.js';
 import { metricsRoute } from './metrics-route.js';
@@ -57,14 +57,13 @@ export function createApp(server: ServerContext): Hono<ServerEnv> {
     }
   });
   app.use(async (c, next) => {
-    // Only requests that may carry a body are wrapped: asking a GET for its body would
-    // materialise a fetch Request (and its abort listener) for nothing.
+    // Only requests that may carry a body are read: a GET's body is never looked at.
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const limit = bodyLimit({
-      maxSize: server.config().server.max_body_bytes,
-      onError: (context) => refuseHere(context, 'REQUEST_TOO_LARGE', `The body is larger than ${server.config().server.max_body_bytes} bytes (server.max_body_bytes)`, { Connection: 'close' }),
-    });
-    return limit(c, next);
+    const limit = server.config().server.max_body_bytes;
+    const body = await readCappedBody(c.env.incoming, limit);
+    if (body === undefined) return refuseHere(c, 'REQUEST_TOO_LARGE', `The body is larger than ${limit} bytes (server.max_body_bytes)`, { Connection: 'close' });
+    c.set('body', body);
+    return next();
   });
   app.use(
     methodNotAllowed({

@@ -6,7 +6,8 @@ import type { EventHub } from './event-hub.js';
 
 // What every route of the server is handed (serve.ts makes it).
 
-export type ServerEnv = { Bindings: HttpBindings & { transport: Transport }; Variables: { caller: Caller } };
+/** `body`: a POST's body as text, read (capped) before any route (app.ts). */
+export type ServerEnv = { Bindings: HttpBindings & { transport: Transport }; Variables: { caller: Caller; body: string } };
 
 export interface ServerContext {
   readonly dispatcher: Dispatcher;

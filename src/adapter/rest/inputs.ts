@@ -3,6 +3,7 @@ import { HvError } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
 import type { ActionDdl } from '../../ddl/types.js';
 import { typed } from '../typed-text.js';
+import type { ServerEnv } from './context.js';
 
 // A REST request's inputs: the route's {params}, the query string and the JSON body,
 // typed by the DDL where they are text. A name given in two places is refused: which one
@@ -10,7 +11,7 @@ import { typed } from '../typed-text.js';
 
 const SERVER_PARAMETERS = new Set(['async']);
 
-export async function inputsOf(c: Context, action: ActionDdl | undefined, params: Readonly<Record<string, string>> = {}): Promise<Record<string, unknown>> {
+export async function inputsOf(c: Context<ServerEnv>, action: ActionDdl | undefined, params: Readonly<Record<string, string>> = {}): Promise<Record<string, unknown>> {
   const data: Record<string, unknown> = { ...(await jsonBody(c)) };
   const put = (name: string, value: string, where: string) => {
     if (name in data) throw new HvError('REQUEST_INVALID', `Input '${printable(name)}' is given twice (${where} and elsewhere)`, { input: printable(name) });
@@ -24,10 +25,10 @@ export async function inputsOf(c: Context, action: ActionDdl | undefined, params
 }
 
 /** The body as a JSON object; no body is no inputs. */
-export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  // A GET has no body: not even asking keeps the request from being materialised as a fetch Request.
+export async function jsonBody(c: Context<ServerEnv>): Promise<Record<string, unknown>> {
+  // A GET has no body; any other request's was read, capped, before the routes (app.ts).
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return {};
-  const text = await c.req.text();
+  const text = c.get('body') ?? '';
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {

@@ -8,6 +8,7 @@ import { ReadCache } from '../../dispatch/read-cache.js';
 import { openApiDocument } from '../../ddl/generate/openapi.js';
 import { allAgentDdls } from '../../ddl/registry.js';
 import { watchDomainEvents, type EventWatch } from '../../libvirt/events.js';
+import { forgetHostFacts, keepHostFacts } from '../../monitoring/host-facts.js';
 import { createApp } from './app.js';
 import type { ServerContext } from './context.js';
 import type { Caller } from './callers.js';
@@ -32,6 +33,8 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
   // While libvirt's event stream is down a change could go unseen: reads are then only
   // shared by the requests that arrive while one is being made.
   const readCache = new ReadCache({ ttlMs: (agent, action) => { const ttl = warmTtl(agent, action); return ttl !== undefined && !eventsLive() ? 0 : ttl; } });
+  // host info: the hypervisor and the topology kept, free memory read per request (no process).
+  keepHostFacts();
   const events = new EventHub(() => config.server.max_event_backlog);
   const dispatcher = makeDispatcher({ detached: true, readCache });
   let config: HvConfig = await dispatcher.reloadConfig();
@@ -40,16 +43,23 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
   dispatcher.operations.subscribe((operation) =>
     events.publish({ type: 'operation', name: operation.state, time: operation.updated_at, target: operation.target, data: { ...operation } }),
   );
-  const watches: EventWatch[] = [...new Set([config.libvirt.uri, config.libvirt.lxc_uri])].map((uri) =>
-    watchDomainEvents(uri, {
+  const watches: EventWatch[] = [...new Set([config.libvirt.uri, config.libvirt.lxc_uri])].map((uri) => {
+    let beenLive = false;
+    return watchDomainEvents(uri, {
       onEvent: (event) => {
         readCache.refresh();
         if (event.lifecycle) events.publish({ type: 'vm', name: event.lifecycle, time: event.time, target: event.domain, data: { uri, ...event } });
       },
-      // Whatever changed while the stream was down is unknown: start afresh.
-      onState: () => readCache.invalidate(),
-    }),
-  );
+      // Whatever changed while the stream was down is unknown: start afresh. A libvirtd that
+      // went away or came back may be another version: its host facts are read again (its
+      // first connection changes nothing).
+      onState: (live) => {
+        readCache.invalidate();
+        if (beenLive) forgetHostFacts();
+        beenLive ||= live;
+      },
+    });
+  });
   const eventsLive = () => watches.every((watch) => watch.live());
 
   const context: ServerContext = {
@@ -84,6 +94,7 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
       (fresh) => {
         config = fresh;
         readCache.invalidate();
+        forgetHostFacts();
         say('configuration reloaded');
       },
       (error: unknown) => say(`configuration not reloaded, the previous one stays: ${toHvError(error).message}`),

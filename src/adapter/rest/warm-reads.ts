@@ -17,8 +17,6 @@ const WARM: Readonly<Record<string, number>> = {
   'volume#info': OTHER_READS_MS,
   'template#list': OTHER_READS_MS,
   'template#info': OTHER_READS_MS,
-  // Topology does not move; free memory does, and a few seconds old is what this promises.
-  'host#info': OTHER_READS_MS,
 };
 
 export function warmTtl(agent: string, action: string): number | undefined {

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+
+// Free memory without a process, where libvirt would read the same files: the QEMU and LXC
+// drivers answer `nodememstats` from /proc/meminfo and `freecell` from
+// /sys/devices/system/node/node<N>/meminfo (libnuma) of the machine libvirtd runs on. A
+// connection that names no host (qemu:///system, qemu+unix:///…?socket=…, qemu:///embed…)
+// runs on this machine: hvagent runs on the host it manages. Any other (test://, a remote
+// host) is asked through virsh.
+
+/** KiB, as libvirt reports them. */
+export interface FreeMemoryKiB {
+  readonly totalKiB: number;
+  readonly freeKiB: number;
+  /** Free KiB per NUMA cell id; a cell whose figure cannot be read is absent. */
+  readonly cells: ReadonlyMap<number, number>;
+}
+
+export function connectionIsOnThisMachine(uri: string): boolean {
+  const match = /^([a-z0-9]+)(?:\+([a-z0-9]+))?:\/\/([^/]*)\//i.exec(uri);
+  if (!match) return false;
+  const [, driver, transport, authority] = match;
+  return ['qemu', 'lxc'].includes(driver!.toLowerCase()) && authority === '' && (transport === undefined || transport.toLowerCase() === 'unix');
+}
+
+export interface LocalMemoryPaths {
+  readonly meminfo: string;
+  readonly nodeDir: string;
+}
+
+const SYSTEM_PATHS: LocalMemoryPaths = { meminfo: '/proc/meminfo', nodeDir: '/sys/devices/system/node' };
+
+/**
+ * procfs and sysfs are read synchronously on purpose: they never wait for a disk, and an
+ * asynchronous read would take four trips through libuv's thread pool per file.
+ */
+export function readLocalFreeMemory(cellIds: readonly number[], paths: LocalMemoryPaths = SYSTEM_PATHS): FreeMemoryKiB {
+  const meminfo = readFileSync(paths.meminfo, 'utf8');
+  const totalKiB = kibField(meminfo, /^MemTotal:\s+(\d+) kB$/m, paths.meminfo);
+  const freeKiB = kibField(meminfo, /^MemFree:\s+(\d+) kB$/m, paths.meminfo);
+  const cells = new Map<number, number>();
+  for (const id of cellIds) {
+    const text = readIfPresent(`${paths.nodeDir}/node${id}/meminfo`);
+    const free = text === undefined ? undefined : /^Node \d+ MemFree:\s+(\d+) kB$/m.exec(text)?.[1];
+    if (free !== undefined) cells.set(id, Number(free));
+    // A kernel without NUMA sysfs has one cell: libvirt then reports the host's free memory for it.
+    else if (text === undefined && cellIds.length === 1) cells.set(id, freeKiB);
+  }
+  return { totalKiB, freeKiB, cells };
+}
+
+function kibField(text: string, pattern: RegExp, path: string): number {
+  const match = pattern.exec(text);
+  if (!match) throw new Error(`${path} has no ${pattern.source.slice(1, pattern.source.indexOf(':'))} line`);
+  return Number(match[1]);
+}
+
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
