@@ -27,7 +27,7 @@ const agent = join(repo, 'agent/hvagent');
 const URI = 'qemu:///system';
 const rounds = Number(process.argv[2] ?? 3);
 const image = join(process.env.HVAGENT_ASSETS ?? '/var/lib/hvagent/test-assets', 'cloud-image', 'debian12-cloud.qcow2');
-const root = `/var/lib/hvagent/t-bench-p8-${process.pid}`;
+const root = `/var/lib/hvagent/first-login-bench-${process.pid}`;
 const pool = join(root, 'vms');
 const catalogue = join(root, 'templates');
 const config = join(root, 'hvagent.yaml');
@@ -76,9 +76,23 @@ async function firstLogin(mac, key, t0) {
   const args = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${ip}`, 'true'];
   for (;;) {
     if (now() - t0 > LOGIN_BOUND_MS) throw new Error(`no ssh login to ${ip}`);
-    if (spawnSync('ssh', args, { stdio: 'ignore', timeout: 20_000 }).status === 0) return { leaseMs, loginMs: now() - t0 };
+    if (spawnSync('ssh', args, { stdio: 'ignore', timeout: 20_000 }).status === 0) return { leaseMs, loginMs: now() - t0, ip };
     await sleep(500);
   }
+}
+
+/**
+ * With P8_LOGS, outside the timing: the running domain's XML, and the guest's own account
+ * of its boot (systemd-analyze, cloud-init's stages), read over the login just made.
+ */
+function inspectGuest(name, ip, key) {
+  if (!keepLogs) return;
+  mkdirSync(keepLogs, { recursive: true });
+  writeFileSync(join(keepLogs, `${name}.xml`), quiet(['dumpxml', name]).stdout ?? '');
+  const script = 'systemd-analyze; systemd-analyze blame | head -25; systemd-analyze critical-chain; sudo cloud-init analyze show; sudo cloud-init analyze blame | head -25; lsblk; ip -br a';
+  const args = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `debian@${ip}`, script];
+  const result = spawnSync('ssh', args, { encoding: 'utf8', timeout: 120_000 });
+  writeFileSync(join(keepLogs, `${name}.analyze`), `${result.stdout ?? ''}${result.stderr ?? ''}`);
 }
 
 function removeGuest(name, serialLog = `/var/log/hvagent/console/${name}.log`) {
@@ -102,25 +116,29 @@ function cleanupAll() {
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (cleanupAll(), process.exit(130)));
 
 async function viaHvagent(round, keys) {
-  const name = `p8-hv-${process.pid}-${round}`;
+  const name = `first-login-hv-${process.pid}-${round}`;
   made.add(name);
   const t0 = now();
   const request = { agent: 'vm', action: 'create', data: { name, vm_class: 'qemu', template: 'image:debian12', pool: 'vms', memory_mb: 1024, vcpus: 2, network: 'default', hostname: name, ssh_authorized_keys: keys.publicKey, start: true } };
   const reply = JSON.parse(await runAsync(agent, ['rpc'], { input: JSON.stringify(request), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } }));
   if (reply.statuscode !== 0) throw new Error(`vm create: ${reply.statusmsg}`);
   const createdMs = now() - t0;
-  const times = await firstLogin(reply.data.nics[0].mac, keys.privateKey, t0);
+  const { ip, ...times } = await firstLogin(reply.data.nics[0].mac, keys.privateKey, t0);
+  inspectGuest(name, ip, keys.privateKey);
   removeGuest(name);
   return { createdMs, ...times };
 }
 
 async function viaVirtInstall(round, keys) {
-  const name = `p8-vi-${process.pid}-${round}`;
+  const name = `first-login-vi-${process.pid}-${round}`;
   const dir = join(peerDir, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'user-data'), `#cloud-config\nssh_authorized_keys:\n  - ${keys.publicKey}\n`);
   writeFileSync(join(dir, 'meta-data'), `instance-id: iid-${name}\nlocal-hostname: ${name}\n`);
   const mac = macOf();
+  // What hvagent's seed holds for one DHCP NIC (src/cloudinit/nocloud.ts): cloud-init then
+  // does the same network work on both sides (match by MAC, rename, DHCP).
+  writeFileSync(join(dir, 'network-config'), `version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: ${mac}\n    set-name: eth0\n    dhcp4: true\n`);
   const bootBefore = new Set(existsSync(bootDir) ? readdirSync(bootDir) : []);
   made.add(name);
   const t0 = now();
@@ -128,12 +146,13 @@ async function viaVirtInstall(round, keys) {
   await runAsync('virt-install', [
     '--connect', URI, '--name', name, '--virt-type', 'qemu', '--machine', 'pc', '--memory', '1024', '--vcpus', '2', '--osinfo', 'debian11', '--import',
     '--disk', `path=${join(dir, 'disk.qcow2')},format=qcow2,bus=virtio`,
-    '--cloud-init', `user-data=${join(dir, 'user-data')},meta-data=${join(dir, 'meta-data')}`,
+    '--cloud-init', `user-data=${join(dir, 'user-data')},meta-data=${join(dir, 'meta-data')},network-config=${join(dir, 'network-config')}`,
     '--network', `network=default,model=virtio,mac=${mac}`, '--graphics', 'none', '--noautoconsole',
     '--serial', `pty,log.file=${join(dir, 'serial.log')}`,
   ]);
   const createdMs = now() - t0;
-  const times = await firstLogin(mac, keys.privateKey, t0);
+  const { ip, ...times } = await firstLogin(mac, keys.privateKey, t0);
+  inspectGuest(name, ip, keys.privateKey);
   removeGuest(name, join(dir, 'serial.log'));
   for (const file of existsSync(bootDir) ? readdirSync(bootDir) : []) if (!bootBefore.has(file) && file.includes('cloudinit')) rmSync(join(bootDir, file), { force: true });
   return { createdMs, ...times };
