@@ -4,17 +4,22 @@
 //   hvagent: `hvagent rpc` vm create template=image:debian12 … ssh_authorized_keys=… start=true
 //            (the clone, the NoCloud seed volume, define and start in one request);
 //   peer:    `qemu-img create -b IMAGE` for the disk, then `virt-install --import
-//            --cloud-init user-data=…,meta-data=…` (its own seed ISO; the `pc` machine, whose
-//            IDE CD-ROM Debian's cloud kernel can see: docs/CLOUD-IMAGE.md).
-// Both: 1 GiB, 2 vCPUs, TCG, one virtio NIC on `default` with a known MAC, the same key and
-// host name. The clock stops at the first `ssh debian@IP true` that succeeds; the address is
-// the DHCP lease of that MAC, polled every 0.5 s, ssh tried every 0.5 s once there is one.
-// The two run one after the other, the order alternating per round; everything is removed
-// outside the timing. The image is the test image of scripts/cloud-image.sh.
+//            --cloud-init user-data=…,meta-data=…,network-config=…` (its own seed ISO; the
+//            `pc` machine, whose IDE CD-ROM Debian's cloud kernel can see: on q35 virt-install
+//            puts the seed on SATA, which that kernel cannot read; docs/CLOUD-IMAGE.md).
+// Both: the same image, 1 GiB, 2 vCPUs, TCG (qemu64), a qcow2 overlay on virtio with the
+// default cache, one virtio NIC on `default` with a known MAC, the same seed files (meta-data
+// with instance-id and host name; user-data with the key; network-config matching the MAC, as
+// hvagent writes it). The clock stops at the first `ssh debian@IP true` that succeeds; the
+// address is the DHCP lease of that MAC, polled every 0.5 s, ssh tried every 0.5 s once there
+// is one. The two run one after the other, the order alternating per round; everything is
+// removed outside the timing. The image is the test image of scripts/cloud-image.sh. Each
+// side also reports its QEMU's CPU seconds at the login: wall time on this shared machine
+// follows the other sessions' load, the guest's own work does not.
 //
 //   node bench/first-login.mjs [rounds]    (default 3; needs virtinst: apt-get install --no-install-recommends virtinst)
-//   P8_LOGS=DIR keeps each guest's serial log there (both have one; the guest's own clock
-//   says where its time went: `grep -a 'Cloud-init v\|Started ssh' DIR/*.log`).
+//   P8_LOGS=DIR keeps there, for each guest, its serial log, its running domain XML and, read
+//   over ssh after the login, systemd-analyze and `cloud-init analyze` (where its time went).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
