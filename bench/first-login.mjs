@@ -69,6 +69,9 @@ async function leaseOf(mac) {
   return /\s(\d+\.\d+\.\d+\.\d+)\/\d+\s/.exec(out.split('\n').find((line) => line.includes(mac)) ?? '')?.[1];
 }
 
+const sshArgs = (key, ip, command) =>
+  ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${ip}`, command];
+
 /** ms from t0 to the lease and to the first ssh login that succeeds. */
 async function firstLogin(mac, key, t0) {
   let ip;
@@ -79,7 +82,7 @@ async function firstLogin(mac, key, t0) {
     if (!ip) await sleep(500);
   }
   leaseMs = now() - t0;
-  const args = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${ip}`, 'true'];
+  const args = sshArgs(key, ip, 'true');
   for (;;) {
     if (now() - t0 > LOGIN_BOUND_MS) throw new Error(`no ssh login to ${ip}`);
     if (spawnSync('ssh', args, { stdio: 'ignore', timeout: 20_000 }).status === 0) return { leaseMs, loginMs: now() - t0, ip };
@@ -111,8 +114,7 @@ function inspectGuest(name, ip, key) {
   mkdirSync(keepLogs, { recursive: true });
   writeFileSync(join(keepLogs, `${name}.xml`), quiet(['dumpxml', name]).stdout ?? '');
   const script = 'systemd-analyze; systemd-analyze blame | head -25; systemd-analyze critical-chain; sudo cloud-init analyze show; sudo cloud-init analyze blame | head -25; lsblk; ip -br a';
-  const args = ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `debian@${ip}`, script];
-  const result = spawnSync('ssh', args, { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync('ssh', sshArgs(key, ip, script), { encoding: 'utf8', timeout: 120_000 });
   writeFileSync(join(keepLogs, `${name}.analyze`), `${result.stdout ?? ''}${result.stderr ?? ''}`);
 }
 
