@@ -1,8 +1,8 @@
 import { writeSync } from 'node:fs';
-import { AGENTS } from './agents/index.js';
 import { toHvError } from './core/errors.js';
 import { answerServer, withServer } from './adapter/server.js';
-import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import type { RequestDispatcher } from './dispatch/dispatcher.js';
+import { createRequestDispatcher } from './dispatch/front.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
 // environment asks for is handed the dispatcher.
@@ -14,11 +14,14 @@ import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
 // Where `hvagent serve` runs, the per-request protocols hand their request to it
 // (adapter/handoff.ts); the check is one stat(2) of its socket.
 
+/** Every agent (agents/index.ts), loaded once a request has passed validation. */
+const agents = async () => (await import('./agents/index.js')).AGENTS;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const env = process.env;
   if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) return serve(args);
-  const dispatcher = await withServer(createDispatcher({ agents: AGENTS }), args, env);
+  const dispatcher = await withServer(createRequestDispatcher({ agents }), args, env);
   const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
   return commandLine(args, dispatcher);
@@ -29,10 +32,12 @@ async function main(): Promise<void> {
 
 async function serve(args: string[]): Promise<void> {
   const { runServe } = await import('./adapter/rest/serve.js');
-  process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, ...options })));
+  const { createDispatcher } = await import('./dispatch/dispatcher.js');
+  const registry = await agents();
+  process.exit(await runServe(args, (options) => createDispatcher({ agents: registry, ...options })));
 }
 
-async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void> {
+async function commandLine(args: string[], dispatcher: RequestDispatcher): Promise<void> {
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
   for (const stream of [process.stdout, process.stderr]) {
@@ -52,8 +57,15 @@ function exitWhenFlushed(code: number): void {
 }
 
 const asksForWarmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: (refusalDone: () => void) => Promise<void>) => void) | undefined;
-// scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run (warm-up.ts).
-if (asksForWarmUp) asksForWarmUp(async (refusalDone) => (await import('./warm-up.js')).warmUp(refusalDone));
+// scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run
+// (warm-refusal.ts, then main's cache is written, then warm-up.ts).
+if (asksForWarmUp) {
+  asksForWarmUp(async (refusalDone) => {
+    await (await import('./warm-refusal.js')).warmRefusal(agents);
+    refusalDone();
+    await (await import('./warm-up.js')).warmUp();
+  });
+}
 else
   main().catch((error: unknown) => {
     const failure = toHvError(error);
