@@ -65,10 +65,10 @@ if (asksForWarmUp) {
     refusalDone();
     await (await import('./warm-up.js')).warmUp();
   });
-}
-else
+} else {
   main().catch((error: unknown) => {
     const failure = toHvError(error);
     writeSync(2, `hvagent: ${failure.message}\n`);
     process.exit(failure.statuscode || 1);
   });
+}
