@@ -4,10 +4,12 @@
 // own (scripts/loader.cjs):
 //
 //   dist/hvagent.cjs              the executable (scripts/loader.cjs)
-//   dist/hvagent.bundle.js        main: adapters, dispatch, core, the DDL registry, config
+//   dist/hvagent.bundle.js        main: what a refused request runs (the per-request adapters,
+//                                 dispatch's front, the DDL registry, the audit line)
 //   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, pool drop-in, catalogue)
-//   dist/hvagent.actions.cjs      every action handler and the operations below them; loaded
-//                                 only when a request has passed validation and authorization;
+//   dist/hvagent.actions.cjs      the dispatcher, the configuration loader, the command line,
+//                                 every action handler and the operations below them; loaded
+//                                 only when a request has passed validation;
 //                                 the modules it shares with main (errors, the request scope,
 //                                 the process runner, …) are main's own, handed over by name
 //   dist/hvagent.vendor.cjs       yaml, fast-xml-parser: loaded on first use
@@ -89,18 +91,23 @@ const ddlPlugin = {
 /**
  * The handlers the agents' actions.ts files load on demand go to the actions file, by their
  * source path; so do the server (`hvagent serve`), which no per-request process runs, and
- * `hvagent install` with the plugin files it writes.
+ * `hvagent install` with the plugin files it writes; and what runs only once a request has
+ * passed validation (the dispatcher itself, the configuration loader), the command line and
+ * the warm-up: main holds what a refused request runs (dispatch/front.ts), and no more.
  */
-const onDemand = (importer, path) =>
+const AFTER_VALIDATION = new Set(['src/agents/index.ts', 'src/dispatch/dispatcher.ts', 'src/config/load.ts', 'src/adapter/cli.ts', 'src/warm-up.ts']);
+const onDemand = (importer, path, id) =>
   /[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer) ||
   (/[\\/]src[\\/]main\.ts$/.test(importer) && path.startsWith('./adapter/rest/')) ||
-  (/[\\/]src[\\/]adapter[\\/]cli\.ts$/.test(importer) && path === './install.js');
+  (/[\\/]src[\\/]adapter[\\/]cli\.ts$/.test(importer) && path === './install.js') ||
+  AFTER_VALIDATION.has(id);
 const handlersPlugin = (handlers) => ({
   name: 'handlers',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.?\// }, ({ path, importer, resolveDir, kind }) => {
-      if (kind !== 'dynamic-import' || !onDemand(importer, path)) return undefined;
+      if (kind !== 'dynamic-import') return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
+      if (!onDemand(importer, path, id)) return undefined;
       handlers.add(id);
       // A shim module, not a bare external: esbuild turns import() of a bundled module into a
       // require, where import() of an external would stay import(), which vm.Script cannot run.
@@ -117,15 +124,21 @@ const handlersPlugin = (handlers) => ({
 const sharedPlugin = (mainModules, shared) => ({
   name: 'shared-with-main',
   setup(plugin) {
-    plugin.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir }) => {
+    plugin.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir, kind }) => {
       if (!resolveDir) return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
       const exact = relativeId(resolve(resolveDir, path));
       const hit = mainModules.has(id) ? id : mainModules.has(exact) ? exact : undefined;
       if (!hit) return undefined;
       shared.add(hit);
+      // import() of an external would stay import(), which vm.Script cannot run: a shim requires it.
+      if (kind === 'dynamic-import') return { path: hit, namespace: 'shared-shim' };
       return { path: `hvagent-shared:${hit}`, external: true };
     });
+    plugin.onLoad({ filter: /.*/, namespace: 'shared-shim' }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(`hvagent-shared:${path}`)});`,
+      loader: 'js',
+    }));
   },
 });
 

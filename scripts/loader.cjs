@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The hvagent executable. An external agent is started once per request, so a request
 // loads only what it needs, and each piece is compiled through a V8 code cache of its own:
-//   hvagent.bundle.js          main (adapters, dispatch, the DDL registry, config)
+//   hvagent.bundle.js          main (what a refused request runs: adapters, dispatch's front, the DDL registry)
 //   hvagent.ddl.<name>.cjs     one agent's DDL and validators: `hvagent-ddl:<name>`
 //   hvagent.actions.cjs        the handlers and operations: `hvagent-actions:<source path>`;
 //                              the modules it shares with main come from main by name

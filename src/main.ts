@@ -1,9 +1,9 @@
 import { writeSync } from 'node:fs';
-import { AGENTS } from './agents/index.js';
 import { loadRecovery } from './agents/recovery/actions.js';
 import { toHvError } from './core/errors.js';
 import { answerServer, withServer } from './adapter/server.js';
-import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.js';
+import type { RequestDispatcher } from './dispatch/dispatcher.js';
+import { createRequestDispatcher } from './dispatch/front.js';
 import { terminalChildRunning } from './process/terminal.js';
 
 // The composition root: the dispatcher is handed every agent here, and the adapter the
@@ -16,11 +16,14 @@ import { terminalChildRunning } from './process/terminal.js';
 // Where `hvagent serve` runs, the per-request protocols hand their request to it
 // (adapter/handoff.ts); the check is one stat(2) of its socket.
 
+/** Every agent (agents/index.ts), loaded once a request has passed validation. */
+const agents = async () => (await import('./agents/index.js')).AGENTS;
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const env = process.env;
   if (args[0] === 'serve' && !env.CHORIA_EXTERNAL_PROTOCOL && !env.MCOLLECTIVE_REQUEST_FILE) return serve(args);
-  const dispatcher = await withServer(createDispatcher({ agents: AGENTS, recovery: loadRecovery }), args, env);
+  const dispatcher = await withServer(createRequestDispatcher({ agents, recovery: loadRecovery }), args, env);
   stopOnSignals(dispatcher);
   const served = await answerServer(env, args, dispatcher);
   if (served !== undefined) process.exit(served);
@@ -32,11 +35,13 @@ async function main(): Promise<void> {
 
 async function serve(args: string[]): Promise<void> {
   const { runServe } = await import('./adapter/rest/serve.js');
+  const { createDispatcher } = await import('./dispatch/dispatcher.js');
+  const registry = await agents();
   // The server drains on SIGTERM itself (adapter/rest/serve.ts), then cancels and undoes.
-  process.exit(await runServe(args, (options) => createDispatcher({ agents: AGENTS, recovery: loadRecovery, ...options })));
+  process.exit(await runServe(args, (options) => createDispatcher({ agents: registry, recovery: loadRecovery, ...options })));
 }
 
-async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void> {
+async function commandLine(args: string[], dispatcher: RequestDispatcher): Promise<void> {
   // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
   // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
   for (const stream of [process.stdout, process.stderr]) {
@@ -54,7 +59,7 @@ async function commandLine(args: string[], dispatcher: Dispatcher): Promise<void
  * within the grace period, a CANCELLED reply written; then the adapter exits as after any
  * reply. With nothing running there is nothing to undo: it ends at once, as by default.
  */
-function stopOnSignals(dispatcher: Dispatcher): void {
+function stopOnSignals(dispatcher: RequestDispatcher): void {
   for (const [signal, number] of [
     ['SIGTERM', 15],
     ['SIGINT', 2],
@@ -75,11 +80,18 @@ function exitWhenFlushed(code: number): void {
 }
 
 const asksForWarmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: (refusalDone: () => void) => Promise<void>) => void) | undefined;
-// scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run (warm-up.ts).
-if (asksForWarmUp) asksForWarmUp(async (refusalDone) => (await import('./warm-up.js')).warmUp(refusalDone));
-else
+// scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run
+// (warm-refusal.ts, then main's cache is written, then warm-up.ts).
+if (asksForWarmUp) {
+  asksForWarmUp(async (refusalDone) => {
+    await (await import('./warm-refusal.js')).warmRefusal(agents);
+    refusalDone();
+    await (await import('./warm-up.js')).warmUp();
+  });
+} else {
   main().catch((error: unknown) => {
     const failure = toHvError(error);
     writeSync(2, `hvagent: ${failure.message}\n`);
     process.exit(failure.statuscode || 1);
   });
+}

@@ -4,32 +4,25 @@ import { join } from 'node:path';
 import { AGENTS } from './agents/index.js';
 import { loadConfig } from './config/load.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
-import { answerServer, withServer } from './adapter/server.js';
+import { answerServer } from './adapter/server.js';
 
 /**
  * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so
  * that the caches also hold the functions compiled on a request's path, not just each
- * piece's top level (a request would otherwise compile them from source): a refused
- * request through each server protocol's own entry, one refused request per action,
+ * piece's top level (a request would otherwise compile them from source): after the refused
+ * request that main's cache is written from (warm-refusal.ts), a request through
+ * MCollective's entry, one refused request per action,
  * every handler loaded, and the everyday reads run for real against libvirt's test driver
  * (in virsh's own process: no daemon, nothing of the host's touched), so that the handlers'
  * bodies, the process runner and the parsers are in the caches too, not compiled on every
  * request. Where virsh is missing those reads fail, and warm what they reached.
  */
-export async function warmUp(refusalDone: () => void): Promise<void> {
+export async function warmUp(): Promise<void> {
   const dispatcher = createDispatcher({ agents: AGENTS, audit: false });
   const scratch = mkdtempSync(join(tmpdir(), 'hvagent-warmup-'));
   try {
     const request = join(scratch, 'request');
     const reply = join(scratch, 'reply');
-    const choriaConfig = join(scratch, 'choria.cfg');
-    writeFileSync(request, JSON.stringify({ agent: 'host', action: 'info', requestid: 'warmup', data: { '~': 1 } }));
-    // As main runs a request: the server's socket is looked for (Choria's config names one
-    // that does not exist, so the request stays here), then the protocol's entry.
-    writeFileSync(choriaConfig, `socket = ${join(scratch, 'hvagent.sock')}\n`);
-    const env = { CHORIA_EXTERNAL_PROTOCOL: 'io.choria.mcorpc.external.v1.rpc_request', CHORIA_EXTERNAL_REQUEST: request, CHORIA_EXTERNAL_REPLY: reply, CHORIA_EXTERNAL_CONFIG: choriaConfig };
-    await answerServer(env, [], await withServer(dispatcher, [], env));
-    refusalDone();
     const { configValidator, catalogueValidator, poolFileValidator } = await import('./ddl/registry.js');
     configValidator()({});
     poolFileValidator()({});

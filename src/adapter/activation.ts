@@ -1,6 +1,5 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { findAgent } from '../ddl/registry.js';
 
 /**
@@ -11,6 +10,8 @@ export async function isActivated(agent: string, env = process.env): Promise<boo
   if (!findAgent(agent)) return false;
   if (!onPath('virsh', env.PATH ?? '')) return false;
   try {
+    // The loader is not part of main (config/file.ts): this runs once per agent as Choria starts.
+    const { loadConfig } = await import('../config/load.js');
     return !(await loadConfig(env)).agents.disabled.includes(agent);
   } catch {
     return false;

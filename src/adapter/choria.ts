@@ -1,5 +1,5 @@
 import { writeFileSync, writeSync } from 'node:fs';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 import { HvError } from '../core/errors.js';
 import { errorReply, type Reply } from '../core/reply.js';
 import { isActivated } from './activation.js';
@@ -15,7 +15,7 @@ export const ACTIVATION_REQUEST = 'io.choria.mcorpc.external.v1.activation_reque
 
 type Env = Record<string, string | undefined>;
 
-export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<number> {
+export async function runChoria(env: Env, dispatcher: RequestDispatcher): Promise<number> {
   const requestFile = env.CHORIA_EXTERNAL_REQUEST;
   const replyFile = env.CHORIA_EXTERNAL_REPLY;
   if (!requestFile || !replyFile) {
@@ -42,7 +42,7 @@ export async function runChoria(env: Env, dispatcher: Dispatcher): Promise<numbe
 }
 
 /** Always a reply: a request file that cannot be read, or is too large, is a well-formed error. */
-async function answer(requestFile: string, dispatcher: Dispatcher, factsFile: string | undefined): Promise<Reply> {
+async function answer(requestFile: string, dispatcher: RequestDispatcher, factsFile: string | undefined): Promise<Reply> {
   let read;
   try {
     read = readRequestFile(requestFile);

@@ -1,12 +1,12 @@
 import { loadConfig } from '../config/load.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 
 // `hvagent __complete vms|templates|networks|pools`: the names the shell completion
 // (completion/, generated from the DDL) offers for an input, one a line. Names come from
 // the agent's own list actions, so they pass the same authorization as any request. It
 // prints nothing on any failure: a completion never shows an error.
 
-const SOURCES: Record<string, (dispatcher: Dispatcher) => Promise<string[]>> = {
+const SOURCES: Record<string, (dispatcher: RequestDispatcher) => Promise<string[]>> = {
   vms: (dispatcher) => listed(dispatcher, 'vm', 'vms', 'name'),
   templates: (dispatcher) => listed(dispatcher, 'template', 'templates', 'ref'),
   networks: (dispatcher) => listed(dispatcher, 'network', 'networks', 'name'),
@@ -16,7 +16,7 @@ const SOURCES: Record<string, (dispatcher: Dispatcher) => Promise<string[]>> = {
 
 export const COMPLETION_SOURCES = Object.keys(SOURCES);
 
-export async function complete(args: readonly string[], dispatcher: Dispatcher): Promise<string> {
+export async function complete(args: readonly string[], dispatcher: RequestDispatcher): Promise<string> {
   const source = SOURCES[args[0] ?? ''];
   if (!source) return '';
   try {
@@ -27,7 +27,7 @@ export async function complete(args: readonly string[], dispatcher: Dispatcher):
   }
 }
 
-async function listed(dispatcher: Dispatcher, agent: string, rows: string, field: string): Promise<string[]> {
+async function listed(dispatcher: RequestDispatcher, agent: string, rows: string, field: string): Promise<string[]> {
   const reply = await dispatcher.handle({ agent, action: 'list', data: {}, callerid: `uid=${process.getuid?.() ?? 'unknown'}`, protocol: 'cli' });
   const entries = reply.statuscode === 0 && Array.isArray(reply.data[rows]) ? (reply.data[rows] as Array<Record<string, unknown>>) : [];
   return entries.map((entry) => entry[field]).filter((name): name is string => typeof name === 'string');

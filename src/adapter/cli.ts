@@ -1,4 +1,4 @@
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { HvError } from '../core/errors.js';
@@ -29,7 +29,7 @@ interface CommandLine {
   stream: boolean;
 }
 
-export async function runCli(args: readonly string[], dispatcher: Dispatcher): Promise<number> {
+export async function runCli(args: readonly string[], dispatcher: RequestDispatcher): Promise<number> {
   if (args[0] === '__complete') {
     const { complete } = await import('./cli-complete.js');
     return print(await complete(args.slice(1), dispatcher));

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Reply } from '../core/reply.js';
 import type { Protocol, RpcRequest } from '../core/request.js';
-import type { Dispatcher, HandleOptions } from '../dispatch/dispatcher.js';
+import type { HandleOptions, RequestDispatcher } from '../dispatch/dispatcher.js';
 import type { JobRecord } from '../dispatch/job-records.js';
 
 // The per-request executables (Choria, MCollective, `hvagent rpc`, the CLI) hand their
@@ -16,7 +16,7 @@ interface Sent {
   readonly reply?: Reply;
 }
 
-export function handoffDispatcher(socketPath: string, local: Dispatcher): Dispatcher {
+export function handoffDispatcher(socketPath: string, local: RequestDispatcher): RequestDispatcher {
   const handOver = async (body: Record<string, unknown>, run: () => Promise<Reply>, onRecord?: (record: JobRecord) => void): Promise<Reply> => {
     const sent = await post(socketPath, body, onRecord);
     return sent.notTaken || !sent.reply ? run() : sent.reply;

@@ -1,5 +1,5 @@
 import { writeFileSync, writeSync } from 'node:fs';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 import { errorReply } from '../core/reply.js';
 import { holdWarnings } from '../core/warnings.js';
 import { readRequestFile, type BoundedText } from './bounded-input.js';
@@ -11,7 +11,7 @@ import { readRequestFile, type BoundedText } from './bounded-input.js';
 
 type Env = Record<string, string | undefined>;
 
-export async function runMcollective(env: Env, args: readonly string[], dispatcher: Dispatcher): Promise<number> {
+export async function runMcollective(env: Env, args: readonly string[], dispatcher: RequestDispatcher): Promise<number> {
   const requestFile = env.MCOLLECTIVE_REQUEST_FILE ?? args[0];
   const replyFile = env.MCOLLECTIVE_REPLY_FILE ?? args[1];
   if (!requestFile || !replyFile) {

@@ -1,4 +1,4 @@
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 import { serverSocket } from './server-socket.js';
 
 type Env = Record<string, string | undefined>;
@@ -8,7 +8,7 @@ type Env = Record<string, string | undefined>;
  * The server protocols never touch process.stdout/stderr (their lazy getters load Node's
  * whole stream stack, a few ms of start-up on every request), so they exit at once.
  */
-export async function answerServer(env: Env, args: readonly string[], dispatcher: Dispatcher): Promise<number | undefined> {
+export async function answerServer(env: Env, args: readonly string[], dispatcher: RequestDispatcher): Promise<number | undefined> {
   if (env.CHORIA_EXTERNAL_PROTOCOL) {
     const { runChoria } = await import('./choria.js');
     return runChoria(env, dispatcher);
@@ -25,7 +25,7 @@ export async function answerServer(env: Env, args: readonly string[], dispatcher
  * else the local one. `rpc --stream` is a long-lived process of its own and stays local.
  * The warm-up runs this too, so that main's code cache holds it.
  */
-export async function withServer(local: Dispatcher, args: readonly string[], env: Env): Promise<Dispatcher> {
+export async function withServer(local: RequestDispatcher, args: readonly string[], env: Env): Promise<RequestDispatcher> {
   const socket = args[0] === 'rpc' && args.includes('--stream') ? undefined : serverSocket(env);
   if (!socket) return local;
   const { handoffDispatcher } = await import('./handoff.js');

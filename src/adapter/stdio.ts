@@ -1,4 +1,4 @@
-import type { Dispatcher } from '../dispatch/dispatcher.js';
+import type { RequestDispatcher } from '../dispatch/dispatcher.js';
 import { errorReply, type Reply } from '../core/reply.js';
 import type { RpcRequest } from '../core/request.js';
 import { readRequestLines, readRequestStream } from './bounded-input.js';
@@ -11,7 +11,7 @@ import { readRequestLines, readRequestStream } from './bounded-input.js';
 
 const MAX_IN_FLIGHT = 64;
 
-export async function runStdioOnce(dispatcher: Dispatcher): Promise<number> {
+export async function runStdioOnce(dispatcher: RequestDispatcher): Promise<number> {
   // An oversized request is answered at once; the rest of it is then read and dropped.
   const read = await readRequestStream(process.stdin, undefined, (refusal) => {
     const reply = errorReply(refusal);
@@ -23,7 +23,7 @@ export async function runStdioOnce(dispatcher: Dispatcher): Promise<number> {
   return 0;
 }
 
-export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
+export async function runStdioStream(dispatcher: RequestDispatcher): Promise<number> {
   let written = Promise.resolve();
   let inFlight = 0;
   let buffered = '';
@@ -61,7 +61,7 @@ export async function runStdioStream(dispatcher: Dispatcher): Promise<number> {
 }
 
 /** stderr is free on stdio: the replies are on stdout. */
-export function warnAboutAudit(dispatcher: Dispatcher): void {
+export function warnAboutAudit(dispatcher: RequestDispatcher): void {
   const warning = dispatcher.auditWarning();
   if (warning) process.stderr.write(`${warning}\n`);
 }

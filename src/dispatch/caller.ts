@@ -10,7 +10,7 @@ import { MIDDLEWARE_PROTOCOLS, processCaller, type RpcRequest } from '../core/re
  * anywhere else the caller is the process's own uid, and the file's claim is kept for the
  * audit alone.
  */
-export function establishCaller(request: RpcRequest, config: HvConfig): RpcRequest {
+export function establishCaller(request: RpcRequest, config: { readonly authorization: Pick<HvConfig['authorization'], 'middleware_uids'> }): RpcRequest {
   if (!MIDDLEWARE_PROTOCOLS.includes(request.protocol)) return request;
   const uid = process.getuid?.();
   const middleware = config.authorization.middleware_uids ?? [0];

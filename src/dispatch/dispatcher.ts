@@ -4,15 +4,16 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
 import type { Operation, Operations } from '../core/operations.js';
 import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
-import { parseRequestText, type Protocol, type RpcRequest } from '../core/request.js';
+import type { Protocol, RpcRequest } from '../core/request.js';
 import { RequestScope, runInScope } from '../core/scope.js';
-import { findAction, findAgent } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl } from '../ddl/types.js';
-import { ASYNC_INPUT } from '../ddl/async.js';
-import { validateInputs, type Inputs } from '../ddl/validate.js';
-import { auditRecord, settleAudit, writeAudit, type AuditState } from './audit.js';
+import type { Inputs } from '../ddl/validate.js';
+import type { AuditState } from './audit.js';
+import type { HandleOptions, RequestDispatcher } from './contract.js';
 import { authorize } from './authorize.js';
 import { establishCaller } from './caller.js';
+import { answering, recordRequest } from './record.js';
+import { checkRequest, outputNames, wantsAsync } from './request-check.js';
 import { lookUp, replayable, replyKey } from './idempotency.js';
 import { deadlineFor, operationDeadline, type Deadline } from './deadline.js';
 import { newJobId, startJob, type JobOptions, type JobTracker } from './job-tracker.js';
@@ -21,10 +22,13 @@ import { OperationStore } from './operations.js';
 import type { ReadCache } from './read-cache.js';
 import { RunningRequests, type RunningRequest } from './running.js';
 
+export type { HandleOptions, RequestDispatcher } from './contract.js';
+
 // request → validate → caller → authorize → replay or handler → reply → audit line, for
 // every protocol. The dispatcher is handed its agents (main.ts wires them), keeps the
 // requests it runs findable by id so that one can be cancelled, and can reload the
-// configuration for a long-running process.
+// configuration for a long-running process. A per-request process reaches it through
+// dispatch/front.ts, which refuses invalid requests without loading it.
 
 export interface DispatcherOptions {
   /** The agents and their actions: the only handlers this dispatcher can run. */
@@ -47,37 +51,11 @@ export interface DispatcherOptions {
   readonly readCache?: ReadCache;
   /** false: audit lines are made but not written (the warm-up of the code caches runs requests that nobody sent). */
   readonly audit?: boolean;
+  /** The audit failures counted so far (dispatch/front.ts shares its own); default: this dispatcher's. */
+  readonly auditState?: AuditState;
 }
 
-export interface HandleOptions extends JobOptions {
-  /** Run detached: the reply (statuscode 0, `job_id`) comes at once; `async=true` in the inputs asks the same. */
-  async?: boolean;
-  /** Cancels the request (as `cancel` does) when aborted: its caller has gone away. */
-  signal?: AbortSignal;
-  /** The request comes from a person at a terminal (the CLI, stdin and stdout a TTY). */
-  readonly terminal?: boolean;
-}
-
-export interface Dispatcher {
-  /** Never throws: every failure is a reply. */
-  handle(request: RpcRequest, options?: HandleOptions): Promise<Reply>;
-  /** Parses a request text first; the request is returned too when it parsed (stdio echoes its requestid). */
-  handleText(text: string, protocol: Protocol, factsFile?: string): Promise<{ reply: Reply; request?: RpcRequest }>;
-  /**
-   * Records a request an adapter refused before dispatch could (a REST hand-over that does
-   * not parse, a CLI line naming no action, REST's 401, 404, 413 and 429): every request has
-   * its audit line. `caller` is who the transport proved when no request was read.
-   */
-  recordRefusal(protocol: Protocol, reply: Reply, request?: RpcRequest, caller?: string): Promise<void>;
-  /**
-   * Why the audit log could not be written, once per process (then undefined): the adapter
-   * shows it where its protocol's output is not harmed.
-   */
-  auditWarning(): string | undefined;
-  /** Audit lines this process could not write. */
-  auditFailures(): number;
-  /** Waits briefly for audit lines still on their way to syslog: before a per-request process exits. */
-  settle(): Promise<void>;
+export interface Dispatcher extends RequestDispatcher {
   /**
    * Starts a request as an operation: refused at once (validation, authorization) like a
    * synchronous one, else it runs on with the operations deadline and the reply names it.
@@ -92,11 +70,6 @@ export interface Dispatcher {
   find(id: string): RunningRequest | undefined;
   /** Cancels a running request (its children killed, its action undoing what it made); false when none runs with that id. */
   cancel(id: string, by?: string): boolean;
-  /**
-   * Cancels every running request because the process was told to stop (SIGTERM, SIGINT):
-   * each undoes what it made within its grace period and replies CANCELLED. Returns how many.
-   */
-  interrupt(signal: string): number;
   /** Reads the configuration again; the running requests keep the one they started with. */
   reloadConfig(): Promise<HvConfig>;
 }
@@ -127,27 +100,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       retentionMs: () => (current?.operations.retention_s ?? 86_400) * 1000,
     }));
   const remember = (config: HvConfig) => (current = config);
-  const audit: AuditState = { failures: 0 };
-
+  const audit: AuditState = options.auditState ?? { failures: 0 };
 
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
   const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, caller?: string): Promise<void> => {
     const config = await configOf().catch(() => undefined);
-    const trusted = request && config && !trustedRequests.has(request) ? establishCaller(request, config) : request;
-    const line = auditRecord(trusted, request && actionOf(request), reply, startedAt, protocol, replayed);
-    if (!request && caller !== undefined) line.caller = caller;
-    if (options.audit !== false) writeAudit(config?.audit, line, audit);
+    const trusted = request !== undefined && trustedRequests.has(request);
+    recordRequest(config, request, { trusted, startedAt, protocol, replayed, caller }, reply, { state: audit, write: options.audit !== false });
   };
   /** Requests whose caller dispatch has already established (establishing twice would lose what the body claimed). */
   const trustedRequests = new WeakSet<RpcRequest>();
 
   /** Validated, with its caller established and authorized: `request` is the trusted one to run. */
-  // Resolution and validation throw at once rather than reject: a promise rejected before
-  // anyone awaits it sets off Node's unhandled-rejection bookkeeping, compiled and run on
-  // every refused request (P1, docs/PERFORMANCE.md).
   const prepare = (received: RpcRequest): Promise<Prepared & { request: RpcRequest }> => {
-    const { agent, action } = resolve(received);
-    const inputs = validateInputs(agent, action, received.data);
+    const { agent, action, inputs } = checkRequest(received);
     return authorizeAndLoad(received, agent, action, inputs);
   };
 
@@ -279,29 +245,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
 
   return {
-    handle,
-    async handleText(text, protocol, factsFile) {
-      const startedAt = Date.now();
-      let request: RpcRequest;
-      try {
-        request = parseRequestText(text, protocol);
-        if (factsFile) request.factsFile = factsFile;
-      } catch (error) {
-        // Refused before it named anything: recorded too, with what little is known.
-        const reply = errorReply(toHvError(error));
-        await record(undefined, reply, startedAt, protocol);
-        return { reply };
-      }
-      return { reply: await handle(request), request };
-    },
-    recordRefusal: (protocol, reply, request, caller) => record(request, reply, Date.now(), protocol, false, caller),
-    auditWarning: () => {
-      const warning = audit.warning;
-      audit.warning = undefined;
-      return warning;
-    },
-    auditFailures: () => audit.failures,
-    settle: settleAudit,
+    ...answering(handle, (request, reply, startedAt, protocol, caller) => record(request, reply, startedAt, protocol, false, caller), audit),
     submit,
     check: async (request) => (await prepare(request)).inputs,
     get operations() {
@@ -313,39 +257,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     interrupt: (signal) => running.interruptAll(signal),
     reloadConfig: async () => remember(await reload()),
   };
-}
-
-/** `async: true` in the request's data: the fleets' way to ask (an input of every mutating action). */
-function wantsAsync(request: RpcRequest): boolean {
-  const data = request.data as Record<string, unknown> | null | undefined;
-  return typeof data === 'object' && data !== null && data[ASYNC_INPUT] === true;
-}
-
-/** The declared outputs of the action a request names, when it names one (a failed reply still holds them all). */
-function outputNames(request: RpcRequest): string[] {
-  const action = actionOf(request);
-  return action ? Object.keys(action.output) : [];
-}
-
-/** The action's DDL, for a reply that is already an error: a DDL that cannot be loaded (the refusal says why) is none. */
-function actionOf(request: RpcRequest): ActionDdl | undefined {
-  try {
-    const agent = findAgent(request.agent);
-    return agent && findAction(agent, request.action);
-  } catch {
-    return undefined;
-  }
-}
-
-function resolve(request: RpcRequest): { agent: AgentDdl; action: ActionDdl } {
-  const agent = findAgent(request.agent);
-  if (!agent) throw new HvError('AGENT_UNKNOWN', `Unknown agent '${request.agent}'`);
-  const action = findAction(agent, request.action);
-  if (!action) {
-    const known = agent.actions.map((candidate) => candidate.action).join(', ');
-    throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${known}`);
-  }
-  return { agent, action };
 }
 
 const UNBOUNDED: Deadline = { ms: Infinity, at: Infinity, graceMs: 0 };
