@@ -66,6 +66,7 @@ export const configSchema = {
         enabled: { type: 'boolean' },
         file: absolutePath,
         syslog: { type: 'boolean' },
+        syslog_socket: absolutePath,
       },
     },
     idempotency: {
@@ -274,6 +275,8 @@ export interface AuditConfig {
   file: string;
   /** Also send each line to syslog (facility authpriv) through logger(1). */
   syslog: boolean;
+  /** The syslog daemon's socket, where it is not /dev/log (a journald or chrooted rsyslog socket). */
+  syslog_socket?: string;
 }
 
 /** Replies kept so that a retried request id gets its first reply (src/dispatch/idempotency.ts). */

@@ -134,7 +134,7 @@ export function writeAudit(config: AuditConfig | undefined, record: AuditRecord,
     state.warning ??= `hvagent: cannot write the audit log ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); requests go on unrecorded there`;
   }
   if (config?.syslog) {
-    const sending = sendToSyslog(line).catch(() => undefined);
+    const sending = sendToSyslog(line, config.syslog_socket).catch(() => undefined);
     pendingSyslog.add(sending);
     void sending.finally(() => pendingSyslog.delete(sending));
   }
@@ -162,10 +162,14 @@ function appendLine(file: string, line: string): void {
 
 const pendingSyslog = new Set<Promise<unknown>>();
 
-/** logger(1), at authpriv.info: a per-request process sends it before it exits (see settleAudit). */
-async function sendToSyslog(line: string): Promise<void> {
+/**
+ * logger(1), at authpriv.info: a per-request process sends it before it exits (see
+ * settleAudit). logger cuts a message at 1 KiB unless told otherwise: a line may be 16 KiB.
+ */
+async function sendToSyslog(line: string, socket: string | undefined): Promise<void> {
   const { runProcess } = await import('../process/run.js');
-  await runProcess('logger', ['--tag', 'hvagent-audit', '--priority', 'authpriv.info', '--', line.trimEnd()], { timeoutMs: 2000 });
+  const where = socket === undefined ? [] : ['--socket', socket];
+  await runProcess('logger', ['--tag', 'hvagent-audit', '--priority', 'authpriv.info', '--size', String(MAX_LINE_BYTES), ...where, '--', line.trimEnd()], { timeoutMs: 2000 });
 }
 
 /** Waits (2 s at most) for the syslog lines still being sent. */
