@@ -95,7 +95,8 @@ export function targetsOf(agent: string | null, inputs: Record<string, unknown> 
   return targets;
 }
 
-export function auditRecord(request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed: boolean): AuditRecord {
+/** `provenCaller`: who the transport proved when no request was read (REST's own refusals). */
+export function auditRecord(request: RpcRequest | undefined, action: ActionDdl | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed: boolean, provenCaller?: string): AuditRecord {
   const inputs = request ? redactInputs(request.data ?? {}, action) : null;
   const changed = reply.data.changed;
   return {
@@ -104,7 +105,7 @@ export function auditRecord(request: RpcRequest | undefined, action: ActionDdl |
     request_id: request?.requestid ?? null,
     // A request refused before it parsed still has the caller its transport proved, where that
     // is the process (stdio, CLI); the server is not its client.
-    caller: request?.callerid ?? (MIDDLEWARE_PROTOCOLS.includes(protocol) || protocol === 'rest' ? null : processCaller()),
+    caller: request?.callerid ?? provenCaller ?? (MIDDLEWARE_PROTOCOLS.includes(protocol) || protocol === 'rest' ? null : processCaller()),
     ...(request?.claimedCallerid && { claimed_caller: request.claimedCallerid }),
     protocol: request?.protocol ?? protocol,
     agent: request?.agent ?? null,

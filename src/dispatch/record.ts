@@ -24,8 +24,7 @@ export function recordRequest(
   audit: { readonly state: AuditState; readonly write: boolean },
 ): void {
   const shown = request && settings && !line.trusted ? establishCaller(request, settings) : request;
-  const record = auditRecord(shown, request && actionOf(request), reply, line.startedAt, line.protocol, line.replayed ?? false);
-  if (!request && line.caller !== undefined) record.caller = line.caller;
+  const record = auditRecord(shown, request && actionOf(request), reply, line.startedAt, line.protocol, line.replayed ?? false, line.caller);
   if (audit.write) writeAudit(settings?.audit, record, audit.state);
 }
 
