@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { AGENT, agentEnv, stdioRpc } from '../helpers/agent.js';
 import { ensureHost2, HOST2_URI, removeFromHost2 } from '../migration/host2.js';
-import { cleanup, guestSpec, newVmName, waitFor } from '../vm/helpers.js';
+import { cleanup, diskGuestSpec, guestSpec, newVmName, waitFor } from '../vm/helpers.js';
 import { StorageSandbox } from './helpers.js';
 
 // Decided before the tests are collected: a machine without network namespaces skips
@@ -89,7 +89,7 @@ describeHost2('a shared pool seen by two libvirtds', () => {
     const disk = box.volumePath('shared', 'taken');
     const remoteVm = await defineOnHost2(disk);
     const name = newVmName();
-    const refused = await stdioRpc({ agent: 'vm', action: 'create', data: guestSpec(name, { disk, disk_format: 'qcow2', kernel: undefined, initrd: undefined, cmdline: undefined }) }, env);
+    const refused = await stdioRpc({ agent: 'vm', action: 'create', data: diskGuestSpec(name, disk, { disk_format: 'qcow2' }) }, env);
     expect(refused).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
     expect(refused.statusmsg).toContain("Input 'disk'");
     expect(refused.statusmsg).toContain(`${remoteVm}@10.99.0.2`);

@@ -66,6 +66,11 @@ export function guestSpec(name: string, extra: Inputs = {}): Inputs {
   return { name, vm_class: 'qemu', kernel: KERNEL, initrd: INITRD, cmdline: CMDLINE, memory_mb: 192, ...extra };
 }
 
+/** A guest booting from `disk` (given by path) instead of the test kernel. */
+export function diskGuestSpec(name: string, disk: string, extra: Inputs = {}): Inputs {
+  return guestSpec(name, { disk, kernel: undefined, initrd: undefined, cmdline: undefined, ...extra });
+}
+
 /** Defines (and with start=true starts) a guest through the agent; fails the test unless it worked. */
 export async function createGuest(name: string, extra: Inputs = {}): Promise<Reply> {
   const reply = await vm('create', guestSpec(name, extra));

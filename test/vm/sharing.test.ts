@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ASSETS, cleanup, containerRootfs, definedDomains, domstate, guestSpec, LXC_URI, newVmName, qcow2Disk, replyOf, scratchPath, spawnVm, vm } from './helpers.js';
+import { ASSETS, cleanup, containerRootfs, definedDomains, diskGuestSpec, domstate, LXC_URI, newVmName, qcow2Disk, replyOf, scratchPath, spawnVm, vm } from './helpers.js';
 
 afterAll(cleanup);
 
@@ -15,9 +15,9 @@ describe('disks', () => {
   test("a disk another VM (defined, shut off) already has is refused, naming it; the VM is not defined", async () => {
     const disk = await qcow2Disk(16);
     const owner = newVmName();
-    expect(await vm('create', guestSpec(owner, { disk, kernel: undefined, initrd: undefined, cmdline: undefined }))).toMatchObject({ statuscode: 0 });
+    expect(await vm('create', diskGuestSpec(owner, disk))).toMatchObject({ statuscode: 0 });
     const second = newVmName();
-    const refused = await vm('create', guestSpec(second, { disk, kernel: undefined, initrd: undefined, cmdline: undefined }));
+    const refused = await vm('create', diskGuestSpec(second, disk));
     expect(refused).toMatchObject({ statuscode: 1, data: { error_code: 'CONFLICT' } });
     expect(refused.statusmsg).toContain("Input 'disk'");
     expect(refused.statusmsg).toContain(owner);
@@ -31,7 +31,7 @@ describe('disks', () => {
       const disk = scratchPath('leaky.qcow2');
       await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', outside, '-F', 'raw', disk]);
       const name = newVmName();
-      const refused = await vm('create', guestSpec(name, { disk, kernel: undefined, initrd: undefined, cmdline: undefined }));
+      const refused = await vm('create', diskGuestSpec(name, disk));
       expect(refused).toMatchObject({ statuscode: 1, data: { error_code: 'NOT_AUTHORIZED' } });
       expect(refused.statusmsg).toContain("Input 'disk'");
       expect(refused.statusmsg).toContain(outside);
@@ -45,7 +45,7 @@ describe('disks', () => {
     for (let round = 0; round < 3; round += 1) {
       const disk = await qcow2Disk(16);
       const names = [newVmName(), newVmName()];
-      const ran = await Promise.all(names.map((name) => spawnVm('create', guestSpec(name, { disk, kernel: undefined, initrd: undefined, cmdline: undefined }))));
+      const ran = await Promise.all(names.map((name) => spawnVm('create', diskGuestSpec(name, disk))));
       const replies = ran.map(replyOf);
       expect(replies.map((reply) => reply.statuscode).sort()).toEqual([0, 1]);
       expect(replies.find((reply) => reply.statuscode === 1)!.data.error_code).toBe('CONFLICT');
