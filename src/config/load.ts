@@ -24,6 +24,7 @@ export const TEMPLATE_DEFAULTS: HvConfig['templates'] = {
   // Within the template agent's deadline (timeout 3600 s less its margin): its own error comes first.
   download_timeout_s: 3000,
   download_stall_s: 60,
+  import_flush: 'before_use',
 };
 
 type Env = Record<string, string | undefined>;

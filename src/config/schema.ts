@@ -110,6 +110,7 @@ export const configSchema = {
         max_import_mb: mebibytes,
         download_timeout_s: { type: 'integer', minimum: 1, maximum: 86400 },
         download_stall_s: { type: 'integer', minimum: 1, maximum: 3600 },
+        import_flush: { enum: ['before_reply', 'before_use'] },
       },
     },
     admission: {
@@ -330,6 +331,11 @@ export interface HvConfig {
     download_timeout_s: number;
     /** A download that receives nothing for this long is given up. */
     download_stall_s: number;
+    /**
+     * When an imported file is flushed to disk: before the import replies, or before its
+     * first use (docs/RELIABILITY.md, "Imported templates: durable before first use").
+     */
+    import_flush: 'before_reply' | 'before_use';
   };
   server: ServerConfig;
   operations: {

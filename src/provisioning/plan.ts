@@ -4,7 +4,7 @@ import { HvError } from '../core/errors.js';
 import type { VmClass } from '../model/vm-classes.js';
 import type { NicAddressing } from '../network/addressing.js';
 import { openPool, type Pool } from '../storage/index.js';
-import { findTemplate, type Template, type TemplateType } from '../templates/index.js';
+import { templateForUse, type Template, type TemplateType } from '../templates/index.js';
 import type { ProvisionRequest } from './request.js';
 
 // Everything a provisioning request asks for, resolved and checked before anything is
@@ -46,8 +46,9 @@ export interface CloudInitPlan {
 
 export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
   const { name } = request;
-  // A bare name is the class's default type (image for qemu and kvm, lxc for lxc).
-  const template = request.template === undefined ? undefined : await findTemplate(config, request.template, undefined, 'template', vmClass.defaultTemplateType as TemplateType);
+  // A bare name is the class's default type (image for qemu and kvm, lxc for lxc). Its
+  // file is made durable here, before anything copies, clones, unpacks or attaches it.
+  const template = request.template === undefined ? undefined : await templateForUse(config, request.template, 'template', vmClass.defaultTemplateType as TemplateType);
   if (template && !vmClass.templateTypes.includes(template.type)) {
     throw new HvError('UNSUPPORTED', `vm_class ${vmClass.name} cannot be provisioned from ${template.type} templates (it takes ${vmClass.templateTypes.join(', ')})`, {
       input: 'template',

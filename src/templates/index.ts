@@ -2,6 +2,7 @@
 export { parseTemplateRef, templateRef, isTemplateType, TEMPLATE_TYPES, TEMPLATE_NAME_PATTERN, type TemplateType } from './ref.js';
 export type { Template, ImageTemplate, ArchiveTemplate, PxeTemplate, IsoTemplate } from './types.js';
 export { listTemplates, findTemplate, readCatalogue, type Catalogue } from './catalogue.js';
+export { templateForUse } from './first-use.js';
 // Import, delete and prune are loaded by the actions that run them (templates/import/import.ts,
 // delete.ts, prune.ts): a provision does not pay for their streams, zlib and HTTP client.
 export { shareTemplateFiles } from './prune.js';

@@ -1,5 +1,6 @@
 // The shape of a template catalogue's manifest (catalogue.yaml). Compiled ahead of time
 // with the DDL validators (src/build/compile-ddl.ts): no schema is compiled at run time.
+import type { Unflushed } from './durable.js';
 import { TEMPLATE_NAME_PATTERN, TEMPLATE_TYPES } from './ref.js';
 
 export const MANIFEST_FILE = 'catalogue.yaml';
@@ -29,6 +30,17 @@ const imported = {
   /** Where it came from: a URL without credentials or query, or a path. */
   source: text(2048),
   imported_at: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,12}Z$' },
+  /** The file is not yet known to be on disk: flushed, or checked, before its first use (durable.ts). */
+  unflushed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['boot_id', 'bytes', 'data_map'],
+    properties: {
+      boot_id: { type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' },
+      bytes: { type: 'integer', minimum: 0 },
+      data_map: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    },
+  },
 } as const;
 
 const archive = {
@@ -106,6 +118,7 @@ export interface ImportRecord {
   sha256?: string;
   source?: string;
   imported_at?: string;
+  unflushed?: Unflushed;
 }
 
 export type ManifestEntry =

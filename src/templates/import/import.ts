@@ -14,6 +14,8 @@ import { namedFiles, pruneCatalogue } from '../prune.js';
 import { parseTemplateRef, templateRef } from '../ref.js';
 import type { Template } from '../types.js';
 import { contentCheck, type ImportFormat, type StoredForm } from './expect.js';
+import { currentBoot, flushCanWait, unflushedRecord, type Unflushed } from '../durable.js';
+import { settleEntry } from '../first-use.js';
 import { keepFlushing } from './flush.js';
 import { inspectStored } from './inspect.js';
 import { receive } from './receive.js';
@@ -21,12 +23,15 @@ import type { ContentKind } from './sniff.js';
 import { openSource, sourceProblem, type OpenedSource } from './source.js';
 
 // `template import`: a file or a download becomes a catalogue template (docs/TEMPLATES.md).
-// The content goes to a part file nobody else sees, flushed to disk as it is written
-// (flush.ts), is checked whole while the last of it reaches the disk, and only then is
+// The content goes to a part file nobody else sees, is checked whole, and only then is
 // renamed to a new file of its own and named in the manifest, both under the manifest's
 // lock. So a killed import leaves at most a part file (removed by the next import), a failed
-// one leaves nothing, a crash never leaves the manifest naming a file that is not all on
-// disk, and a replaced template's old file never changes under its clones.
+// one leaves nothing, and a replaced template's old file never changes under its clones.
+// When the file reaches the disk is templates.import_flush: before_reply flushes it as it is
+// written (flush.ts) and the reply waits for the last of it; before_use (where the file
+// system allows, durable.ts) names it at once, marked `unflushed`, and its first use flushes
+// it, or after a restart checks it reached the disk whole (first-use.ts). Either way a
+// crash never leaves a template used with a file that is not all on disk.
 
 export interface ImportRequest {
   /** TYPE:NAME, or a bare name: the type of the one template of that name, else image. */
@@ -70,7 +75,10 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
   const madeCatalogue = !catalogueExists(config);
   const directory = catalogueDirectory(config, true);
   sweepPartFiles(directory);
-  const entry = looked.entry;
+  let entry = looked.entry;
+  // Imported before a restart and never used since: whether it survived decides whether
+  // this is the same content or a new import (a lost one is dropped, and recorded).
+  if (entry && entry.type !== 'pxe' && entry.unflushed && entry.unflushed.boot_id !== currentBoot() && (await settleEntry(config, directory, entry, ctx.signal))) entry = undefined;
   const sha256 = request.sha256?.toLowerCase();
   // The checksum can answer before anything is read: the one recorded at the last import
   // is the same source, so the same content. (Another one need not be other content: the
@@ -85,7 +93,8 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
   // them (src/recovery/; a file the manifest names by then is kept).
   const intent = Intent.begin(config.paths.lock_dir, [lockKey.catalogue(catalogueId(directory))], `template import ${ref}`);
   const part = await createPartFile(directory, (path) => intent.record({ kind: 'file', path }));
-  const flushing = keepFlushing(part.handle);
+  const deferFlush = config.templates.import_flush === 'before_use' && flushCanWait(directory);
+  const flushing = deferFlush ? undefined : keepFlushing(part.handle);
   let kept: string | undefined;
   let succeeded = false;
   try {
@@ -99,6 +108,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
         contentCheck(type, request.format, source.shown, (stored) => (form = stored))(found);
       },
       hashSource: sha256 !== undefined,
+      alone: flushing === undefined,
       maxBytes: config.templates.max_import_mb * 1048576,
       progress: ctx.progress,
       signal: ctx.signal,
@@ -107,7 +117,10 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       throw new HvError('CHECKSUM_MISMATCH', `Input 'sha256': ${source.shown} has SHA-256 ${received.sha256}, not ${sha256}; nothing was kept`, { input: 'sha256', actual: received.sha256 });
     }
     ctx.progress({ phase: 'checking', message: `${source.shown}: ${received.bytesStored} bytes` });
-    const [inspected] = await Promise.all([inspectStored(form!, kind, { path: part.path, handle: part.handle, bytes: received.bytesStored }, source.shown, ctx.signal), flushing.finish()]);
+    const [inspected, unflushed] = await Promise.all([
+      inspectStored(form!, kind, { path: part.path, handle: part.handle, bytes: received.bytesStored }, source.shown, ctx.signal),
+      flushing ? flushing.finish().then(() => undefined) : unflushedRecord(part.path, received.bytesStored, ctx.signal),
+    ]);
     await part.handle.close();
 
     ctx.progress({ phase: 'committing', message: ref });
@@ -127,7 +140,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       renameSync(part.path, target);
       kept = target;
       syncDirectory(dirname(target));
-      editor.put(newEntry(type as ImportableType, name, relative, inspected.format, current, request, sha256, source));
+      editor.put(newEntry(type as ImportableType, name, relative, inspected.format, current, request, sha256, source, unflushed));
       return { changed: true, replaced: current !== undefined };
     });
     kept = undefined;
@@ -142,7 +155,7 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
       kept: pruned.kept.map((old) => old.file),
     };
   } finally {
-    await flushing.stop();
+    await flushing?.stop();
     await part.handle.close().catch(() => undefined);
     rmSync(part.path, { force: true });
     // Renamed into place but never named (the manifest could not be written): not a template.
@@ -173,12 +186,13 @@ function newEntry(
   request: ImportRequest,
   sha256: string | undefined,
   source: OpenedSource,
+  unflushed: Unflushed | undefined,
 ): ManifestEntry {
   const kept = current?.type === type ? current : undefined;
   const description = request.description ?? kept?.description ?? `Imported from ${source.shown}`.slice(0, 1024);
   const os = request.os ?? kept?.os;
   const common = { name, type, description, ...(os !== undefined && { os }), ...(kept?.notes !== undefined && { notes: kept.notes }) };
-  const record = { ...(sha256 !== undefined && { sha256 }), source: source.shown.slice(0, 2048), imported_at: new Date().toISOString() };
+  const record = { ...(sha256 !== undefined && { sha256 }), source: source.shown.slice(0, 2048), imported_at: new Date().toISOString(), ...(unflushed && { unflushed }) };
   switch (type) {
     case 'image':
       return { ...common, type, file: relative, format: format!, ...record };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
+import { constants, unlinkSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { HvError } from '../../core/errors.js';
 import { runProcess } from '../../process/run.js';
 import type { Received, ReceiveOptions } from './received.js';
@@ -11,7 +12,7 @@ import type { OpenedSource } from './source.js';
 // cp reads the file through the descriptor the import opened (/dev/fd/3), never its path
 // again. Everything is checked on the copy, which is what is kept: its head sniffed, its
 // SHA-256 read back as it is written, when one is to be verified. The caller flushes the
-// copy to disk as it grows (flush.ts).
+// copy to disk as it grows (flush.ts), or leaves that to the template's first use (durable.ts).
 
 /**
  * Progress is reported at most this often. Not more: each report may write the job record,
@@ -26,16 +27,23 @@ const CATCH_UP_MS = 20;
 export async function copyInKernel(
   source: OpenedSource,
   file: FileHandle,
-  part: { path: string; handle: FileHandle },
+  part: { readonly path: string; handle: FileHandle },
   options: ReceiveOptions,
   tooLarge: () => HvError,
 ): Promise<Received> {
   const total = source.totalBytes ?? 0;
   if (total > options.maxBytes) throw tooLarge();
   const report = async (phase: string) => {
-    const { size } = await part.handle.stat();
+    const { size } = await stat(part.path);
     options.progress({ phase, percent: total ? Math.min(100, (size * 100) / total) : 100, message: `${(size / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB` });
   };
+  if (options.alone && !options.hashSource) {
+    // cp truncates a file that exists, and on ext4 a file truncated to nothing is written
+    // back as soon as it is closed (auto_da_alloc): cp's exit would wait for 1 GiB of
+    // writeback to be queued (measured 2-3× the copy). A file cp makes itself is not.
+    await part.handle.close();
+    unlinkSync(part.path);
+  }
   const progress = setInterval(() => void report('copying').catch(() => undefined), PROGRESS_EVERY_MS);
   const copy = { done: false, abandoned: false };
   const copying = runProcess('cp', ['--', '/dev/fd/3', part.path], { descriptors: [file.fd], signal: options.signal, timeoutMs: COPY_TIMEOUT_MS }).finally(() => (copy.done = true));
@@ -43,6 +51,7 @@ export async function copyInKernel(
   hashing?.catch(() => undefined); // a failed copy is the error to report
   try {
     await copying;
+    if (part.handle.fd < 0) part.handle = await open(part.path, constants.O_RDWR | constants.O_NOFOLLOW);
     clearInterval(progress);
     await report('copying');
     options.check(contentKind(await readHead(part.handle, HEAD_BYTES)));

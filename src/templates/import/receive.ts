@@ -25,7 +25,7 @@ const ZEROS = Buffer.alloc(ZERO_BLOCK);
 /** Progress is reported at most this often. */
 const PROGRESS_EVERY_MS = 200;
 
-export async function receive(source: OpenedSource, part: { path: string; handle: FileHandle }, options: ReceiveOptions): Promise<Received> {
+export async function receive(source: OpenedSource, part: { readonly path: string; handle: FileHandle }, options: ReceiveOptions): Promise<Received> {
   const tooLarge = () =>
     new HvError('QUOTA_EXCEEDED', `Input 'source': ${source.shown} is larger than templates.max_import_mb (${Math.floor(options.maxBytes / 1048576)} MiB); nothing was kept`, {
       input: 'source',

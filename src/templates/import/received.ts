@@ -10,6 +10,11 @@ export interface ReceiveOptions {
   /** Refuses the content from what its head shows it is (throws), or accepts it. */
   check(kind: ContentKind): void;
   hashSource: boolean;
+  /**
+   * Nothing holds the part file open meanwhile (no flush loop, no hash read behind the copy):
+   * a kernel copy may make the file anew (kernel-copy.ts).
+   */
+  alone: boolean;
   maxBytes: number;
   progress: ProgressReporter;
   signal: AbortSignal;
