@@ -10,9 +10,11 @@
 // the first round: every contender reads it from the page cache.
 //
 // With --against=AGENT, another build's agent (say main's, agent/hvagent of another checkout)
-// imports in the same rounds too, to compare two builds under the same load.
+// imports in the same rounds too, to compare two builds under the same load. With
+// --before-reply, this build imports once more per round with templates.import_flush:
+// before_reply (flushed before the reply) beside the default before_use.
 //
-//   node bench/template-import.mjs [rounds] [--sha256] [--against=AGENT]    (default 9 rounds)
+//   node bench/template-import.mjs [rounds] [--sha256] [--against=AGENT] [--before-reply]    (default 9 rounds)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const agent = join(repo, 'agent/hvagent');
 const rounds = Number(process.argv.slice(2).find((arg) => /^\d+$/.test(arg)) ?? 9);
 const withSha = process.argv.includes('--sha256');
+const beforeReply = process.argv.includes('--before-reply');
 const against = process.argv.find((arg) => arg.startsWith('--against='))?.slice('--against='.length);
 const root = `/var/lib/hvagent/t-bench-p9-${process.pid}`;
 const source = join(root, 'import', 'p9.qcow2');
@@ -38,8 +41,9 @@ const timed = (work) => {
   work();
   return performance.now() - t0;
 };
-function template(action, data, by = agent) {
-  const reply = JSON.parse(run(by, ['rpc'], { input: JSON.stringify({ agent: 'template', action, data }), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } }));
+const flushedConfig = join(root, 'hvagent-before-reply.yaml');
+function template(action, data, by = agent, configFile = config) {
+  const reply = JSON.parse(run(by, ['rpc'], { input: JSON.stringify({ agent: 'template', action, data }), env: { PATH: process.env.PATH, HVAGENT_CONFIG: configFile } }));
   if (reply.statuscode !== 0) throw new Error(`template ${action}: ${reply.statusmsg}`);
   return reply;
 }
@@ -47,7 +51,9 @@ function template(action, data, by = agent) {
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (rmSync(root, { recursive: true, force: true }), process.exit(130)));
 try {
   mkdirSync(join(root, 'import'), { recursive: true });
-  writeFileSync(config, JSON.stringify({ templates: { catalogue: join(root, 'catalogue'), import_dirs: [join(root, 'import')] }, paths: { jobs_dir: join(root, 'jobs') } }));
+  const settings = { templates: { catalogue: join(root, 'catalogue'), import_dirs: [join(root, 'import')] }, paths: { jobs_dir: join(root, 'jobs') } };
+  writeFileSync(config, JSON.stringify(settings));
+  writeFileSync(flushedConfig, JSON.stringify({ ...settings, templates: { ...settings.templates, import_flush: 'before_reply' } }));
   run('sh', ['-c', 'head -c 1073741824 /dev/urandom > "$0" && qemu-img convert -f raw -O qcow2 "$0" "$1" && rm "$0"', join(root, 'random.raw'), source]);
   const sum = run('sha256sum', [source]).split(' ')[0];
   run('cat', [source], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -74,6 +80,13 @@ try {
       'import against': (round) => {
         const ms = timed(() => template('import', { ref: `image:p9a-${round}`, source }, against));
         template('delete', { ref: `image:p9a-${round}` });
+        return ms;
+      },
+    }),
+    ...(beforeReply && {
+      'before_reply': (round) => {
+        const ms = timed(() => template('import', { ref: `image:p9r-${round}`, source }, agent, flushedConfig));
+        template('delete', { ref: `image:p9r-${round}` });
         return ms;
       },
     }),
