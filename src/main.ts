@@ -79,7 +79,7 @@ function exitWhenFlushed(code: number): void {
   Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
-/** main's failure, reported the way every adapter reports one: compiled only when it happens. */
+/** What main could not answer goes to stderr; a function of its own, compiled only when it happens. */
 function fail(error: unknown): void {
   const failure = toHvError(error);
   writeSync(2, `hvagent: ${failure.message}\n`);
