@@ -36,6 +36,22 @@ export class RequestScope {
     this.#hurried.add(listener);
   }
 
+  #afterLockTaken: ((key: string) => Promise<void>) | undefined;
+
+  /**
+   * Runs right after this request takes a lock, before it does anything under it: dispatch
+   * sets it so that a request which waited for a lock while its holder was killed first
+   * finishes what that holder left half-made (src/recovery/). Per request, so that in a
+   * long-running server each request recovers with its own configuration.
+   */
+  set afterLockTaken(hook: ((key: string) => Promise<void>) | undefined) {
+    this.#afterLockTaken = hook;
+  }
+
+  get afterLockTaken(): ((key: string) => Promise<void>) | undefined {
+    return this.#afterLockTaken;
+  }
+
   get signal(): AbortSignal {
     return this.#controller.signal;
   }

@@ -1,7 +1,7 @@
 import type { Recovery } from '../agents/contract.js';
 import type { HvConfig } from '../config/schema.js';
 import { deadIntents } from '../files/intents.js';
-import { onLockTaken } from '../files/locks.js';
+import { currentScope } from '../core/scope.js';
 
 // Before anything else, a request finishes what killed requests left half-made: every dead
 // intent at its start (a sweep: what fails waits for the next request), and those naming
@@ -12,8 +12,11 @@ import { onLockTaken } from '../files/locks.js';
 
 export async function recoverFirst(config: HvConfig, recovery: () => Promise<Recovery>): Promise<void> {
   const directory = config.paths.lock_dir;
-  onLockTaken(async (key) => {
-    if (deadIntents(directory, key).length > 0) await (await recovery())(config, key);
-  });
+  const scope = currentScope();
+  if (scope) {
+    scope.afterLockTaken = async (key) => {
+      if (deadIntents(directory, key).length > 0) await (await recovery())(config, key);
+    };
+  }
   if (deadIntents(directory).length > 0) await (await recovery())(config).catch(() => undefined);
 }

@@ -72,6 +72,13 @@ export class Intent {
     this.#write(false);
   }
 
+  /** Records several undos at once (one write). */
+  recordAll(undos: readonly UndoRecord[]): void {
+    if (this.#ended || undos.length === 0) return;
+    this.#undos.push(...undos);
+    this.#write(false);
+  }
+
   /** The request ended with nothing left to undo: the entry goes. */
   end(): void {
     if (this.#ended) return;

@@ -2,6 +2,7 @@ import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { writingIn } from '../core/disk-errors.js';
 import { HvError } from '../core/errors.js';
+import { currentScope } from '../core/scope.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
 import { sha256Hex } from '../core/crypto.js';
@@ -60,17 +61,6 @@ export const lockKey = {
   filter: (name: string) => `filter-${name}`,
 };
 
-/**
- * Runs right after a lock is taken (before its holder does anything): dispatch sets it so
- * that a request which waited for a lock while its holder was killed first finishes what
- * that holder left half-made (src/recovery/). Not run for the intent locks themselves.
- */
-let afterTaken: ((key: string) => Promise<void>) | undefined;
-
-export function onLockTaken(hook: ((key: string) => Promise<void>) | undefined): void {
-  afterTaken = hook;
-}
-
 export async function withLock<T>(key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
   const held = await takeLock(key, options, Math.max(1, Math.floor((options.deadline - Date.now()) / 1000) - 1));
   try {
@@ -113,6 +103,7 @@ export async function takeLock(key: string, options: Omit<LockOptions, 'deadline
       open = false;
     },
   };
+  const afterTaken = currentScope()?.afterLockTaken;
   if (afterTaken && !key.startsWith('intent-')) {
     try {
       await afterTaken(key);

@@ -4,7 +4,7 @@ import { HvError, toHvError } from '../core/errors.js';
 import { deadIntents, ownerOf, readEntry, settleEntry, type DeadIntent, type UndoRecord } from '../files/intents.js';
 import { lockKey, takeLock, withLock } from '../files/locks.js';
 import { removeTemporaryOf } from '../files/temporary.js';
-import { removeDomain } from '../libvirt/domains/remove.js';
+import { domainDefined, removeDomain } from '../libvirt/domains/remove.js';
 import { undefineFilter } from '../network/firewall/filters.js';
 import { unreserve } from '../network/reservations.js';
 import { removeRecordedVolume } from '../storage/index.js';
@@ -65,6 +65,9 @@ async function recover(config: HvConfig, dead: DeadIntent): Promise<string[]> {
 }
 
 async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
+  // A deletion's records apply only once its domain is gone: killed before its undefine,
+  // the VM stands whole and keeps them (vm/delete.ts).
+  if (undo.once_undefined !== undefined && (await domainDefined(undo.domain_uri!, undo.once_undefined))) return;
   switch (undo.kind) {
     case 'domain':
       await removeDomain(undo.uri!, undo.name!);

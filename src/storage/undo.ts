@@ -8,7 +8,8 @@ import type { Pool } from './types.js';
 // configuration as it was: the request that finishes the undo may read another
 // configuration (or a changed one), and must remove exactly what was made.
 
-function volumeUndo(pool: Pool, name: string): UndoRecord {
+/** The journal record that removes volume `name` of `pool`. */
+export function volumeRecord(pool: Pool, name: string): UndoRecord {
   return { kind: 'volume', pool: pool.name, name, pool_config: JSON.stringify(pool.config) };
 }
 
@@ -18,7 +19,7 @@ function volumeUndo(pool: Pool, name: string): UndoRecord {
  * SIGTERM), and the volume must still go.
  */
 export function undoVolumeCreate(rollback: Rollback, pool: Pool, name: string): void {
-  rollback.made(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeUndo(pool, name));
+  rollback.made(`volume ${pool.name}/${name}`, () => pool.delete(name, {}), volumeRecord(pool, name));
 }
 
 /** Removes the volume a record names (and a killed create's part file); false when there was none. */

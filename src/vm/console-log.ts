@@ -18,7 +18,13 @@ function isOwnLog(config: HvConfig, path: string): boolean {
 
 /** A VM's console log goes with the VM, but only a log hvagent's own directory holds. */
 export function removeConsoleLog(config: HvConfig, path: string | null): void {
-  if (path && isOwnLog(config, path)) rmSync(path, { force: true });
+  const own = ownConsoleLog(config, path);
+  if (own) rmSync(own, { force: true });
+}
+
+/** `path` when it is a log of hvagent's own directory, else null. */
+export function ownConsoleLog(config: HvConfig, path: string | null): string | null {
+  return path && isOwnLog(config, path) ? path : null;
 }
 
 export interface ConsoleTail {

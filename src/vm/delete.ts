@@ -1,14 +1,16 @@
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
+import { Intent, type UndoRecord } from '../files/intents.js';
+import { lockKey } from '../files/locks.js';
 import { locate, type Located } from '../libvirt/domains/locate.js';
 import { withVmLock } from '../libvirt/domains/locked.js';
 import { parseDomainXml } from '../libvirt/parse/domain.js';
 import { runVirshBatch, stdoutOrThrow, virsh } from '../libvirt/virsh.js';
 import { isNicFilter } from '../network/firewall/filters.js';
 import { removeNicFilters, removeReservations } from '../network/nic-resources.js';
-import { canonicalPath, openPool, peerUsage, volumeUsers, withVolumeLock, type PeerUser, type Pool } from '../storage/index.js';
-import { removeConsoleLog } from './console-log.js';
+import { canonicalPath, openPool, peerUsage, volumeRecord, volumeUsers, withVolumeLock, type PeerUser, type Pool } from '../storage/index.js';
+import { ownConsoleLog, removeConsoleLog } from './console-log.js';
 
 export interface DeleteOptions {
   /** Power a running VM off first rather than refusing. */
@@ -41,19 +43,40 @@ export function deleteVm(config: HvConfig, name: string, options: DeleteOptions,
     // Everything that could refuse the removal of the volumes is checked before the VM goes.
     const { removable: volumes, kept } = options.removeVolumes ? await chooseVolumes(config, name, domain, ctx.signal) : { removable: [], kept: [] };
 
-    if (vm.state !== 'shutoff') await virsh(vm.uri, ['destroy', name], ctx.signal);
-    // The DHCP reservations made for it go while it is still defined: a failure leaves a VM to delete again.
-    await removeReservations(config, domain.metadata.leases, ctx);
-    // QEMU domains may carry managed-save images and snapshot metadata; LXC knows neither flag.
-    const flags = vm.driver === 'qemu' ? ['--managed-save', '--snapshots-metadata'] : [];
-    await virsh(vm.uri, ['undefine', name, ...flags], ctx.signal);
-    await removeNicFilters(config, ownFilters);
-    removeConsoleLog(config, domain.console_log);
-
+    // What goes once the domain is undefined (its filters, log and volumes) is journalled
+    // before anything changes: killed after the undefine, the next request finishes the
+    // deletion; killed before, the VM is still there and the records are dropped unused.
+    const afterUndefine: UndoRecord[] = [
+      ...[...new Set(ownFilters)].map((filter) => ({ kind: 'nwfilter', uri: config.libvirt.uri, name: filter })),
+      ...[ownConsoleLog(config, domain.console_log)].flatMap((path) => (path ? [{ kind: 'file', path }] : [])),
+      ...volumes.map(({ pool, volume }) => volumeRecord(pool, volume)),
+    ].map((record) => ({ ...record, once_undefined: name, domain_uri: vm.uri }));
+    const keys = [lockKey.vm(name), ...volumes.map(({ pool, volume }) => lockKey.volume(pool.name, volume))];
+    const intent = Intent.begin(config.paths.lock_dir, keys, `vm delete ${name}`);
+    intent.recordAll(afterUndefine);
     const removedVolumes: string[] = [];
-    for (const { pool, volume } of volumes) {
-      await withVolumeLock(config, ctx.deadline, pool.name, volume, () => pool.delete(volume, { signal: ctx.signal }));
-      removedVolumes.push(`${pool.name}/${volume}`);
+    let undefined_ = false;
+    try {
+      if (vm.state !== 'shutoff') await virsh(vm.uri, ['destroy', name], ctx.signal);
+      // The DHCP reservations made for it go while it is still defined: a failure leaves a VM to delete again.
+      await removeReservations(config, domain.metadata.leases, ctx);
+      // QEMU domains may carry managed-save images and snapshot metadata; LXC knows neither flag.
+      const flags = vm.driver === 'qemu' ? ['--managed-save', '--snapshots-metadata'] : [];
+      await virsh(vm.uri, ['undefine', name, ...flags], ctx.signal);
+      undefined_ = true;
+      await removeNicFilters(config, ownFilters);
+      removeConsoleLog(config, domain.console_log);
+
+      for (const { pool, volume } of volumes) {
+        await withVolumeLock(config, ctx.deadline, pool.name, volume, () => pool.delete(volume, { signal: ctx.signal }));
+        removedVolumes.push(`${pool.name}/${volume}`);
+      }
+      intent.end();
+    } catch (error) {
+      // Undefined but not all removed: anyone may finish it, now. Not undefined: nothing to finish.
+      if (undefined_) intent.abandon(afterUndefine);
+      else intent.end();
+      throw error;
     }
     return { vm, changed: true, removedVolumes, keptVolumes: kept };
   });

@@ -11,6 +11,7 @@
 //     replies CANCELLED at once, with nothing left behind.
 // After each kill: no domain, volume, part file or stray template file, and no journal
 // entry; and then the identical request succeeds.
+// A fifth, `vm delete`, is finished forward: killed, the VM is whole or entirely gone.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -278,3 +279,34 @@ test('a define batch killed after libvirt defined the domain leaves no domain ov
   expect(await WORK['image provision']!.leftovers(name)).toEqual([]);
   await identicalSucceeds(WORK['image provision']!, name);
 }, BOUND_MS);
+
+test(`vm delete killed with SIGKILL ${KILLS} times at random moments: the VM stays whole, or goes with everything it owned`, async () => {
+  // A deletion is finished forward, not undone: once its domain is undefined, the next
+  // request removes what the VM owned (its volumes, console log), not a VM left without disks.
+  const provision = WORK['image provision']!;
+  const deletion = (name: string) => ({ agent: 'vm', action: 'delete', data: { name, remove_volumes: true } });
+  const consoleLogs = (name: string) => filesUnder(join(box.root, 'console')).filter((file) => file.startsWith(`${name}.`)).map((file) => `console log: ${file}`);
+  const gone = async (name: string) => [...(await provision.leftovers(name)), ...consoleLogs(name)];
+  const clean = newName();
+  expect((await rpc(provision.request(clean), box.config)).statuscode).toBe(0);
+  let started = Date.now();
+  expect((await rpc(deletion(clean), box.config)).statuscode).toBe(0);
+  const cleanMs = Date.now() - started;
+  started = Date.now();
+  await rpc({ agent: 'volume', action: 'list', data: {} }, box.config);
+  const startupMs = (Date.now() - started) * 0.8;
+  for (let kill = 0; kill < KILLS; kill++) {
+    const name = newName();
+    expect((await rpc(provision.request(name), box.config)).statuscode).toBe(0);
+    const agent = spawnAgent(deletion(name), box.config);
+    setTimeout(() => agent.kill('SIGKILL'), startupMs + Math.random() * Math.max(0, cleanMs - startupMs));
+    await agent;
+    // Any request that starts sweeps the journal.
+    expect((await rpc({ agent: 'volume', action: 'list', data: {} }, box.config)).statuscode).toBe(0);
+    if (await vmWhole(name)) {
+      count('vm delete SIGKILL', 'killed before its undefine: the VM whole');
+      expect((await rpc(deletion(name), box.config)).statuscode).toBe(0);
+    } else count('vm delete SIGKILL', (await domainsNamed(name)).length === 0 ? 'undefined, finished by the next request' : 'half-deleted');
+    expect({ kill, left: await gone(name) }).toEqual({ kill, left: [] });
+  }
+}, KILLS * 2 * BOUND_MS);

@@ -1,4 +1,5 @@
-import { runVirshBatch } from '../virsh.js';
+import { runVirsh, runVirshBatch } from '../virsh.js';
+import { isMissingDomain } from './states.js';
 
 // Removing a domain a request may have defined (its rollback, or the recovery of a killed
 // request's work): stopped if it runs, then undefined. A domain that is not there (the
@@ -22,4 +23,15 @@ export async function removeDomain(uri: string, name: string, timeoutMs = 20_000
   }
   if (destroyed!.error && !NOT_RUNNING.test(destroyed!.error.reason) && !ABSENT.test(destroyed!.error.reason)) throw destroyed!.error;
   return true;
+}
+
+/** Whether `name` is defined on `uri`; throws when libvirt cannot be asked. */
+export async function domainDefined(uri: string, name: string): Promise<boolean> {
+  try {
+    await runVirsh(['domuuid', name], { uri, timeoutMs: 20_000 });
+    return true;
+  } catch (error) {
+    if (isMissingDomain(error)) return false;
+    throw error;
+  }
 }

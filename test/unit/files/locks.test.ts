@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { RequestScope, runInScope } from '../../../src/core/scope.js';
 import { takeLock, withLock } from '../../../src/files/locks.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hv-locks-'));
@@ -100,5 +101,24 @@ describe('per-object locks (kernel flock on a descriptor that dies with us)', ()
 
   test('lock names cannot escape the lock directory', async () => {
     await expect(withLock('vm-../../etc/x', options(), async () => 'never')).rejects.toMatchObject({ code: 'INTERNAL' });
+  });
+
+  test('the after-taken hook (recovery) is the one of the request that takes the lock, and none outside a request', async () => {
+    // In `hvagent serve` requests with different configurations run side by side: each must
+    // recover with its own, never with whichever request set a hook last.
+    const seen: string[] = [];
+    const scopeOf = (name: string) => {
+      const scope = new RequestScope();
+      scope.afterLockTaken = async (key) => void seen.push(`${name}:${key}`);
+      return scope;
+    };
+    const first = scopeOf('first');
+    const second = scopeOf('second');
+    await runInScope(first, () => withLock('vm-hook-a', options(), async () => undefined));
+    await runInScope(second, () => withLock('vm-hook-b', options(), async () => undefined));
+    await runInScope(first, () => withLock('vm-hook-c', options(), async () => undefined));
+    await withLock('vm-hook-d', options(), async () => undefined);
+    await runInScope(first, () => withLock('intent-hook-e', options(), async () => undefined));
+    expect(seen).toEqual(['first:vm-hook-a', 'second:vm-hook-b', 'first:vm-hook-c']);
   });
 });
