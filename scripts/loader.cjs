@@ -52,7 +52,8 @@ function compileCached(name) {
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, pieceRequire, module, file.path, dirname(file.path));
-  compiled.push({
+  // Kept only to write its cache: a V8 start-up snapshot cannot hold a live vm.Script (bench/startup-snapshot.sh).
+  if (cacheOut) compiled.push({
     name,
     save() {
       const temporary = `${cachePath}.tmp-${process.pid}`;
@@ -93,8 +94,10 @@ function pieceRequire(id) {
 }
 
 // Where the pieces are, for `hvagent install` (which copies them): asked only there.
+// `piece` for bench/startup-snapshot.sh's snapshot builder, which evaluates pieces before the heap is written.
 globalThis[Symbol.for('hvagent.files')] = {
   executable: __filename,
+  piece,
   get directory() {
     return dirname(firstReadable('hvagent.bundle.js').path);
   },

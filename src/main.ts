@@ -79,7 +79,17 @@ function exitWhenFlushed(code: number): void {
   Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
-const asksForWarmUp = (globalThis as Record<symbol, unknown>)[Symbol.for('hvagent.warmup')] as ((work: (refusalDone: () => void) => Promise<void>) => void) | undefined;
+/** What main could not answer goes to stderr; a function of its own, compiled only when it happens. */
+function fail(error: unknown): void {
+  const failure = toHvError(error);
+  writeSync(2, `hvagent: ${failure.message}\n`);
+  process.exit(failure.statuscode || 1);
+}
+
+const hooks = globalThis as Record<symbol, unknown>;
+const asksForWarmUp = hooks[Symbol.for('hvagent.warmup')] as ((work: (refusalDone: () => void) => Promise<void>) => void) | undefined;
+/** bench/startup-snapshot.sh's snapshot builder takes the run for later (docs/PERFORMANCE.md, P1: the V8 start-up snapshot). */
+const takesRun = hooks[Symbol.for('hvagent.snapshot')] as ((run: () => void, warmRefusal: () => Promise<void>) => void) | undefined;
 // scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run
 // (warm-refusal.ts, then main's cache is written, then warm-up.ts).
 if (asksForWarmUp) {
@@ -88,10 +98,8 @@ if (asksForWarmUp) {
     refusalDone();
     await (await import('./warm-up.js')).warmUp();
   });
+} else if (takesRun) {
+  takesRun(() => void main().catch(fail), async () => (await import('./warm-refusal.js')).warmRefusal(agents));
 } else {
-  main().catch((error: unknown) => {
-    const failure = toHvError(error);
-    writeSync(2, `hvagent: ${failure.message}\n`);
-    process.exit(failure.statuscode || 1);
-  });
+  main().catch(fail);
 }
