@@ -1,3 +1,4 @@
+import { getRequestListener } from '@hono/node-server';
 import { writeSync } from 'node:fs';
 import type { HvConfig } from '../../config/schema.js';
 import { toHvError } from '../../core/errors.js';
@@ -9,7 +10,6 @@ import { openApiDocument } from '../../ddl/generate/openapi.js';
 import { allAgentDdls } from '../../ddl/registry.js';
 import { watchDomainEvents, type EventWatch } from '../../libvirt/events.js';
 import { forgetHostFacts, keepHostFacts } from '../../monitoring/host-facts.js';
-import { getRequestListener } from '@hono/node-server';
 import { Admission } from './admission.js';
 import { createApp } from './app.js';
 import type { ServerContext } from './context.js';
