@@ -2,15 +2,19 @@
 // P8: wall time from `vm create` to the first successful ssh login into the new guest,
 // divided by the same for virt-install (Debian's virtinst) on the same image:
 //   hvagent: `hvagent rpc` vm create template=image:debian12 … ssh_authorized_keys=… start=true
-//            (the clone, the NoCloud seed volume, define and start in one request);
+//            (the clone, the SSH host keys, the NoCloud seed volume, define and start in one
+//            request); its login checks the host key against the reply's known_hosts;
 //   peer:    `qemu-img create -b IMAGE` for the disk, then `virt-install --import
 //            --cloud-init user-data=…,meta-data=…,network-config=…` (its own seed ISO; the
 //            `pc` machine, whose IDE CD-ROM Debian's cloud kernel can see: on q35 virt-install
-//            puts the seed on SATA, which that kernel cannot read; docs/CLOUD-IMAGE.md).
+//            puts the seed on SATA, which that kernel cannot read; docs/CLOUD-IMAGE.md), as an
+//            operator uses it: no host keys given, the guest makes its own, the first login
+//            trusts whatever key it is shown.
 // Both: the same image, 1 GiB, 2 vCPUs, TCG (qemu64), a qcow2 overlay on virtio with the
 // default cache, one virtio NIC on `default` with a known MAC, the same seed files (meta-data
 // with instance-id and host name; user-data with the key; network-config matching the MAC, as
-// hvagent writes it). The clock stops at the first `ssh debian@IP true` that succeeds; the
+// hvagent writes it), except that hvagent's user-data also holds the SSH host keys it made on
+// the host (its guest generates none; virt-install's makes its own). The clock stops at the first `ssh debian@IP true` that succeeds; the
 // address is the DHCP lease of that MAC, polled every 0.5 s, ssh tried every 0.5 s once there
 // is one. The two run one after the other, the order alternating per round; everything is
 // removed outside the timing. The image is the test image of scripts/cloud-image.sh. Each
@@ -69,11 +73,16 @@ async function leaseOf(mac) {
   return /\s(\d+\.\d+\.\d+\.\d+)\/\d+\s/.exec(out.split('\n').find((line) => line.includes(mac)) ?? '')?.[1];
 }
 
-const sshArgs = (key, ip, command) =>
-  ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${ip}`, command];
+/** Any host key (trust on first use, as virt-install's caller must), unless `known` names a known_hosts file and the alias its lines use. */
+const hostKeyArgs = (known) =>
+  known
+    ? ['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${known.file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `HostKeyAlias=${known.alias}`]
+    : ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
+const sshArgs = (key, ip, command, known) =>
+  ['-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', ...hostKeyArgs(known), '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', `debian@${ip}`, command];
 
-/** ms from t0 to the lease and to the first ssh login that succeeds. */
-async function firstLogin(mac, key, t0) {
+/** ms from t0 to the lease and to the first ssh login that succeeds (verifying the host key when `known` is given). */
+async function firstLogin(mac, key, t0, known) {
   let ip;
   let leaseMs;
   while (!ip) {
@@ -82,7 +91,7 @@ async function firstLogin(mac, key, t0) {
     if (!ip) await sleep(500);
   }
   leaseMs = now() - t0;
-  const args = sshArgs(key, ip, 'true');
+  const args = sshArgs(key, ip, 'true', known);
   for (;;) {
     if (now() - t0 > LOGIN_BOUND_MS) throw new Error(`no ssh login to ${ip}`);
     if (spawnSync('ssh', args, { stdio: 'ignore', timeout: 20_000 }).status === 0) return { leaseMs, loginMs: now() - t0, ip };
@@ -146,7 +155,10 @@ async function viaHvagent(round, keys) {
   const reply = JSON.parse(await runAsync(agent, ['rpc'], { input: JSON.stringify(request), env: { PATH: process.env.PATH, HVAGENT_CONFIG: config } }));
   if (reply.statuscode !== 0) throw new Error(`vm create: ${reply.statusmsg}`);
   const createdMs = now() - t0;
-  const { ip, ...times } = await firstLogin(reply.data.nics[0].mac, keys.privateKey, t0);
+  // The first login is verified: the host keys hvagent made are in the reply (no trust on first use).
+  const known = { file: join(root, 'key', `${name}.known_hosts`), alias: name };
+  writeFileSync(known.file, reply.data.known_hosts);
+  const { ip, ...times } = await firstLogin(reply.data.nics[0].mac, keys.privateKey, t0, known);
   const cpuS = guestCpuSeconds(name);
   inspectGuest(name, ip, keys.privateKey);
   removeGuest(name);
@@ -201,6 +213,7 @@ try {
   const hv = [];
   const vi = [];
   for (let round = 0; round < rounds; round += 1) {
+    const loadBefore = loadavg()[0];
     // The order alternates, so that neither side always runs on the other's warm caches.
     if (round % 2 === 0) {
       hv.push(await viaHvagent(round, keys));
@@ -210,7 +223,7 @@ try {
       hv.push(await viaHvagent(round, keys));
     }
     const [h, v] = [hv.at(-1), vi.at(-1)];
-    console.log(`  round ${round}: hvagent ${(h.loginMs / 1000).toFixed(1)} s (reply ${(h.createdMs / 1000).toFixed(1)}, lease ${(h.leaseMs / 1000).toFixed(1)}, guest CPU ${h.cpuS.toFixed(1)}), virt-install ${(v.loginMs / 1000).toFixed(1)} s (returned ${(v.createdMs / 1000).toFixed(1)}, lease ${(v.leaseMs / 1000).toFixed(1)}, guest CPU ${v.cpuS.toFixed(1)}), ratio ${(h.loginMs / v.loginMs).toFixed(2)}, load ${loadavg()[0].toFixed(1)}`);
+    console.log(`  round ${round}: hvagent ${(h.loginMs / 1000).toFixed(1)} s (reply ${(h.createdMs / 1000).toFixed(1)}, lease ${(h.leaseMs / 1000).toFixed(1)}, guest CPU ${h.cpuS.toFixed(1)}), virt-install ${(v.loginMs / 1000).toFixed(1)} s (returned ${(v.createdMs / 1000).toFixed(1)}, lease ${(v.leaseMs / 1000).toFixed(1)}, guest CPU ${v.cpuS.toFixed(1)}), ratio ${(h.loginMs / v.loginMs).toFixed(2)}, load ${loadBefore.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
   }
   const pairs = hv.map((r, i) => (r.loginMs / vi[i].loginMs).toFixed(2)).join(', ');
   const s = (values) => `${(median(values) / 1000).toFixed(1)} s`;

@@ -50,7 +50,7 @@ _hvagent() {
     [vm.console]='name'
     [vm.locate]='name'
     [vm.statistics]='name state driver'
-    [vm.create]='name vm_class memory_mb vcpus max_vcpus max_memory_mb autostart start kernel initrd cmdline disk disk_format rootfs network template pool disk_size_mb data_disks ipv4 dns hostname ssh_authorized_keys user_data filter allow rule_sets async'
+    [vm.create]='name vm_class memory_mb vcpus max_vcpus max_memory_mb autostart start kernel initrd cmdline disk disk_format rootfs network template pool disk_size_mb data_disks ipv4 dns hostname ssh_authorized_keys user_data ssh_host_keys filter allow rule_sets async'
     [vm.modify]='name memory_mb vcpus autostart eject_cdrom async'
     [vm.start]='name async'
     [vm.shutdown]='name timeout force async'

@@ -84,8 +84,10 @@ module MCollective
       @idle = Hash.new { |hash, key| hash[key] = [] }
       @idle_lock = Mutex.new
 
-      # A connection to the server: a kept-alive one that is still open, else a new one
-      # (raises SystemCallError when the server cannot be reached).
+      # A connection to the server: a kept-alive one that is still open, else a new one; nil
+      # when no server listens there (raises SystemCallError when it cannot be reached). The
+      # socket file is only looked at for a new connection: a server that stopped has closed
+      # the kept ones.
       def self.checkout(path)
         loop do
           socket, used = @idle_lock.synchronize { @idle[path].pop }
@@ -95,6 +97,8 @@ module MCollective
 
           socket.close unless socket.closed?
         end
+        return nil unless File.socket?(path)
+
         UNIXSocket.new(path)
       end
 
@@ -184,16 +188,19 @@ module MCollective
         # outcome); false when it could not be reached or is stopping.
         def handed_over
           path = ENV.fetch("HVAGENT_SOCKET", DEFAULT_SOCKET)
-          return false if path.empty? || path == "none" || !File.socket?(path)
+          return false if path.empty? || path == "none"
 
           begin
             socket = HvagentRunner.checkout(path)
           rescue SystemCallError
             return false
           end
+          return false if socket.nil?
+
           reusable = false
           begin
-            body = JSON.generate("text" => JSON.generate(request_body), "protocol" => "mcollective")
+            # The request as an object, not as a request file's text: one JSON encoding, one parse.
+            body = JSON.generate("request" => request_body, "protocol" => "mcollective")
             socket.write("POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\n" \
                          "Content-Length: #{body.bytesize}\r\n\r\n#{body}")
             status, reply, reusable = read_http_reply(socket)

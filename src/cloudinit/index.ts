@@ -3,4 +3,5 @@ export { hostnameOfVm, isHostname, newInstanceId, noCloudFiles, networkConfig, N
 export { removeSeedDirectory, writeSeedDirectory, NOCLOUD_SEED_DIRECTORY } from './seed-directory.js';
 export { withSeedIso, SEED_VOLUME_ID } from './seed-iso.js';
 export { parseAuthorizedKeys } from './ssh-keys.js';
-export { checkUserData, composeUserData, type CheckedUserData } from './user-data.js';
+export { addHostKeys, checkUserData, composeUserData, type CheckedUserData } from './user-data.js';
+export { fingerprintOf, generateHostKeys, knownHostsLines, parseHostKeyTypes, DEFAULT_HOST_KEY_TYPES, HOST_KEY_TYPES, type HostKey, type HostKeyType, type PublicHostKey } from './host-keys.js';

@@ -1,5 +1,6 @@
 import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { HvError } from '../core/errors.js';
+import type { HostKey } from './host-keys.js';
 
 // user-data: a `#cloud-config` document from the caller, checked as YAML, with the keys of
 // ssh_authorized_keys added to its own list. Nothing of the document ever appears in a
@@ -41,7 +42,12 @@ export interface CheckedUserData {
   readonly text: string;
   /** Its `hostname` key, when it has one. */
   readonly hostname: string | undefined;
+  /** It says itself what the guest's SSH host keys are (`ssh_keys`) or which it makes (`ssh_genkeytypes`). */
+  readonly setsHostKeys: boolean;
 }
+
+/** cloud-config keys by which a document decides the guest's SSH host keys itself (cloud-init's cc_ssh). */
+export const HOST_KEY_SETTINGS = ['ssh_keys', 'ssh_genkeytypes'] as const;
 
 /** Refuses anything but a well-formed `#cloud-config` YAML mapping. */
 export function checkUserData(text: string): CheckedUserData {
@@ -52,7 +58,11 @@ export function checkUserData(text: string): CheckedUserData {
   const contents = document.contents;
   if (contents !== null && !isMap(contents)) refuse('must be a mapping of cloud-config keys (key: value lines)');
   const hostname = document.get('hostname', true);
-  return { text, hostname: isScalar(hostname) && typeof hostname.value === 'string' ? hostname.value : undefined };
+  return {
+    text,
+    hostname: isScalar(hostname) && typeof hostname.value === 'string' ? hostname.value : undefined,
+    setsHostKeys: HOST_KEY_SETTINGS.some((key) => document.has(key)),
+  };
 }
 
 function parse(text: string): Document {
@@ -85,5 +95,20 @@ export function composeUserData(userData: CheckedUserData | undefined, keys: rea
     refuse("has an ssh_authorized_keys that is not a list: make it a list, and the keys of input 'ssh_authorized_keys' are added to it");
   }
   const composed = document.toString();
+  return composed.startsWith(HEADER) ? composed : `${HEADER}\n${composed}`;
+}
+
+/**
+ * The user-data file with the host keys in cc_ssh's `ssh_keys` (TYPE_private, TYPE_public):
+ * cloud-init writes them to /etc/ssh and generates none. The document must not have its own
+ * (planning leaves the keys out then).
+ */
+export function addHostKeys(userData: string, keys: readonly HostKey[]): string {
+  if (keys.length === 0) return userData;
+  const document = parse(userData);
+  const sshKeys = Object.fromEntries(keys.flatMap((key) => [[`${key.type}_private`, key.privateKey()], [`${key.type}_public`, key.publicKey]]));
+  if (document.contents === null) document.contents = document.createNode({ ssh_keys: sshKeys });
+  else document.set('ssh_keys', document.createNode(sshKeys));
+  const composed = document.toString({ lineWidth: 0 });
   return composed.startsWith(HEADER) ? composed : `${HEADER}\n${composed}`;
 }

@@ -114,6 +114,7 @@ async function readConfig(env: Env): Promise<HvConfig> {
     admission: parsed.admission ?? {},
     templates: { ...TEMPLATE_DEFAULTS, ...parsed.templates },
     firewall: { default_filter: parsed.firewall?.default_filter ?? 'clean-traffic' },
+    cloud_init: { ssh_host_keys: parsed.cloud_init?.ssh_host_keys ?? ['ed25519', 'ecdsa'] },
     server: { ...DEFAULT_SERVER, ...parsed.server },
     operations: { ...DEFAULT_OPERATIONS, ...parsed.operations },
     source: { file: raw === undefined ? null : file, uri_from: parsed.libvirt?.uri ? 'file' : 'default' },

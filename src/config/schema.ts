@@ -101,6 +101,12 @@ export const configSchema = {
       // The libvirt network filter every NIC hvagent makes carries unless the request says otherwise; none for no filter.
       properties: { default_filter: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' } },
     },
+    cloud_init: {
+      type: 'object',
+      additionalProperties: false,
+      // The SSH host keys made on the host for a guest given cloud-init data ([] for none: the guest makes its own).
+      properties: { ssh_host_keys: { type: 'array', maxItems: 3, uniqueItems: true, items: { enum: ['ed25519', 'ecdsa', 'rsa'] } } },
+    },
     templates: {
       type: 'object',
       additionalProperties: false,
@@ -320,6 +326,11 @@ export interface HvConfig {
   };
   /** Absent in configurations built by hand (tests): no limits. */
   admission?: AdmissionConfig;
+  /** Absent in configurations built by hand (tests): the defaults of load.ts. */
+  cloud_init?: {
+    /** Types of the SSH host keys made on the host for a guest given cloud-init data, unless the request says; [] for none. */
+    ssh_host_keys: ('ed25519' | 'ecdsa' | 'rsa')[];
+  };
   templates: {
     /** Directory holding the template manifest (catalogue.yaml) and the files it names. */
     catalogue: string;

@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditConfig } from '../config/schema.js';
 import type { Reply } from '../core/reply.js';
@@ -7,7 +7,7 @@ import type { ActionDdl } from '../ddl/types.js';
 
 // One JSON line per request, whatever protocol carried it and however it ended
 // (docs/AUDIT.md). The line is one write(2) to a file opened O_APPEND, so lines from
-// concurrent agents never interleave, and nothing here can fail or hold up a request: an
+// concurrent agents never interleave (the file stays open between lines: appendLine), and nothing here can fail or hold up a request: an
 // error is counted and reported once per process through the adapter (the MCollective
 // runner takes the first stderr line as the status message, so dispatch never writes it).
 
@@ -141,7 +141,30 @@ export function writeAudit(config: AuditConfig | undefined, record: AuditRecord,
   }
 }
 
+/**
+ * The file stays open between lines (the server writes one per request). Before each line
+ * the path's inode is compared with the open file's: a rotation that renames the file or
+ * removes it (logrotate's default) gets a new file at once, with no signal or restart;
+ * one that truncates it in place (copytruncate) needs nothing, O_APPEND writes at its new end.
+ */
+let current: { file: string; descriptor: number; dev: number; ino: number } | undefined;
+
 function appendLine(file: string, line: string): void {
+  if (current) {
+    const named = statSync(file, { throwIfNoEntry: false });
+    if (current.file !== file || !named || named.ino !== current.ino || named.dev !== current.dev) closeCurrent();
+  }
+  current ??= openAudit(file);
+  try {
+    writeSync(current.descriptor, line);
+  } catch (error) {
+    // Opened again for the next line: whatever failed (a full disk, a removed mount) may be over.
+    closeCurrent();
+    throw error;
+  }
+}
+
+function openAudit(file: string): NonNullable<typeof current> {
   // O_NONBLOCK: a FIFO put in the log's place fails at once instead of waiting for a reader.
   const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOCTTY | constants.O_NONBLOCK;
   let descriptor: number;
@@ -154,11 +177,18 @@ function appendLine(file: string, line: string): void {
     mkdirSync(dirname(file), { mode: 0o750 });
     descriptor = openSync(file, flags, 0o640);
   }
+  const { dev, ino } = fstatSync(descriptor);
+  return { file, descriptor, dev, ino };
+}
+
+function closeCurrent(): void {
+  if (!current) return;
   try {
-    writeSync(descriptor, line);
-  } finally {
-    closeSync(descriptor);
+    closeSync(current.descriptor);
+  } catch {
+    // already unusable
   }
+  current = undefined;
 }
 
 const pendingSyslog = new Set<Promise<unknown>>();

@@ -103,8 +103,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const audit: AuditState = options.auditState ?? { failures: 0 };
 
   /** The line of a request that ended, with the caller as trusted (a request refused before that still gets it). */
-  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, caller?: string): Promise<void> => {
-    const config = await configOf().catch(() => undefined);
+  const record = async (request: RpcRequest | undefined, reply: Reply, startedAt: number, protocol: Protocol, replayed = false, caller?: string, started?: HvConfig): Promise<void> => {
+    // A request that ran is recorded under the configuration it started with (no second look at it).
+    const config = started ?? (await configOf().catch(() => undefined));
     const trusted = request !== undefined && trustedRequests.has(request);
     recordRequest(config, request, { trusted, startedAt, protocol, replayed, caller }, reply, { state: audit, write: options.audit !== false });
   };
@@ -240,7 +241,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (error) {
       reply = errorReply(toHvError(error), Object.keys(prepared.action.output));
     }
-    await record(request, reply, startedAt, request.protocol, replayed);
+    await record(request, reply, startedAt, request.protocol, replayed, undefined, prepared.config);
     return finished(request, prepared.action, reply);
   };
 

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentScope } from '../core/scope.js';
 import { nodeCrypto } from '../core/crypto.js';
@@ -115,14 +115,30 @@ export interface DeadIntent {
 }
 
 /**
+ * Journals found empty, with their directory's inode and mtime then: every request of the
+ * server asks (src/dispatch/recover-first.ts), and while the mtime is unchanged nothing was
+ * added, so one stat(2) answers instead of a readdir. Only a directory last changed over
+ * SETTLED_MS before it was read is remembered: a file system stamps times at a clock tick's
+ * granularity, so an entry made in the same tick as the last change would not move the mtime.
+ */
+const seenEmpty = new Map<string, { readonly ino: number; readonly mtimeMs: number }>();
+const SETTLED_MS = 1000;
+
+/**
  * The entries nobody is finishing: their process is gone, or gave them up. Cheap when
- * there are none (one readdir); `key` keeps only those naming that lock key.
+ * there are none (one stat, or one readdir); `key` keeps only those naming that lock key.
  */
 export function deadIntents(lockDirectory: string, key?: string): DeadIntent[] {
   const directory = intentDirectory(lockDirectory);
   let names: string[];
   try {
+    const seen = statSync(directory, { throwIfNoEntry: false });
+    if (!seen) return [];
+    const empty = seenEmpty.get(directory);
+    if (empty && empty.ino === seen.ino && empty.mtimeMs === seen.mtimeMs) return [];
     names = readdirSync(directory);
+    if (names.length === 0 && Date.now() - seen.mtimeMs > SETTLED_MS) seenEmpty.set(directory, { ino: seen.ino, mtimeMs: seen.mtimeMs });
+    else seenEmpty.delete(directory);
   } catch {
     return [];
   }

@@ -12,6 +12,8 @@ export interface HvMetadata {
   template?: string;
   /** cloud-init's instance-id in its NoCloud seed: new for each provision. */
   instance_id?: string;
+  /** Public halves of the SSH host keys made for it on the host (`TYPE BASE64`, comma-separated): known_hosts lines can be rebuilt from `vm info`. */
+  ssh_host_keys?: string;
   /** Volumes provisioned for it, `pool/volume` separated by commas: `vm delete remove_volumes=true` removes these. */
   volumes?: string;
   /** DHCP reservations made for its NICs, `network=mac` separated by commas: `vm delete` removes these. */

@@ -1,6 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
-import { newInstanceId, noCloudFiles, removeSeedDirectory, withSeedIso, writeSeedDirectory, type GuestNic, type NoCloudFiles } from '../cloudinit/index.js';
+import {
+  addHostKeys,
+  generateHostKeys,
+  knownHostsLines,
+  newInstanceId,
+  noCloudFiles,
+  removeSeedDirectory,
+  withSeedIso,
+  writeSeedDirectory,
+  type GuestNic,
+  type HostKey,
+  type NoCloudFiles,
+  type PublicHostKey,
+} from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import type { OperationContext } from '../core/operation.js';
 import { isEmbedded } from '../libvirt/domains/connections.js';
@@ -33,6 +46,9 @@ export interface Provisioned {
   volumes: Volume[];
   nics: NicSpec[];
   state: VmState;
+  /** The SSH host keys made for the guest (public halves), and known_hosts lines for them (null when none were made). */
+  hostKeys: PublicHostKey[];
+  knownHosts: string | null;
 }
 
 export interface Execution {
@@ -60,8 +76,13 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
   const intent = Intent.begin(config.paths.lock_dir, keys, `vm create ${base.name}`);
   return withRollback(new ProvisionRollback(intent), async (rollback) => {
     const volumes: Volume[] = [];
+    const made: { hostKeys: HostKey[] } = { hostKeys: [] };
     const spec: DomainSpec = { ...base, disks: [...base.disks], nics: [] };
     const checkedNics = async () => (spec.nics = await nics);
+    // The guest's host keys are made while the volumes are: RSA's take seconds. Their
+    // private directory is gone once the promise settles; a rollback waits for that.
+    const hostKeys = plannedHostKeys(plan.cloudInit, ctx.signal);
+    if (hostKeys) rollback.made('ssh host keys', () => hostKeys.catch(() => undefined));
 
     if (plan.root) {
       const root = await createVolume(ctx, rollback, plan.root);
@@ -88,13 +109,16 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
     await checkedNics();
     if (plan.cloudInit) {
       const instanceId = newInstanceId();
-      const files = noCloudFiles({ instanceId, hostname: plan.cloudInit.hostname, userData: plan.cloudInit.userData, nics: guestNics(spec.nics, plan) });
+      made.hostKeys = (await hostKeys) ?? [];
+      const userData = addHostKeys(plan.cloudInit.userData, made.hostKeys);
+      const files = noCloudFiles({ instanceId, hostname: plan.cloudInit.hostname, userData, nics: guestNics(spec.nics, plan) });
       const seed = await makeSeed(ctx, rollback, plan.cloudInit.seed, spec, files);
       if (seed) {
         volumes.push(seed);
         spec.cdroms = [...(spec.cdroms ?? []), { path: seed.path, type: seed.attach === 'block' ? 'block' : 'file', format: seed.format ?? 'raw' }];
       }
       spec.metadata = { ...spec.metadata, instance_id: instanceId };
+      if (made.hostKeys.length > 0) spec.metadata.ssh_host_keys = made.hostKeys.map((key) => key.publicKey.split(' ').slice(0, 2).join(' ')).join(',');
       rollback.done('seed');
     }
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
@@ -133,8 +157,17 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
       rollback.done('start');
     }
     const state = isEmbedded(uri) ? await currentState({ uri, name: spec.name }, ctx.signal) : stateOf(stdoutOrThrow(after.shift()!));
-    return { volumes, nics: spec.nics, state };
+    const publicKeys = made.hostKeys.map((key) => key.toJSON());
+    return { volumes, nics: spec.nics, state, hostKeys: publicKeys, knownHosts: publicKeys.length > 0 ? knownHostsLines(plan.cloudInit!.knownHosts, publicKeys) : null };
   });
+}
+
+/** The guest's SSH host keys, being made, when the plan gives it any. */
+function plannedHostKeys(cloudInit: CloudInitPlan | undefined, signal: AbortSignal | undefined): Promise<HostKey[]> | undefined {
+  if (!cloudInit || cloudInit.hostKeyTypes.length === 0) return undefined;
+  const keys = generateHostKeys(cloudInit.hostKeyTypes, `root@${cloudInit.hostname}`, signal);
+  keys.catch(() => undefined); // awaited at the seed step, or by the rollback
+  return keys;
 }
 
 async function createVolume(ctx: OperationContext, rollback: ProvisionRollback, plan: VolumePlan): Promise<Volume> {

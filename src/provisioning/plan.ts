@@ -1,4 +1,4 @@
-import { checkUserData, composeUserData, hostnameOfVm, isHostname, parseAuthorizedKeys } from '../cloudinit/index.js';
+import { checkUserData, composeUserData, hostnameOfVm, isHostname, parseAuthorizedKeys, parseHostKeyTypes, DEFAULT_HOST_KEY_TYPES, type CheckedUserData, type HostKeyType } from '../cloudinit/index.js';
 import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { VmClass } from '../model/vm-classes.js';
@@ -42,6 +42,10 @@ export interface CloudInitPlan {
   hostname: string;
   /** The #cloud-config document, the keys added. */
   userData: string;
+  /** SSH host keys to make on the host and give the guest ([] when none: the guest makes its own). */
+  hostKeyTypes: HostKeyType[];
+  /** Names and addresses the guest is reached by, for the known_hosts lines of its host keys. */
+  knownHosts: string[];
 }
 
 export async function planProvisioning(config: HvConfig, vmClass: VmClass, request: ProvisionRequest): Promise<ProvisionPlan> {
@@ -129,6 +133,10 @@ function planCloudInit(
   }
   const given = request.cloudInit;
   if (!given && !anyStatic) return undefined;
+  if (given && Object.keys(given).every((input) => input === 'sshHostKeys') && !anyStatic) {
+    if (given.sshHostKeys !== undefined && parseHostKeyTypes(given.sshHostKeys, 'ssh_host_keys').length === 0) return undefined;
+    throw new HvError('INPUT_INVALID', "Input 'ssh_host_keys' is for a guest given cloud-init data: give hostname, ssh_authorized_keys, user_data or a static ipv4 too", { input: 'ssh_host_keys' });
+  }
   const keys = given?.sshAuthorizedKeys === undefined ? [] : parseAuthorizedKeys(given.sshAuthorizedKeys);
   const userData = given?.userData === undefined ? undefined : checkUserData(given.userData);
   if (given?.hostname !== undefined && !isHostname(given.hostname)) {
@@ -142,7 +150,27 @@ function planCloudInit(
     throw new HvError('INPUT_REQUIRED', `Input 'hostname' is needed: the VM name '${request.name}' is not a host name`, { input: 'hostname' });
   }
   const seed = seedPlacement(config, vmClass, request, root);
-  return { seed, hostname, userData: composeUserData(userData, keys) };
+  const hostKeyTypes = plannedHostKeyTypes(config, given?.sshHostKeys, userData);
+  const addresses = addressing.flatMap((nic) => (nic.kind === 'static' || nic.kind === 'reserved' ? [nic.address] : []));
+  return { seed, hostname, userData: composeUserData(userData, keys), hostKeyTypes, knownHosts: [request.name, hostname, ...addresses] };
+}
+
+/**
+ * The host keys made for the guest: the request's types, else the configuration's. A
+ * user_data that says itself what they are (ssh_keys) or which the guest makes
+ * (ssh_genkeytypes) wins over the configuration, and cannot be given with the input.
+ */
+function plannedHostKeyTypes(config: HvConfig, input: string | undefined, userData: CheckedUserData | undefined): HostKeyType[] {
+  const asked = input === undefined ? undefined : parseHostKeyTypes(input, 'ssh_host_keys');
+  if (userData?.setsHostKeys) {
+    if (asked !== undefined && asked.length > 0) {
+      throw new HvError('INPUT_INVALID', "Input 'ssh_host_keys' and the ssh_keys or ssh_genkeytypes key of input 'user_data' both say what the guest's host keys are: give one (or ssh_host_keys=none)", {
+        input: 'ssh_host_keys',
+      });
+    }
+    return [];
+  }
+  return asked ?? [...(config.cloud_init?.ssh_host_keys ?? DEFAULT_HOST_KEY_TYPES)];
 }
 
 function seedPlacement(config: HvConfig, vmClass: VmClass, request: ProvisionRequest, root: VolumePlan | undefined): CloudInitPlan['seed'] {

@@ -57,4 +57,6 @@ export interface CloudInitRequest {
   readonly sshAuthorizedKeys?: string;
   /** A #cloud-config document. */
   readonly userData?: string;
+  /** Types of the SSH host keys made on the host (`ed25519,ecdsa,rsa` or `none`); the configuration's when left out. */
+  readonly sshHostKeys?: string;
 }

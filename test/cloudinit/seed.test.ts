@@ -76,10 +76,18 @@ describe('a QEMU guest', () => {
     const userData = await isoFile(seed.path!, 'user-data');
     expect(userData.split('\n')[0]).toBe('#cloud-config');
     expect(userData).toContain('# site defaults');
+    const hostKeys = created.data.ssh_host_keys as Array<{ type: string; public_key: string }>;
     expect(parse(userData)).toEqual({
       chpasswd: { expire: false, users: [{ name: 'debian', password: SECRET, type: 'text' }] },
       runcmd: [['touch', '/root/seeded']],
       ssh_authorized_keys: [key.publicKey, other.publicKey],
+      // The host keys made on the host (host-keys.test.ts checks them further).
+      ssh_keys: {
+        ed25519_private: expect.stringContaining('-----BEGIN OPENSSH PRIVATE KEY-----'),
+        ed25519_public: hostKeys[0]!.public_key,
+        ecdsa_private: expect.stringContaining('-----BEGIN OPENSSH PRIVATE KEY-----'),
+        ecdsa_public: hostKeys[1]!.public_key,
+      },
     });
 
     const mac = (created.data.nics as Array<{ mac: string }>)[0]!.mac;

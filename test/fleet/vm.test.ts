@@ -101,7 +101,7 @@ describe('vm agent through the MCollective fleet', () => {
     );
     expect(result.exitCode).toBe(0);
     expect(result.json).toEqual([
-      expect.objectContaining({ sender: 'hv1', statuscode: 0, data: { name: VM, changed: true, state: 'shutoff', vm_class: 'qemu', template: null, volumes: [], nics: [], job_id: null } }),
+      expect.objectContaining({ sender: 'hv1', statuscode: 0, data: { name: VM, changed: true, state: 'shutoff', vm_class: 'qemu', template: null, volumes: [], nics: [], ssh_host_keys: [], known_hosts: null, job_id: null } }),
     ]);
     expect(await domstate(VM)).toBe('shut off');
   });

@@ -53,6 +53,12 @@ export interface SshOptions {
   user?: string;
   /** How long to keep trying to connect and log in (default 3 minutes). */
   timeoutMs?: number;
+  /**
+   * Verify the guest's host key (StrictHostKeyChecking=yes) against this known_hosts file
+   * only, under the name `alias` (HostKeyAlias: the lines name the VM, not its DHCP
+   * address). Without it, any host key is accepted.
+   */
+  knownHosts?: { file: string; alias: string };
 }
 
 export interface SshResult {
@@ -68,10 +74,13 @@ export interface SshResult {
  * are retried until the deadline; a command that ran and failed throws at once.
  */
 export async function sshRun(ip: string, key: string, command: readonly string[], options: SshOptions = {}): Promise<SshResult> {
-  const { user = CLOUD_USER, timeoutMs = 3 * 60_000 } = options;
+  const { user = CLOUD_USER, timeoutMs = 3 * 60_000, knownHosts } = options;
+  const hostKeyChecking = knownHosts
+    ? ['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts.file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', `HostKeyAlias=${knownHosts.alias}`]
+    : ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
   const args = [
     '-F', '/dev/null', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none',
-    '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+    '-o', 'BatchMode=yes', ...hostKeyChecking,
     '-o', 'ConnectTimeout=15', '-o', 'LogLevel=ERROR',
     '-l', user, ip, '--', ...command.map(remoteQuote),
   ];
@@ -84,6 +93,8 @@ export async function sshRun(ip: string, key: string, command: readonly string[]
     if (ran.exitCode !== 255 && !ran.timedOut) {
       throw new Error(`ssh ${user}@${ip} ${command.join(' ')}: exit ${ran.exitCode}: ${stderr}`);
     }
+    // The guest answered with a host key the known_hosts file does not hold: no retry mends that.
+    if (/Host key verification failed/.test(stderr)) throw new Error(`ssh ${user}@${ip}: the guest's host key is not the one known: ${stderr}`);
     if (Date.now() >= until) {
       throw new Error(`ssh ${user}@${ip}: no login within ${timeoutMs} ms (${attempts} attempts; last: ${ran.timedOut ? 'timed out' : stderr})`);
     }

@@ -110,6 +110,40 @@ describe('the unix socket', () => {
   });
 });
 
+describe('the hand-over (POST /v1/rpc), answered in front of the router', () => {
+  const agentInfo = { request: { agent: 'host', action: 'agent_info', data: {}, callerid: 'cert=carol' }, protocol: 'mcollective' };
+
+  test('refuses as every route does: no credential over TLS, a body too large, malformed JSON', async () => {
+    const none = await server.tls('/v1/rpc', { method: 'POST', body: agentInfo });
+    expect([none.status, none.json.data.error_code]).toEqual([401, 'UNAUTHENTICATED']);
+    const large = await server.unix('POST', '/v1/rpc', { text: 'x'.repeat(5000), protocol: 'stdio' });
+    expect([large.status, large.json.data.error_code]).toEqual([413, 'REQUEST_TOO_LARGE']);
+    const broken = await server.unix('POST', '/v1/rpc', '{"request": ');
+    expect([broken.status, broken.json.data.error_code]).toEqual([400, 'REQUEST_INVALID']);
+    expect((await server.unix('GET', '/v1/rpc')).status).toBe(405);
+  });
+
+  test('only root on the unix socket relays a caller: over TLS the token names the caller', async () => {
+    const usage = { request: { agent: 'host', action: 'usage', data: { cpu_window_ms: 50 }, callerid: 'bob' }, protocol: 'mcollective' };
+    const relayed = await server.unix('POST', '/v1/rpc', usage);
+    expect([relayed.status, relayed.json.data.error_code]).toEqual([403, 'NOT_AUTHORIZED']);
+    const alice = await server.tls('/v1/rpc', { method: 'POST', token: ALICE_TOKEN, body: usage });
+    expect([alice.status, alice.json.statuscode]).toEqual([200, 0]);
+    expect((await server.tls('/v1/rpc', { method: 'POST', token: BOB_TOKEN, body: usage })).status).toBe(403);
+  });
+
+  test("gives what hono's own route gives, and streams progress lines when asked", async () => {
+    const plain = await server.unix('POST', '/v1/rpc', agentInfo);
+    const routed = await server.unix('POST', '/v1/rpc?via=router', agentInfo);
+    expect([plain.status, plain.json.statuscode, plain.json.data.protocol]).toEqual([200, 0, 'mcollective']);
+    expect([routed.status, routed.json.statuscode, routed.json.data.protocol]).toEqual([plain.status, plain.json.statuscode, plain.json.data.protocol]);
+    const streamed = await server.unix('POST', '/v1/rpc', { ...agentInfo, progress: true });
+    const lines = streamed.text.trimEnd().split('\n').map((line) => JSON.parse(line) as { reply?: { statuscode: number } });
+    expect(streamed.status).toBe(200);
+    expect(lines.at(-1)?.reply?.statuscode).toBe(0);
+  });
+});
+
 describe('bad input and abuse: a typed refusal each, and the server goes on', () => {
   test('a body over server.max_body_bytes is 413', async () => {
     const answer = await server.unix('POST', '/v1/vm/info', { name: 'x'.repeat(5000) });

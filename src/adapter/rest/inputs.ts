@@ -25,10 +25,14 @@ export async function inputsOf(c: Context<ServerEnv>, action: ActionDdl | undefi
 }
 
 /** The body as a JSON object; no body is no inputs. */
-export async function jsonBody(c: Context<ServerEnv>): Promise<Record<string, unknown>> {
+async function jsonBody(c: Context<ServerEnv>): Promise<Record<string, unknown>> {
   // A GET has no body; any other request's was read, capped, before the routes (app.ts).
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return {};
-  const text = c.get('body') ?? '';
+  return jsonObject(c.get('body') ?? '');
+}
+
+/** A body's text as a JSON object; an empty body is no inputs. */
+export function jsonObject(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let parsed: unknown;
   try {

@@ -1,6 +1,5 @@
-import { createAdaptorServer, type ServerType } from '@hono/node-server';
 import { readFileSync, chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, isIPv6 } from 'node:net';
 import type { Socket } from 'node:net';
@@ -42,16 +41,17 @@ export function parseListen(spec: string): ListenSpec {
 
 export interface Listener {
   readonly spec: ListenSpec;
-  readonly server: ServerType;
+  readonly server: Server;
   /** `unix:/run/hvagent/hvagent.sock` or `https://127.0.0.1:8443` (the port the OS chose for 0). */
   readonly address: string;
   /** Stops accepting; idle keep-alive connections are closed, busy ones finish. */
   close(): Promise<void>;
 }
 
-type Fetch = (request: Request, env: { incoming: unknown; outgoing: unknown; transport: Transport }) => Response | Promise<Response>;
+/** The server's handler for the requests of one transport (the caller is proved per transport). */
+export type Handler = (transport: Transport) => RequestListener;
 
-export async function listen(spec: ListenSpec, fetch: Fetch, config: HvConfig): Promise<Listener> {
+export async function listen(spec: ListenSpec, handler: Handler, config: HvConfig): Promise<Listener> {
   const transport: Transport = spec.kind === 'unix' ? 'unix' : 'tls';
   const timeouts = {
     headersTimeout: config.server.headers_timeout_s * 1000,
@@ -62,10 +62,7 @@ export async function listen(spec: ListenSpec, fetch: Fetch, config: HvConfig): 
     // How often Node checks those timeouts (default 30 s: a slow client would hold on that long).
     connectionsCheckingInterval: Math.min(1000, config.server.headers_timeout_s * 500),
   };
-  const server = createAdaptorServer({
-    fetch: (request, env) => fetch(request, { ...env, transport }),
-    ...(spec.kind === 'unix' ? { createServer: createHttpServer, serverOptions: timeouts } : { createServer: createHttpsServer, serverOptions: { ...timeouts, ...tlsOptions(config) } }),
-  }) as Server;
+  const server: Server = spec.kind === 'unix' ? createHttpServer(timeouts, handler(transport)) : createHttpsServer({ ...timeouts, ...tlsOptions(config) }, handler(transport));
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = timeouts.keepAliveTimeout;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HvError, type ErrorCode } from '../../core/errors.js';
@@ -47,12 +48,23 @@ const serialized = new WeakMap<Reply, string>();
 
 /** A reply, with the HTTP status that says the same. */
 export function sendReply(c: Context, reply: Reply, headers?: Record<string, string>): Response {
+  return c.body(replyText(reply), httpStatusOf(reply), { 'Content-Type': 'application/json', ...headers });
+}
+
+/** The same, written to Node's response (the hand-over's plain handler). */
+export function writeReply(outgoing: ServerResponse, reply: Reply, headers?: Record<string, string>): void {
+  const text = replyText(reply);
+  outgoing.writeHead(httpStatusOf(reply), { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  outgoing.end(text);
+}
+
+function replyText(reply: Reply): string {
   let text = serialized.get(reply);
   if (text === undefined) {
     text = JSON.stringify(reply);
     serialized.set(reply, text);
   }
-  return c.body(text, httpStatusOf(reply), { 'Content-Type': 'application/json', ...headers });
+  return text;
 }
 
 /** The same as raw HTTP/1.1 bytes, for a connection Node's parser has given up on (slow or malformed clients). */

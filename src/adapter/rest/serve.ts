@@ -1,3 +1,4 @@
+import { getRequestListener } from '@hono/node-server';
 import { writeSync } from 'node:fs';
 import type { HvConfig } from '../../config/schema.js';
 import { toHvError } from '../../core/errors.js';
@@ -9,9 +10,11 @@ import { openApiDocument } from '../../ddl/generate/openapi.js';
 import { allAgentDdls } from '../../ddl/registry.js';
 import { watchDomainEvents, type EventWatch } from '../../libvirt/events.js';
 import { forgetHostFacts, keepHostFacts } from '../../monitoring/host-facts.js';
+import { Admission } from './admission.js';
 import { createApp } from './app.js';
 import type { ServerContext } from './context.js';
-import type { Caller } from './callers.js';
+import type { Caller, Transport } from './callers.js';
+import { handOverListener } from './hand-over.js';
 import { EventHub } from './event-hub.js';
 import { DEFAULT_SOCKET, listen, parseListen, type Listener } from './listeners.js';
 import { renderMetrics } from './metrics.js';
@@ -70,11 +73,13 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
     openapi: once(() => JSON.stringify(openApiDocument(allAgentDdls()))),
     stopping: () => stopping,
   };
-  const app = createApp(context);
+  const admission = new Admission(context);
+  const app = createApp(context, admission);
+  const handler = (transport: Transport) => handOverListener(context, admission, transport, getRequestListener((request, env) => app.fetch(request, { ...env, transport })));
   const listeners: Listener[] = [];
   try {
     for (const spec of specs.length > 0 ? specs : config.server.listen.length > 0 ? config.server.listen.map(parseListen) : [parseListen(`unix:${DEFAULT_SOCKET}`)]) {
-      listeners.push(await listen(spec, (request, env) => app.fetch(request, env as never), config));
+      listeners.push(await listen(spec, handler, config));
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));

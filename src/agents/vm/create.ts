@@ -11,6 +11,8 @@ export const create: ActionHandler = async (context) => {
     template: made.template,
     volumes: made.volumes.map(({ pool, name, path, plugin, format }) => ({ pool, name, path, plugin, format })),
     nics: made.nics.map((nic) => ({ mac: nic.mac ?? null, ...nic.source })),
+    ssh_host_keys: made.hostKeys.map(({ type, publicKey, fingerprint }) => ({ type, public_key: publicKey, fingerprint })),
+    known_hosts: made.knownHosts,
   });
 };
 
@@ -57,6 +59,7 @@ function cloudInitRequest(text: (input: string) => string | undefined): CloudIni
     ...(text('hostname') !== undefined && { hostname: text('hostname')! }),
     ...(text('ssh_authorized_keys') !== undefined && { sshAuthorizedKeys: text('ssh_authorized_keys')! }),
     ...(text('user_data') !== undefined && { userData: text('user_data')! }),
+    ...(text('ssh_host_keys') !== undefined && { sshHostKeys: text('ssh_host_keys')! }),
   };
   return Object.keys(request).length > 0 ? request : undefined;
 }

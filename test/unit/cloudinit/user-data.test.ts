@@ -21,8 +21,17 @@ function refusal(text: string): HvError {
 describe('user_data', () => {
   test('a cloud-config document is accepted unchanged, and its hostname read', () => {
     const text = `#cloud-config\nhostname: web01\npackages: [nginx]\n`;
-    expect(checkUserData(text)).toEqual({ text, hostname: 'web01' });
-    expect(checkUserData('#cloud-config\n')).toEqual({ text: '#cloud-config\n', hostname: undefined });
+    expect(checkUserData(text)).toEqual({ text, hostname: 'web01', setsHostKeys: false });
+    expect(checkUserData('#cloud-config\n')).toEqual({ text: '#cloud-config\n', hostname: undefined, setsHostKeys: false });
+  });
+
+  test.each([
+    ['ssh_keys', '#cloud-config\nssh_keys:\n  ed25519_public: x\n', true],
+    ['ssh_genkeytypes', '#cloud-config\nssh_genkeytypes: [ed25519]\n', true],
+    ['ssh_deletekeys alone', '#cloud-config\nssh_deletekeys: false\n', false],
+    ['ssh_keys nested elsewhere', '#cloud-config\nwrite_files:\n  - { path: /x, content: "ssh_keys: y" }\n', false],
+  ])('a document with %s says itself what the host keys are: %s', (_what, text, sets) => {
+    expect(checkUserData(text).setsHostKeys).toBe(sets);
   });
 
   test.each([

@@ -1,7 +1,7 @@
 // The intent journal's view of which entries are dead: the owner's pid gone, or reused by
 // another process (the start time differs), or the entry given up by a live owner.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deadIntents, Intent, intentDirectory } from '../../../src/files/intents.js';
@@ -32,6 +32,19 @@ test('an entry whose process has ended is dead, and found by the lock keys it na
   expect(deadIntents(locks).map((dead) => dead.name)).toEqual([`${ended}.1.0badc0de.json`]);
   expect(deadIntents(locks, 'volume-p.v')).toHaveLength(1);
   expect(deadIntents(locks, 'vm-b')).toEqual([]);
+});
+
+test('a journal seen empty is asked again by its mtime: an entry added later is found', () => {
+  const directory = intentDirectory(locks);
+  mkdirSync(directory);
+  // Last changed long ago: its emptiness may be remembered (the server asks on every request).
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(directory, past, past);
+  expect(deadIntents(locks)).toEqual([]);
+  expect(deadIntents(locks)).toEqual([]);
+  const ended = spawnSync('true').pid!;
+  writeFileSync(join(directory, `${ended}.1.0badc0de.json`), entry(['vm-a']));
+  expect(deadIntents(locks).map((dead) => dead.name)).toEqual([`${ended}.1.0badc0de.json`]);
 });
 
 test('an entry naming a running pid with another start time (the pid was reused) is dead', () => {

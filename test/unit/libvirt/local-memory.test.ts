@@ -36,6 +36,16 @@ describe('readLocalFreeMemory', () => {
     expect([...readLocalFreeMemory([0, 1], host('one-missing', { 0: 100 })).cells]).toEqual([[0, 100]]);
   });
 
+  it('reads the figures as of each call, not as of the first', () => {
+    const paths = host('changing', { 0: 500 });
+    expect(readLocalFreeMemory([0], paths).freeKiB).toBe(19427588);
+    writeFileSync(paths.meminfo, 'MemTotal:       24683656 kB\nMemFree:        1234 kB\n');
+    writeFileSync(join(paths.nodeDir, 'node0', 'meminfo'), 'Node 0 MemFree:        77 kB\n');
+    const later = readLocalFreeMemory([0], paths);
+    expect(later.freeKiB).toBe(1234);
+    expect(later.cells.get(0)).toBe(77);
+  });
+
   it('names the file when a line is missing', () => {
     const paths = host('broken', {});
     writeFileSync(paths.meminfo, 'MemTotal: 1 kB\n');
