@@ -81,8 +81,11 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
     const checkedNics = async () => (spec.nics = await nics);
     // The guest's host keys are made while the volumes are: RSA's take seconds. Their
     // private directory is gone once the promise settles; a rollback waits for that.
-    const hostKeys = plannedHostKeys(plan.cloudInit, ctx.signal);
-    if (hostKeys) rollback.made('ssh host keys', () => hostKeys.catch(() => undefined));
+    // Journalled before the directory is made: a SIGKILL while ssh-keygen runs leaves an
+    // entry, and the request that finishes it removes this process's private directories.
+    let hostKeys: Promise<HostKey[]> | undefined;
+    if (plan.cloudInit && plan.cloudInit.hostKeyTypes.length > 0) rollback.made('ssh host keys', async () => hostKeys?.catch(() => undefined), { kind: 'temporaries' });
+    hostKeys = plannedHostKeys(plan.cloudInit, ctx.signal);
 
     if (plan.root) {
       const root = await createVolume(ctx, rollback, plan.root);

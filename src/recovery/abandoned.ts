@@ -87,6 +87,9 @@ async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
     case 'nwfilter':
       await undefineFilter(undo.uri!, undo.name!);
       return;
+    case 'temporaries':
+      // Private temporary directories: removed with the entry's owner's (removeTemporaryOf).
+      return;
     default:
       throw new HvError('INTERNAL', `Unknown undo kind '${undo.kind}' in the intent journal`);
   }
