@@ -6,6 +6,7 @@
 // tests): a file that reached the disk whole is kept, one torn the ways a power loss tears an
 // ext4 file (a hole, an unwritten extent, a short file) is dropped with TEMPLATE_LOST and
 // never cloned. Real parts: the built agent, libvirtd, qemu-img, filefrag, fallocate.
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,11 @@ import { testCatalogue } from './helpers.js';
 import { run } from './import-helpers.js';
 
 const URI = 'qemu:///system';
+// before_use is taken only on ext4 (src/templates/durable.ts); elsewhere an import flushes
+// before its reply, and these tests have nothing to observe: said loudly, not passed quietly.
+const onExt4 = spawnSync('stat', ['-f', '-c', '%T', '/var/lib/hvagent'], { encoding: 'utf8' }).stdout.trim() === 'ext2/ext3';
+if (!onExt4) console.warn('SKIPPED: /var/lib/hvagent is not on ext4, where templates.import_flush: before_use applies; its tests do not run here');
+const ext4Test = onExt4 ? test : test.skip;
 const token = randomBytes(4).toString('hex');
 const root = `/var/lib/hvagent/idur-${token}`;
 const catalogue = join(root, 'catalogue');
@@ -100,7 +106,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-test('before_use: the import names its file unflushed in this boot; the first vm create flushes it and clears the mark', async () => {
+ext4Test('before_use: the import names its file unflushed in this boot; the first vm create flushes it and clears the mark', async () => {
   const imported = await importAs('idur-first');
   const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   expect(imported.unflushed).toMatchObject({ boot_id: boot, bytes: expect.any(Number) as number });
@@ -120,7 +126,7 @@ test('before_reply: the import flushes before it replies and marks nothing', asy
   expect(flags.filter((flag) => ['delalloc', 'unwritten', 'unknown_loc'].includes(flag))).toEqual([]);
 });
 
-test('after a restart, an unflushed template whose file reached the disk whole is kept; a torn one is dropped, never cloned', async () => {
+ext4Test('after a restart, an unflushed template whose file reached the disk whole is kept; a torn one is dropped, never cloned', async () => {
   const intact = await importAs('idur-intact');
   const torn = { hole: await importAs('idur-hole'), unwritten: await importAs('idur-unwritten'), short: await importAs('idur-short') };
   const path = (imported: Entry) => join(catalogue, imported.file);
@@ -153,7 +159,7 @@ test('after a restart, an unflushed template whose file reached the disk whole i
   expect((await importAs('idur-hole')).unflushed).toBeDefined();
 });
 
-test('after a restart, importing over a torn unflushed template drops it and imports anew', async () => {
+ext4Test('after a restart, importing over a torn unflushed template drops it and imports anew', async () => {
   const imported = await importAs('idur-again');
   await run('sync', [join(catalogue, imported.file)]);
   await run('fallocate', ['--punch-hole', '--offset', '1048576', '--length', '65536', join(catalogue, imported.file)]);
