@@ -27,9 +27,10 @@ SYSTEM_URI=qemu:///system
 # 4: guest_listen=PORT,… (an HTTP server per port) and guest_probe=HOST:PORT:SPOOF (UDP
 #    probes to the host, from the guest's own address and from a spoofed one): firewall tests.
 ASSETS_RECIPE=4
-# genisoimage makes the cloud-init seeds (NoCloud ISO) of vm create.
+# genisoimage makes the cloud-init seeds (NoCloud ISO) of vm create; ssh-keygen (openssh-client)
+# the guests' SSH host keys it gives them.
 PACKAGES=(libvirt-daemon-system libvirt-clients libvirt-daemon-driver-lxc qemu-system-x86
-          qemu-utils dnsmasq-base iptables iproute2 busybox-static genisoimage)
+          qemu-utils dnsmasq-base iptables iproute2 busybox-static genisoimage openssh-client)
 # Guest kernel modules in load order (virtio_ring must come before virtio).
 GUEST_MODULES=(drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko
                drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko
