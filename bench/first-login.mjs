@@ -137,6 +137,11 @@ function removeGuest(name, serialLog = `/var/log/hvagent/console/${name}.log`) {
   quiet(['undefine', name, '--managed-save', '--snapshots-metadata']);
   rmSync(`/var/log/hvagent/console/${name}.log`, { force: true });
   for (const file of existsSync(pool) ? readdirSync(pool) : []) if (file.startsWith(`${name}-`)) rmSync(join(pool, file), { force: true });
+  // virt-install made a libvirt pool of the guest's directory (named after it): it goes too.
+  if (quiet(['pool-dumpxml', name]).stdout?.includes(`<path>${join(peerDir, name)}</path>`)) {
+    quiet(['pool-destroy', name]);
+    quiet(['pool-undefine', name]);
+  }
   rmSync(join(peerDir, name), { recursive: true, force: true });
   made.delete(name);
 }
