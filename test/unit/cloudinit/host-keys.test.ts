@@ -1,8 +1,9 @@
 import { inspect } from 'node:util';
 import { parse } from 'yaml';
-import { HvError } from '../../../src/core/errors.js';
+import type { HvError } from '../../../src/core/errors.js';
 import { HostKey, knownHostsLines, parseHostKeyTypes } from '../../../src/cloudinit/host-keys.js';
 import { addHostKeys } from '../../../src/cloudinit/user-data.js';
+import { refusalOf } from '../refusal.js';
 
 // A real ed25519 public key (ssh-keygen -t ed25519 -C root@hk-unit; its private half was not kept);
 // the fingerprint is what `ssh-keygen -l -f` printed for it.
@@ -11,15 +12,10 @@ const FINGERPRINT = 'SHA256:qrgel/JPUPlLqQ+H0ARrXYsNAZZjnnEKrpZ2Ead25q8';
 const PRIVATE = '-----BEGIN OPENSSH PRIVATE KEY-----\nhk-unit-private-body\n-----END OPENSSH PRIVATE KEY-----\n';
 
 function refusal(text: string): HvError {
-  try {
-    parseHostKeyTypes(text, 'ssh_host_keys');
-  } catch (error) {
-    expect(error).toBeInstanceOf(HvError);
-    expect((error as HvError).code).toBe('INPUT_INVALID');
-    expect((error as HvError).details).toEqual({ input: 'ssh_host_keys' });
-    return error as HvError;
-  }
-  throw new Error('accepted');
+  const error = refusalOf(() => parseHostKeyTypes(text, 'ssh_host_keys'));
+  expect(error.code).toBe('INPUT_INVALID');
+  expect(error.details).toEqual({ input: 'ssh_host_keys' });
+  return error;
 }
 
 describe('ssh_host_keys', () => {
