@@ -127,5 +127,10 @@ async function keygen(args: readonly string[], signal: AbortSignal | undefined):
  */
 export function knownHostsLines(hosts: readonly string[], keys: readonly PublicHostKey[]): string {
   const pattern = [...new Set(hosts)].join(',');
-  return keys.map((key) => `${pattern} ${key.publicKey.split(' ').slice(0, 2).join(' ')}\n`).join('');
+  return keys.map((key) => `${pattern} ${keyWithoutComment(key)}\n`).join('');
+}
+
+/** `TYPE BASE64` of a public key line, its comment left out. */
+export function keyWithoutComment(key: PublicHostKey): string {
+  return key.publicKey.split(' ').slice(0, 2).join(' ');
 }

@@ -4,4 +4,4 @@ export { removeSeedDirectory, writeSeedDirectory, NOCLOUD_SEED_DIRECTORY } from 
 export { withSeedIso, SEED_VOLUME_ID } from './seed-iso.js';
 export { parseAuthorizedKeys } from './ssh-keys.js';
 export { addHostKeys, checkUserData, composeUserData, type CheckedUserData } from './user-data.js';
-export { fingerprintOf, generateHostKeys, knownHostsLines, parseHostKeyTypes, DEFAULT_HOST_KEY_TYPES, HOST_KEY_TYPES, type HostKey, type HostKeyType, type PublicHostKey } from './host-keys.js';
+export { fingerprintOf, generateHostKeys, keyWithoutComment, knownHostsLines, parseHostKeyTypes, DEFAULT_HOST_KEY_TYPES, HOST_KEY_TYPES, type HostKey, type HostKeyType, type PublicHostKey } from './host-keys.js';

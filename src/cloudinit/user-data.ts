@@ -86,16 +86,14 @@ export function composeUserData(userData: CheckedUserData | undefined, keys: rea
   const document = parse(userData.text);
   const listed = document.get('ssh_authorized_keys', true);
   if (listed === undefined) {
-    if (document.contents === null) document.contents = document.createNode({ ssh_authorized_keys: [...keys] });
-    else document.set('ssh_authorized_keys', document.createNode([...keys]));
+    setTopKey(document, 'ssh_authorized_keys', [...keys]);
   } else if (isSeq(listed)) {
     const present = new Set(listed.items.map((item) => (isScalar(item) ? String(item.value).trim() : '')));
     for (const key of keys) if (!present.has(key)) listed.add(document.createNode(key));
   } else {
     refuse("has an ssh_authorized_keys that is not a list: make it a list, and the keys of input 'ssh_authorized_keys' are added to it");
   }
-  const composed = document.toString();
-  return composed.startsWith(HEADER) ? composed : `${HEADER}\n${composed}`;
+  return cloudConfigText(document);
 }
 
 /**
@@ -107,8 +105,18 @@ export function addHostKeys(userData: string, keys: readonly HostKey[]): string 
   if (keys.length === 0) return userData;
   const document = parse(userData);
   const sshKeys = Object.fromEntries(keys.flatMap((key) => [[`${key.type}_private`, key.privateKey()], [`${key.type}_public`, key.publicKey]]));
-  if (document.contents === null) document.contents = document.createNode({ ssh_keys: sshKeys });
-  else document.set('ssh_keys', document.createNode(sshKeys));
-  const composed = document.toString({ lineWidth: 0 });
+  setTopKey(document, 'ssh_keys', sshKeys);
+  return cloudConfigText(document, { lineWidth: 0 });
+}
+
+/** Sets a top-level key of the document (an empty document becomes a mapping of it). */
+function setTopKey(document: Document, key: string, value: unknown): void {
+  if (document.contents === null) document.contents = document.createNode({ [key]: value });
+  else document.set(key, document.createNode(value));
+}
+
+/** The document's text, starting with the #cloud-config line cloud-init needs. */
+function cloudConfigText(document: Document, options?: Parameters<Document['toString']>[0]): string {
+  const composed = document.toString(options);
   return composed.startsWith(HEADER) ? composed : `${HEADER}\n${composed}`;
 }

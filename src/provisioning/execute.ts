@@ -3,6 +3,7 @@ import { chmod } from 'node:fs/promises';
 import {
   addHostKeys,
   generateHostKeys,
+  keyWithoutComment,
   knownHostsLines,
   newInstanceId,
   noCloudFiles,
@@ -121,7 +122,7 @@ export async function execute({ config, ctx, uri, base, plan, checkedNics: nics,
         spec.cdroms = [...(spec.cdroms ?? []), { path: seed.path, type: seed.attach === 'block' ? 'block' : 'file', format: seed.format ?? 'raw' }];
       }
       spec.metadata = { ...spec.metadata, instance_id: instanceId };
-      if (made.hostKeys.length > 0) spec.metadata.ssh_host_keys = made.hostKeys.map((key) => key.publicKey.split(' ').slice(0, 2).join(' ')).join(',');
+      if (made.hostKeys.length > 0) spec.metadata.ssh_host_keys = made.hostKeys.map(keyWithoutComment).join(',');
       rollback.done('seed');
     }
     if (volumes.length > 0) spec.metadata = { ...spec.metadata, volumes: volumes.map((volume) => `${volume.pool}/${volume.name}`).join(',') };
