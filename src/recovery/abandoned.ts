@@ -46,8 +46,17 @@ async function recover(config: HvConfig, dead: DeadIntent): Promise<string[]> {
     if (!entry) return [];
     const left: UndoRecord[] = [];
     const failures: string[] = [];
+    // A deletion's records apply only once its domain is gone: killed before its undefine,
+    // the VM stands whole and keeps them (vm/delete.ts). Asked once per domain, not per record.
+    const defined = new Map<string, Promise<boolean>>();
+    const stillDefined = (uri: string, name: string) => {
+      const key = `${uri} ${name}`;
+      if (!defined.has(key)) defined.set(key, domainDefined(uri, name));
+      return defined.get(key)!;
+    };
     for (const undo of [...entry.undos].reverse()) {
       try {
+        if (undo.once_undefined !== undefined && (await stillDefined(undo.domain_uri!, undo.once_undefined))) continue;
         await perform(config, undo);
       } catch (error) {
         left.unshift(undo);
@@ -65,9 +74,6 @@ async function recover(config: HvConfig, dead: DeadIntent): Promise<string[]> {
 }
 
 async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
-  // A deletion's records apply only once its domain is gone: killed before its undefine,
-  // the VM stands whole and keeps them (vm/delete.ts).
-  if (undo.once_undefined !== undefined && (await domainDefined(undo.domain_uri!, undo.once_undefined))) return;
   switch (undo.kind) {
     case 'domain':
       await removeDomain(undo.uri!, undo.name!);
