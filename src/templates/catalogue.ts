@@ -270,7 +270,11 @@ export function lookUpRef(entries: readonly ManifestEntry[], ref: string, input:
  * ambiguous ref, NOT_FOUND (listing what exists) for an unknown one.
  */
 export async function findTemplate(config: HvConfig, ref: string, signal?: AbortSignal, input = 'template', bareType?: TemplateType): Promise<Template> {
-  const catalogue = await readCatalogue(config);
+  return templateIn(await readCatalogue(config), ref, signal, input, bareType);
+}
+
+/** findTemplate in a catalogue already read. */
+export async function templateIn(catalogue: Catalogue, ref: string, signal?: AbortSignal, input = 'template', bareType?: TemplateType): Promise<Template> {
   const { type, name, entry } = lookUpRef(catalogue.entries, ref, input, bareType);
   if (!entry) {
     const broken = catalogue.unusable.find((candidate) => candidate.ref !== null && (type === undefined ? candidate.ref.endsWith(`:${name}`) : candidate.ref === templateRef(type, name)));

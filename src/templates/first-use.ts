@@ -4,7 +4,7 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import { warn } from '../core/warnings.js';
 import { resolveInside } from '../files/containment.js';
-import { findTemplate, lookUpRef, readCatalogue } from './catalogue.js';
+import { findTemplate, lookUpRef, readCatalogue, templateIn } from './catalogue.js';
 import { catalogueId } from './catalogue-files.js';
 import { currentBoot, reachedDisk, type Unflushed } from './durable.js';
 import type { ManifestEntry } from './manifest-schema.js';
@@ -28,10 +28,10 @@ const LOCK_WAIT_MS = 60_000;
 export async function templateForUse(config: HvConfig, ref: string, input: string, bareType?: TemplateType, signal?: AbortSignal): Promise<Template> {
   const catalogue = await readCatalogue(config);
   const { entry } = lookUpRef(catalogue.entries, ref, input, bareType);
-  if (entry) {
-    const lost = await settleEntry(config, catalogue.directory, entry, signal);
-    if (lost) throw lost;
-  }
+  if (!entry || !unflushedOf(entry)) return templateIn(catalogue, ref, signal, input, bareType);
+  const lost = await settleEntry(config, catalogue.directory, entry, signal);
+  if (lost) throw lost;
+  // Settling rewrote the manifest: read as it is now.
   return findTemplate(config, ref, signal, input, bareType);
 }
 
@@ -67,6 +67,11 @@ export async function settleEntry(config: HvConfig, directory: string, entry: Ma
   );
   warn(lost);
   return lost;
+}
+
+/** The entry's `unflushed` record: its file is not yet known to be on disk. */
+export function unflushedOf(entry: ManifestEntry): Unflushed | undefined {
+  return entry.type === 'pxe' ? undefined : entry.unflushed;
 }
 
 async function flush(path: string): Promise<void> {

@@ -15,7 +15,7 @@ import { parseTemplateRef, templateRef } from '../ref.js';
 import type { Template } from '../types.js';
 import { contentCheck, type ImportFormat, type StoredForm } from './expect.js';
 import { currentBoot, flushCanWait, unflushedRecord, type Unflushed } from '../durable.js';
-import { settleEntry } from '../first-use.js';
+import { settleEntry, unflushedOf } from '../first-use.js';
 import { keepFlushing } from './flush.js';
 import { inspectStored } from './inspect.js';
 import { receive } from './receive.js';
@@ -78,7 +78,8 @@ export async function importTemplate(config: HvConfig, request: ImportRequest, c
   let entry = looked.entry;
   // Imported before a restart and never used since: whether it survived decides whether
   // this is the same content or a new import (a lost one is dropped, and recorded).
-  if (entry && entry.type !== 'pxe' && entry.unflushed && entry.unflushed.boot_id !== currentBoot() && (await settleEntry(config, directory, entry, ctx.signal))) entry = undefined;
+  const earlier = entry && unflushedOf(entry);
+  if (entry && earlier && earlier.boot_id !== currentBoot() && (await settleEntry(config, directory, entry, ctx.signal))) entry = undefined;
   const sha256 = request.sha256?.toLowerCase();
   // The checksum can answer before anything is read: the one recorded at the last import
   // is the same source, so the same content. (Another one need not be other content: the
