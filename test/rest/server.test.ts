@@ -213,6 +213,33 @@ describe('the hand-over wire: newline-delimited JSON on the unix socket', () => 
     expect(replies(lines).map((reply) => reply.data.error_code)).toEqual(['REQUEST_TIMEOUT']);
   });
 
+  test('a next line begun while a longer request runs is not timed out meanwhile: both are answered', async () => {
+    // host usage measures the CPU over 5 s, longer than server.request_timeout_s (3 s here).
+    const usage = JSON.stringify({ request: { agent: 'host', action: 'usage', data: { cpu_window_ms: 5000 }, callerid: 'cert=carol' }, protocol: 'mcollective' });
+    const next = agentInfo('cert=carol');
+    const client = connect(server.socket);
+    let raw = '';
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => (raw += chunk));
+    const replied = (count: number) => new Promise<void>((resolve) => {
+      const look = () => raw.split('\n').filter((line) => line.startsWith('{"reply"')).length >= count && resolve();
+      client.on('data', look);
+      client.on('close', () => resolve());
+    });
+    const first = replied(1);
+    client.write(`${usage}\n${next.slice(0, 20)}`);
+    await first;
+    const second = replied(2);
+    client.write(`${next.slice(20)}\n`);
+    await second;
+    client.destroy();
+    const replies = raw.split('\n').filter((line) => line.startsWith('{')).map((line) => (JSON.parse(line) as Line).reply!);
+    expect(replies.map((reply) => [reply.statuscode, reply.data.error_code ?? null])).toEqual([
+      [0, null],
+      [0, null],
+    ]);
+  }, 60_000);
+
   test('a connection that sends nothing gets HTTP 408 after server.headers_timeout_s', async () => {
     const { raw, closed } = await exchange([]);
     expect(closed).toBe(true);

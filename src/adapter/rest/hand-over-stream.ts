@@ -96,8 +96,10 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
       return;
     }
     busy = true;
-    // One line at a time: what the client sends meanwhile waits in the kernel, not here.
+    // One line at a time: what the client sends meanwhile waits in the kernel, not here, and
+    // a next line begun in the same chunk is not timed while it cannot be read.
     socket.pause();
+    endPartial();
     const stopping = await answerLine(line);
     busy = false;
     if (stopping) closing = true;
@@ -105,6 +107,7 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
       socket.destroySoon();
       return;
     }
+    if (partialSize > 0) startPartial();
     socket.resume();
     void pump();
   };
