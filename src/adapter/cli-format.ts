@@ -132,7 +132,7 @@ function stateColour(text: string, style: Style): string {
 }
 
 /** Shows a long action's job record on stderr: one updating line on a terminal, one line per update otherwise. */
-export function progressPrinter(stream: NodeJS.WriteStream): (record: Readonly<JobRecord>) => void {
+export function progressPrinter(stream: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number }): (record: Readonly<JobRecord>) => void {
   return (record) => {
     const percent = record.percent === null ? '' : ` ${record.percent}%`;
     const message = record.message ? ` ${record.message}` : '';

@@ -20,6 +20,33 @@ import { typed } from './typed-text.js';
 const OUTPUTS = ['table', 'json', 'yaml'] as const;
 type Output = (typeof OUTPUTS)[number];
 
+/** Where the command line writes: the process's stdout and stderr, or the warm-up's sink (warm-up.ts). */
+export interface CliStreams {
+  readonly stdout: TextOutput;
+  readonly stderr: TextOutput;
+  /** stdin and stdout are a terminal: a person is at it (vm console). */
+  readonly terminal: boolean;
+}
+
+export interface TextOutput {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** The process's own, each stream made when first used. */
+const PROCESS_STREAMS: CliStreams = {
+  get stdout() {
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
+  get terminal() {
+    return process.stdin.isTTY === true && process.stdout.isTTY === true;
+  },
+};
+
 interface CommandLine {
   words: string[];
   output: Output;
@@ -29,7 +56,27 @@ interface CommandLine {
   stream: boolean;
 }
 
-export async function runCli(args: readonly string[], dispatcher: RequestDispatcher): Promise<number> {
+/** `hvagent …` from main.ts: runs the command line, then exits once its output is out. */
+export async function runCommandLine(args: readonly string[], dispatcher: RequestDispatcher): Promise<void> {
+  // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
+  // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
+  }
+  const code = await runCli(args, dispatcher);
+  await dispatcher.settle();
+  exitWhenFlushed(code);
+}
+
+/** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
+function exitWhenFlushed(code: number): void {
+  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
+  if (pending.length === 0) process.exit(code);
+  Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
+}
+
+export async function runCli(args: readonly string[], dispatcher: RequestDispatcher, streams: CliStreams = PROCESS_STREAMS): Promise<number> {
+  const { print, fail } = speaker(streams);
   if (args[0] === '__complete') {
     const { complete } = await import('./cli-complete.js');
     return print(await complete(args.slice(1), dispatcher));
@@ -44,7 +91,7 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');
     return parsed.stream ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
   }
-  if (agentName === 'install') return runInstall(actionName, pairs[0]);
+  if (agentName === 'install') return runInstall(actionName, pairs[0], streams);
 
   const agent = findAgent(agentName);
   // A line naming no agent or action, or inputs that do not parse, is a request refused: audited too.
@@ -67,20 +114,20 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
   const data = tooLarge ? {} : parsePairs(action, pairs);
   if (typeof data === 'string') await refused('INPUT_INVALID', data, inputsAsTyped(pairs));
   if (typeof data === 'string') return fail(`${data}\nRun "hvagent ${agentName} ${actionName} --help" for its inputs.`, 4);
-  const showProgress = parsed.progress || process.stderr.isTTY;
-  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const showProgress = parsed.progress || streams.stderr.isTTY;
+  const terminal = streams.terminal;
   const oversized = tooLarge ? errorReply(requestTooLarge(), Object.keys(action.output)) : undefined;
   if (oversized) await dispatcher.recordRefusal('cli', oversized);
   const reply =
     oversized ??
     (await dispatcher.handle(
       { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
-      { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
+      { terminal, ...(showProgress && { onRecord: progressPrinter(streams.stderr) }) },
     ));
   const auditWarning = dispatcher.auditWarning();
-  if (auditWarning) process.stderr.write(`${auditWarning}\n`);
+  if (auditWarning) streams.stderr.write(`${auditWarning}\n`);
   if (parsed.output !== 'table') {
-    process.stdout.write(await serialised(reply, parsed.output));
+    streams.stdout.write(await serialised(reply, parsed.output));
     return reply.statuscode;
   }
   if (reply.statuscode !== 0) {
@@ -88,7 +135,7 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
     const hint = nextStep(agent, action, code);
     return fail(`${agentName} ${actionName} failed [${code}]: ${reply.statusmsg}${hint ? `\n${hint}` : ''}`, reply.statuscode);
   }
-  return print(formatReply(action, reply, styleFor(process.stdout)));
+  return print(formatReply(action, reply, styleFor(streams.stdout)));
 }
 
 /** Options may stand anywhere; `--output FORMAT`, `--output=FORMAT` and `-o FORMAT` are one. */
@@ -160,7 +207,8 @@ export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string
   return { colour: stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb' };
 }
 
-async function runInstall(target: string | undefined, directory: string | undefined): Promise<number> {
+async function runInstall(target: string | undefined, directory: string | undefined, streams: CliStreams): Promise<number> {
+  const { print, fail } = speaker(streams);
   if ((target !== 'choria' && target !== 'mcollective') || !directory) {
     return fail(`usage: hvagent install choria|mcollective DIR\n`, 2);
   }
@@ -169,13 +217,17 @@ async function runInstall(target: string | undefined, directory: string | undefi
   return print(`Installed hvagent for ${target}:\n${written.map((path) => `  ${path}`).join('\n')}\n`);
 }
 
-function print(text: string): number {
-  process.stdout.write(text);
-  return 0;
-}
-
-function fail(message: string, code: number): number {
-  const prefix = styleFor(process.stderr).colour ? '\x1b[1;31mhvagent:\x1b[0m' : 'hvagent:';
-  process.stderr.write(`${prefix} ${message.trimEnd()}\n`);
-  return code;
+/** `print` (stdout, exit code 0) and `fail` (stderr, the code given), on the given streams. */
+function speaker(streams: CliStreams): { print(text: string): number; fail(message: string, code: number): number } {
+  return {
+    print(text) {
+      streams.stdout.write(text);
+      return 0;
+    },
+    fail(message, code) {
+      const prefix = styleFor(streams.stderr).colour ? '\x1b[1;31mhvagent:\x1b[0m' : 'hvagent:';
+      streams.stderr.write(`${prefix} ${message.trimEnd()}\n`);
+      return code;
+    },
+  };
 }
