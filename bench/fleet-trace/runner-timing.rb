@@ -31,13 +31,17 @@ module MCollective
           __run
           (Thread.current[:hv_timing] ||= {})[:runner] = (Process.clock_gettime(Process::CLOCK_MONOTONIC) - t) * 1000
         end
-        alias_method :__read_http_reply, :read_http_reply
-        def read_http_reply(socket)
+        # The runner's wait for the server's answer: a reply line (the hand-over wire), or an
+        # HTTP reply in checkouts from before it.
+        exchange = method_defined?(:read_reply_line, false) || private_method_defined?(:read_reply_line, false) ? :read_reply_line : :read_http_reply
+        alias_method :__read_answer, exchange
+        define_method(exchange) do |socket|
           t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-          r = __read_http_reply(socket)
+          r = __read_answer(socket)
           (Thread.current[:hv_timing] ||= {})[:http] = (Process.clock_gettime(Process::CLOCK_MONOTONIC) - t) * 1000
           r
         end
+        private exchange
       end
     end
   end

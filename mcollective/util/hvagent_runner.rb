@@ -200,12 +200,14 @@ module MCollective
           reusable = false
           begin
             # The request as an object, not as a request file's text: one JSON encoding, one parse.
-            body = JSON.generate("request" => request_body, "protocol" => "mcollective")
-            socket.write("POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\n" \
-                         "Content-Length: #{body.bytesize}\r\n\r\n#{body}")
-            status, reply, reusable = read_http_reply(socket)
-            return false if status == 503 && reply.is_a?(Hash) && (reply["data"] || {})["error_code"] == "SERVER_UNAVAILABLE"
+            # One line of JSON each way (the server's hand-over wire: a connection whose first
+            # byte is "{" is not HTTP), answered by a line {"reply": {...}}.
+            socket.write(JSON.generate("request" => request_body, "protocol" => "mcollective") + "\n")
+            reply = read_reply_line(socket)
+            return false if reply.nil? # a server that speaks only HTTP refused the line: nothing ran
+            return false if (reply["data"] || {})["error_code"] == "SERVER_UNAVAILABLE" # stopping: it took nothing
 
+            reusable = true
             apply_server_reply(reply)
           rescue SystemCallError, IOError, JSON::ParserError, EncodingError, RuntimeError => e
             # Sent, but no answer: it may have run, so it is not run again here.
@@ -222,12 +224,26 @@ module MCollective
           true
         end
 
-        # The server's answer, within the request's deadline: [status, parsed body, whether
-        # the connection may carry the next request].
-        def read_http_reply(socket)
+        # The server's reply line, within the request's deadline (progress lines, which this
+        # runner never asks for, are skipped); nil when the server answered in HTTP instead.
+        def read_reply_line(socket)
           until_time = Time.now + @deadline
           buffer = +""
-          read_more = lambda do
+          loop do
+            return nil if buffer.start_with?("HTTP/")
+
+            newline = buffer.index("\n")
+            if newline
+              line = buffer.slice!(0, newline + 1).force_encoding(Encoding::UTF_8)
+              next if line.strip.empty?
+
+              message = JSON.parse(line)
+              raise "the server's answer is not a hand-over line" unless message.is_a?(Hash)
+              return message["reply"] if message.key?("reply")
+
+              next
+            end
+
             left = until_time - Time.now
             raise "no reply within #{seconds(@deadline)}s" if left <= 0 || !IO.select([socket], nil, nil, left)
 
@@ -237,18 +253,6 @@ module MCollective
             buffer << chunk unless chunk == :wait_readable
             raise "reply larger than #{MAX_REPLY} bytes" if buffer.bytesize > MAX_REPLY
           end
-          read_more.call until buffer.include?("\r\n\r\n")
-          head, rest = buffer.split("\r\n\r\n", 2)
-          raise "not an HTTP reply" if head !~ %r{\AHTTP/1\.1 (\d{3}) }
-
-          status = Regexp.last_match(1).to_i
-          length = head[/^content-length:\s*(\d+)\s*$/i, 1]
-          raise "the server's reply has no Content-Length" unless length
-
-          buffer = rest
-          read_more.call while buffer.bytesize < length.to_i
-          keep = head !~ /^connection:\s*close\s*$/i
-          [status, JSON.parse(buffer.byteslice(0, length.to_i).force_encoding(Encoding::UTF_8)), keep]
         end
 
         # The reply is {statuscode, statusmsg, data}: data merged over the DDL defaults, as

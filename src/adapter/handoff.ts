@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Reply } from '../core/reply.js';
 import type { Protocol, RpcRequest } from '../core/request.js';
 import type { HandleOptions, RequestDispatcher } from '../dispatch/dispatcher.js';
@@ -51,41 +51,49 @@ function requestIdOf(text: string, protocol: Protocol): { request?: RpcRequest }
   }
 }
 
+/**
+ * One request over the server's hand-over wire (adapter/rest/hand-over-stream.ts): a line of
+ * JSON, answered by `{"record":…}` lines (when progress is asked) and a `{"reply":…}` line.
+ * Not Node's HTTP client: loading and running it cost a per-request process more than the
+ * work it saved (docs/PERFORMANCE.md, P4 through the command line).
+ */
 function post(socketPath: string, body: Record<string, unknown>, onRecord?: (record: JobRecord) => void): Promise<Sent> {
-  const payload = JSON.stringify(body);
   return new Promise((resolve) => {
     let connected = false;
-    const request = httpRequest({ socketPath, method: 'POST', path: '/v1/rpc', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } }, (response) =>
-      readAnswer(response, onRecord).then(resolve, (error: Error) => resolve({ reply: lostReply(error) })),
-    );
-    request.once('socket', (socket) => socket.once('connect', () => (connected = true)));
-    request.once('error', (error) => resolve(connected ? { reply: lostReply(error) } : { notTaken: true }));
-    request.end(payload);
+    let settled = false;
+    let text = '';
+    const settle = (sent: Sent) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(sent);
+    };
+    const socket = connect(socketPath, () => {
+      connected = true;
+      socket.write(`${JSON.stringify(body)}\n`);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      // A server that speaks only HTTP refused the line before reading it: nothing ran.
+      if (text.startsWith('HTTP/')) return settle({ notTaken: true });
+      try {
+        for (let newline = text.indexOf('\n'); newline >= 0 && !settled; newline = text.indexOf('\n')) {
+          const line = text.slice(0, newline);
+          text = text.slice(newline + 1);
+          if (line.trim() === '') continue;
+          const message = JSON.parse(line) as { record?: JobRecord; reply?: Reply };
+          if (message.record) onRecord?.(message.record);
+          // A server that is stopping took nothing: run it here.
+          if (message.reply) settle(message.reply.data?.error_code === 'SERVER_UNAVAILABLE' ? { notTaken: true } : { reply: message.reply });
+        }
+      } catch (error) {
+        settle({ reply: lostReply(error as Error) });
+      }
+    });
+    socket.once('error', (error) => settle(connected ? { reply: lostReply(error) } : { notTaken: true }));
+    socket.once('close', () => settle(connected ? { reply: lostReply(new Error('the server closed the connection without a reply')) } : { notTaken: true }));
   });
-}
-
-async function readAnswer(response: IncomingMessage, onRecord?: (record: JobRecord) => void): Promise<Sent> {
-  response.setEncoding('utf8');
-  let text = '';
-  let reply: Reply | undefined;
-  for await (const chunk of response) {
-    text += chunk as string;
-    const lines = text.split('\n');
-    text = lines.pop() ?? '';
-    for (const line of lines.filter((candidate) => candidate.trim() !== '')) {
-      const message = JSON.parse(line) as { record?: JobRecord; reply?: Reply };
-      if (message.record) onRecord?.(message.record);
-      if (message.reply) reply = message.reply;
-    }
-  }
-  if (text.trim() !== '') {
-    const whole = JSON.parse(text) as Reply & { reply?: Reply };
-    reply = whole.reply ?? whole;
-  }
-  if (!reply) throw new Error(`the server answered ${response.statusCode} without a reply`);
-  // A server that is stopping took nothing: run it here.
-  if (response.statusCode === 503 && reply.data?.error_code === 'SERVER_UNAVAILABLE') return { notTaken: true };
-  return { reply };
 }
 
 /** The request reached the server but its answer did not come back: it may have run. */

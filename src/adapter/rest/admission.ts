@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { HvError, toHvError } from '../../core/errors.js';
 import { errorReply, type Reply } from '../../core/reply.js';
-import { establishCaller, type Caller, type Transport } from './callers.js';
+import { establishCaller, peerCaller, type Caller, type Transport } from './callers.js';
 import { readCappedBody } from './capped-body.js';
 import type { ServerContext } from './context.js';
 
@@ -29,9 +30,18 @@ export class Admission {
    * backlog bounds them). A credential that proves nothing throws UNAUTHENTICATED.
    */
   async enter(transport: Transport, incoming: IncomingMessage, counted: boolean): Promise<Entered> {
-    if (this.server.stopping()) return { refused: refusal('SERVER_UNAVAILABLE', 'The server is stopping; retry on its successor', { Connection: 'close' }) };
+    if (this.server.stopping()) return { refused: stoppingRefusal() };
     const caller = await establishCaller(transport, incoming, this.server.config().server);
-    if (!counted) return { caller, release: () => undefined };
+    return counted ? this.count(caller) : { caller, release: () => undefined };
+  }
+
+  /** The same for a hand-over line on a unix-socket connection (hand-over-stream.ts): its peer is the caller. */
+  async enterPeer(socket: Socket): Promise<Entered> {
+    if (this.server.stopping()) return { refused: stoppingRefusal() };
+    return this.count(await peerCaller(socket));
+  }
+
+  private count(caller: Caller): Entered {
     const running = this.inFlight.get(caller.name) ?? 0;
     const limit = this.server.config().server.max_concurrent_per_caller;
     if (running >= limit) {
@@ -67,6 +77,10 @@ export class Admission {
 /** An error on the way to an action is a refusal of the same kind. */
 export function refusalOf(error: unknown): Refused {
   return { reply: errorReply(toHvError(error)) };
+}
+
+function stoppingRefusal(): Refused {
+  return refusal('SERVER_UNAVAILABLE', 'The server is stopping; retry on its successor', { Connection: 'close' });
 }
 
 function refusal(code: 'SERVER_UNAVAILABLE' | 'TOO_MANY_REQUESTS' | 'REQUEST_TOO_LARGE', message: string, headers: Record<string, string>): Refused {

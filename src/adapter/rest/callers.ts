@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { ServerConfig, TokenConfig } from '../../config/schema.js';
 import { HvError } from '../../core/errors.js';
@@ -25,10 +26,7 @@ export interface Caller {
 }
 
 export async function establishCaller(transport: Transport, incoming: IncomingMessage, server: ServerConfig, now = Date.now()): Promise<Caller> {
-  if (transport === 'unix') {
-    const { uid } = await peerCredentials(incoming.socket);
-    return { name: `uid=${uid}`, via: 'peer-uid', relays: uid === 0 };
-  }
+  if (transport === 'unix') return peerCaller(incoming.socket);
   const socket = incoming.socket as TLSSocket;
   const certificate = socket.getPeerCertificate?.();
   const presented = certificate !== undefined && Object.keys(certificate).length > 0;
@@ -45,6 +43,12 @@ export async function establishCaller(transport: Transport, incoming: IncomingMe
     throw new HvError('UNAUTHENTICATED', `The client certificate was refused (${socket.authorizationError ?? 'not signed by server.tls.client_ca'}); use one signed by the configured client CA, or a bearer token`);
   }
   throw new HvError('UNAUTHENTICATED', 'No credential: present a client certificate signed by server.tls.client_ca, or Authorization: Bearer <token>');
+}
+
+/** The caller at the other end of a unix-socket connection: its uid, which the kernel proved. */
+export async function peerCaller(socket: Socket): Promise<Caller> {
+  const { uid } = await peerCredentials(socket);
+  return { name: `uid=${uid}`, via: 'peer-uid', relays: uid === 0 };
 }
 
 function tokenCaller(authorization: string, tokens: readonly TokenConfig[], now: number): string {

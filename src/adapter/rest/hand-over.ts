@@ -20,6 +20,14 @@ import { writeReply } from './problems.js';
 
 const RELAYED_PROTOCOLS: readonly Protocol[] = ['choria', 'mcollective', 'stdio', 'cli'];
 
+/** Where a hand-over came from: an HTTP response (POST /v1/rpc) or a hand-over connection (hand-over-stream.ts). */
+export interface Connection {
+  /** True once the answer is out: a close after that is no caller going away. */
+  readonly writableFinished: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
 /** How a handler answers: one reply, or NDJSON lines (`progress: true`). */
 export interface Answer<R> {
   reply(reply: Reply): R;
@@ -32,7 +40,7 @@ export interface Answer<R> {
  * could run the same request in-process under any callerid); anyone else is who they are.
  * `progress: true` streams the job records as NDJSON lines before the reply's line.
  */
-export async function handOver<R>(server: ServerContext, caller: Caller, bodyText: string, outgoing: ServerResponse, answer: Answer<R>): Promise<R> {
+export async function handOver<R>(server: ServerContext, caller: Caller, bodyText: string, outgoing: Connection, answer: Answer<R>): Promise<R> {
   const body = jsonObject(bodyText);
   const claimed = RELAYED_PROTOCOLS.includes(body.protocol as Protocol) ? (body.protocol as Protocol) : 'stdio';
   const protocol: Protocol = caller.relays ? claimed : 'rest';
@@ -58,7 +66,7 @@ export async function handOver<R>(server: ServerContext, caller: Caller, bodyTex
 }
 
 /** Runs a request; a client that goes away before the reply cancels it (its work undone, as at the deadline). */
-export async function whileConnected(server: ServerContext, outgoing: ServerResponse, request: RpcRequest, options: HandleOptions = {}): Promise<Reply> {
+export async function whileConnected(server: ServerContext, outgoing: Connection, request: RpcRequest, options: HandleOptions = {}): Promise<Reply> {
   const controller = new AbortController();
   const gone = () => {
     if (!outgoing.writableFinished) controller.abort(new Error('its client, who closed the connection'));

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { HvConfig } from '../../config/schema.js';
 import { HvError } from '../../core/errors.js';
 import type { Transport } from './callers.js';
+import type { HandOverConnection } from './hand-over-stream.js';
 import { peerCredentials } from './peer-credentials.js';
 import { rawRefusal } from './problems.js';
 
@@ -48,10 +49,13 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** The server's handler for the requests of one transport (the caller is proved per transport). */
-export type Handler = (transport: Transport) => RequestListener;
+/** The server's handlers: HTTP requests per transport (the caller is proved per transport), and the unix socket's hand-over lines. */
+export interface Handlers {
+  readonly http: (transport: Transport) => RequestListener;
+  readonly handOverStream: (socket: Socket, first: Buffer, limits: { idleMs: number }) => HandOverConnection;
+}
 
-export async function listen(spec: ListenSpec, handler: Handler, config: HvConfig): Promise<Listener> {
+export async function listen(spec: ListenSpec, handlers: Handlers, config: HvConfig): Promise<Listener> {
   const transport: Transport = spec.kind === 'unix' ? 'unix' : 'tls';
   const timeouts = {
     headersTimeout: config.server.headers_timeout_s * 1000,
@@ -62,14 +66,14 @@ export async function listen(spec: ListenSpec, handler: Handler, config: HvConfi
     // How often Node checks those timeouts (default 30 s: a slow client would hold on that long).
     connectionsCheckingInterval: Math.min(1000, config.server.headers_timeout_s * 500),
   };
-  const server: Server = spec.kind === 'unix' ? createHttpServer(timeouts, handler(transport)) : createHttpsServer({ ...timeouts, ...tlsOptions(config) }, handler(transport));
+  const server: Server = spec.kind === 'unix' ? createHttpServer(timeouts, handlers.http(transport)) : createHttpsServer({ ...timeouts, ...tlsOptions(config) }, handlers.http(transport));
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = timeouts.keepAliveTimeout;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseClient(error, socket));
+  const handOvers = new Set<HandOverConnection>();
   if (spec.kind === 'unix') {
-    // Identify the peer as soon as it connects, while its request is being read.
-    server.on('connection', (socket: Socket) => void peerCredentials(socket).catch(() => undefined));
+    routeByFirstByte(server, handOvers, (socket, first) => handlers.handOverStream(socket, first, { idleMs: UNIX_KEEP_ALIVE_MS }), timeouts.headersTimeout);
     await claimSocketPath(spec.path);
     const umask = process.umask(0o177);
     try {
@@ -91,9 +95,43 @@ export async function listen(spec: ListenSpec, handler: Handler, config: HvConfi
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        for (const connection of handOvers) connection.close();
         if (spec.kind === 'unix') removeSocket(spec.path);
       }),
   };
+}
+
+/**
+ * A unix-socket connection whose first byte is `{` speaks the hand-over's NDJSON
+ * (hand-over-stream.ts); any other goes to Node's HTTP server, as if it had accepted it. The
+ * peer is identified as soon as it connects, while its first request is being read; one that
+ * sends nothing within server.headers_timeout_s gets HTTP's 408.
+ */
+function routeByFirstByte(server: Server, handOvers: Set<HandOverConnection>, handOverStream: (socket: Socket, first: Buffer) => HandOverConnection, firstByteMs: number): void {
+  const [httpConnection] = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    void peerCredentials(socket).catch(() => undefined);
+    const silent = () => {
+      socket.end(rawRefusal(408, 'Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time (server.headers_timeout_s, server.request_timeout_s)'));
+      socket.destroySoon?.();
+    };
+    socket.setTimeout(firstByteMs, silent);
+    socket.once('data', (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
+      socket.pause();
+      if (first[0] === 0x7b) {
+        const connection = handOverStream(socket, first);
+        handOvers.add(connection);
+        socket.once('close', () => handOvers.delete(connection));
+        return;
+      }
+      socket.unshift(first);
+      httpConnection!.call(server, socket);
+      socket.resume();
+    });
+  });
 }
 
 function tlsOptions(config: HvConfig) {

@@ -58,7 +58,7 @@ export function writeReply(outgoing: ServerResponse, reply: Reply, headers?: Rec
   outgoing.end(text);
 }
 
-function replyText(reply: Reply): string {
+export function replyText(reply: Reply): string {
   let text = serialized.get(reply);
   if (text === undefined) {
     text = JSON.stringify(reply);

@@ -15,8 +15,9 @@ import { createApp } from './app.js';
 import type { ServerContext } from './context.js';
 import type { Caller, Transport } from './callers.js';
 import { handOverListener } from './hand-over.js';
+import { answerHandOverStream } from './hand-over-stream.js';
 import { EventHub } from './event-hub.js';
-import { DEFAULT_SOCKET, listen, parseListen, type Listener } from './listeners.js';
+import { DEFAULT_SOCKET, listen, parseListen, type Handlers, type Listener } from './listeners.js';
 import { renderMetrics } from './metrics.js';
 import { warmTtl } from './warm-reads.js';
 
@@ -75,11 +76,14 @@ export async function runServe(args: readonly string[], makeDispatcher: Dispatch
   };
   const admission = new Admission(context);
   const app = createApp(context, admission);
-  const handler = (transport: Transport) => handOverListener(context, admission, transport, getRequestListener((request, env) => app.fetch(request, { ...env, transport })));
+  const handlers: Handlers = {
+    http: (transport: Transport) => handOverListener(context, admission, transport, getRequestListener((request, env) => app.fetch(request, { ...env, transport }))),
+    handOverStream: (socket, first, limits) => answerHandOverStream(context, admission, socket, first, limits),
+  };
   const listeners: Listener[] = [];
   try {
     for (const spec of specs.length > 0 ? specs : config.server.listen.length > 0 ? config.server.listen.map(parseListen) : [parseListen(`unix:${DEFAULT_SOCKET}`)]) {
-      listeners.push(await listen(spec, handler, config));
+      listeners.push(await listen(spec, handlers, config));
     }
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
