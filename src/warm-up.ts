@@ -5,7 +5,8 @@ import { AGENTS } from './agents/index.js';
 import { loadConfig } from './config/load.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { answerServer } from './adapter/server.js';
-import { runCli, type CliStreams } from './adapter/cli.js';
+import { runCli } from './adapter/cli.js';
+import type { CliStreams } from './adapter/cli-output.js';
 
 /**
  * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so

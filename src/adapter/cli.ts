@@ -8,6 +8,7 @@ import { MAX_REQUEST_BYTES, processCaller } from '../core/request.js';
 import { VERSION } from '../version.js';
 import { requestTooLarge } from './bounded-input.js';
 import { formatReply, progressPrinter, type Style } from './cli-format.js';
+import { exitWhenWritten, PROCESS_OUTPUT, processStream, type CliStreams } from './cli-output.js';
 import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
 import { typed } from './typed-text.js';
 
@@ -20,33 +21,6 @@ import { typed } from './typed-text.js';
 const OUTPUTS = ['table', 'json', 'yaml'] as const;
 type Output = (typeof OUTPUTS)[number];
 
-/** Where the command line writes: the process's stdout and stderr, or the warm-up's sink (warm-up.ts). */
-export interface CliStreams {
-  readonly stdout: TextOutput;
-  readonly stderr: TextOutput;
-  /** stdin and stdout are a terminal: a person is at it (vm console). */
-  readonly terminal: boolean;
-}
-
-export interface TextOutput {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-  readonly columns?: number;
-}
-
-/** The process's own, each stream made when first used. */
-const PROCESS_STREAMS: CliStreams = {
-  get stdout() {
-    return process.stdout;
-  },
-  get stderr() {
-    return process.stderr;
-  },
-  get terminal() {
-    return process.stdin.isTTY === true && process.stdout.isTTY === true;
-  },
-};
-
 interface CommandLine {
   words: string[];
   output: Output;
@@ -58,24 +32,12 @@ interface CommandLine {
 
 /** `hvagent …` from main.ts: runs the command line, then exits once its output is out. */
 export async function runCommandLine(args: readonly string[], dispatcher: RequestDispatcher): Promise<void> {
-  // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
-  // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
-  }
   const code = await runCli(args, dispatcher);
   await dispatcher.settle();
-  exitWhenFlushed(code);
+  exitWhenWritten(code);
 }
 
-/** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
-function exitWhenFlushed(code: number): void {
-  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-  if (pending.length === 0) process.exit(code);
-  Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
-}
-
-export async function runCli(args: readonly string[], dispatcher: RequestDispatcher, streams: CliStreams = PROCESS_STREAMS): Promise<number> {
+export async function runCli(args: readonly string[], dispatcher: RequestDispatcher, streams: CliStreams = PROCESS_OUTPUT): Promise<number> {
   const { print, fail } = speaker(streams);
   if (args[0] === '__complete') {
     const { complete } = await import('./cli-complete.js');
@@ -88,6 +50,9 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
   if (parsed.version) return print(`hvagent ${VERSION}\n`);
   if (!agentName || agentName === 'help') return print(generalHelp());
   if (agentName === 'rpc') {
+    // stdio writes to process.stdout and stderr itself: with the command line's handling of a failed write.
+    processStream(1);
+    processStream(2);
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');
     return parsed.stream ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
   }
