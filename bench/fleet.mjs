@@ -5,7 +5,8 @@
 // against `rpcutil ping` (answered inside mcollectived: the transport alone). Per round, in
 // turn: rpcutil ping, host info, vm list, host agent_info (no hypervisor); the time is mco's own "Finished processing 2 / 2
 // hosts in T ms" (the client's Ruby start-up is not in it), halved per host. The share of
-// an action is (its time - ping's) / its time.
+// an action is (its time - ping's) / its time: of the medians (`…_share`), and the median of
+// each round's pair, the action against the ping of the same round (`…_share_of_pairs`).
 // Phase 1 with `hvagent serve` running on a private socket (HVAGENT_SOCKET in the servers'
 // environment: the runner hands each request to it), phase 2 with it stopped (the agent
 // program runs per request, as without a server).
@@ -82,6 +83,9 @@ function summary(label, measured) {
   const times = (action) => measured.map((one) => one[action]);
   const ping = median(times('ping'));
   const share = (action) => (median(times(action)) - ping) / median(times(action));
+  // Each round's call against the ping of the same round (an alternated pair), then the median:
+  // the machine's state moves between rounds, and both calls of a pair see the same one.
+  const pairedShare = (action) => median(measured.map((one) => (one[action] - one.ping) / one[action]));
   return {
     phase: label,
     rounds: measured.length,
@@ -91,6 +95,8 @@ function summary(label, measured) {
     agent_info_ms: median(times('agent_info')),
     host_info_agent_share: share('host_info'),
     vm_list_agent_share: share('vm_list'),
+    host_info_agent_share_of_pairs: pairedShare('host_info'),
+    vm_list_agent_share_of_pairs: pairedShare('vm_list'),
   };
 }
 

@@ -25,9 +25,18 @@ export interface ActionContext {
   operations: Operations;
 }
 
+/** What a read answered from this process's kept state is given. */
+export type WarmContext = Pick<ActionContext, 'request' | 'inputs' | 'config'>;
+
 export type ActionHandler = ((context: ActionContext) => Promise<ReplyData>) & {
   /** Given a terminal, it runs for as long as the person at it wants: no deadline then. */
   readonly interactive?: boolean;
+  /**
+   * A read that a long-running process (the server) can answer at once from what it keeps,
+   * starting no process and waiting for nothing; undefined when nothing is kept yet (the
+   * handler then runs as usual). Such an answer needs no request scope, deadline or job.
+   */
+  readonly readWarm?: (context: WarmContext) => ReplyData | undefined;
 };
 
 /** One agent's actions by name, each loaded on first use: a refused request never pays for a handler. */

@@ -164,6 +164,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
   });
 
+  /**
+   * A read its handler answers at once from what the server keeps (handler.readWarm, e.g.
+   * `host info`: kept facts and free memory read by pread): as a warm read from the cache
+   * is, without the request scope, deadline timers and job a request that runs needs, which
+   * cost a server woken for it more than the answer (P6, docs/PERFORMANCE.md).
+   */
+  const answeredWarm = (request: RpcRequest, prepared: Prepared): Reply | undefined => {
+    const data = prepared.handler.readWarm?.({ request, inputs: prepared.inputs, config: prepared.config });
+    return data && okReply(withEveryOutput(data, Object.keys(prepared.action.output)));
+  };
+
   const finished = (request: RpcRequest, action: ActionDdl | undefined, reply: Reply): Reply => {
     if (action?.mutating) options.readCache?.invalidate();
     options.onFinished?.(request, action, reply);
@@ -237,7 +248,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           replay.keep(first);
           return first;
         });
-      } else reply = options.readCache && !prepared.action.mutating ? await options.readCache.read(request.agent, request.action, prepared.inputs, run) : await run();
+      } else if (options.readCache && !prepared.action.mutating) {
+        reply = answeredWarm(request, prepared) ?? (await options.readCache.read(request.agent, request.action, prepared.inputs, run));
+      } else reply = await run();
     } catch (error) {
       reply = errorReply(toHvError(error), Object.keys(prepared.action.output));
     }

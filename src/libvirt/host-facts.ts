@@ -110,10 +110,14 @@ export async function readHypervisorFacts(opts: ReadHostFactsOptions): Promise<H
  * (from /proc and /sys without a process when the connection is on this machine).
  */
 export async function readFreeMemory(facts: Pick<HypervisorFacts, 'memory' | 'numa'>, opts: ReadHostFactsOptions): Promise<Pick<HypervisorFacts, 'memory' | 'numa'>> {
-  const cellIds = facts.numa.map((cell) => cell.id);
-  if (connectionIsOnThisMachine(opts.uri)) return withFreeMemory(facts.numa, readLocalFreeMemory(cellIds));
+  if (connectionIsOnThisMachine(opts.uri)) return freeMemoryHere(facts);
   const [freecell, nodememstats] = await runVirshBatch(FREE_MEMORY_COMMANDS, { uri: opts.uri, signal: opts.signal });
   return withFreeMemory(facts.numa, freeMemoryFromVirsh(freecell!, nodememstats!, facts.memory.total_mb * 1024));
+}
+
+/** Free memory of this machine and its cells, from /proc and /sys (no process): for a connection on this machine. */
+export function freeMemoryHere(facts: Pick<HypervisorFacts, 'numa'>): Pick<HypervisorFacts, 'memory' | 'numa'> {
+  return withFreeMemory(facts.numa, readLocalFreeMemory(facts.numa.map((cell) => cell.id)));
 }
 
 function withFreeMemory(numa: HypervisorFacts['numa'], free: FreeMemoryKiB): Pick<HypervisorFacts, 'memory' | 'numa'> {

@@ -1,4 +1,5 @@
-import { readFreeMemory, readHypervisorFacts, type HypervisorFacts, type ReadHostFactsOptions } from '../libvirt/host-facts.js';
+import { freeMemoryHere, readFreeMemory, readHypervisorFacts, type HypervisorFacts, type ReadHostFactsOptions } from '../libvirt/host-facts.js';
+import { connectionIsOnThisMachine } from '../libvirt/local-memory.js';
 import type { VmClassName } from '../model/vm-classes.js';
 
 // What the host has (CPUs, memory, NUMA, the hypervisor) and which VM classes it can run.
@@ -19,6 +20,8 @@ const KEPT_FACTS_MS = 10 * 60_000;
 
 interface Kept {
   readonly facts: Promise<HostFacts>;
+  /** The facts, once read. */
+  value?: HostFacts;
   at: number;
   refreshing?: boolean;
 }
@@ -38,15 +41,35 @@ export function forgetHostFacts(): void {
 
 export async function readHostFacts(options: ReadHostFactsOptions): Promise<HostFacts> {
   if (!kept) return readAll(options);
-  const key = `${options.uri}\n${options.lxcUri ?? ''}`;
+  const key = keyOf(options);
   const entry = kept.get(key);
   if (!entry) return keep(key, options).facts;
+  refreshIfOld(key, entry, options);
+  const facts = await entry.facts;
+  return { ...facts, ...(await readFreeMemory(facts, options)) };
+}
+
+/**
+ * The same at once, from what is kept, where free memory needs no process (the connection
+ * is on this machine): undefined when nothing is kept yet or it would take a `virsh`.
+ */
+export function keptHostFacts(options: Omit<ReadHostFactsOptions, 'signal'>): HostFacts | undefined {
+  if (!kept || !connectionIsOnThisMachine(options.uri)) return undefined;
+  const key = keyOf(options);
+  const entry = kept.get(key);
+  if (!entry?.value) return undefined;
+  refreshIfOld(key, entry, options);
+  const facts = entry.value;
+  return { ...facts, ...freeMemoryHere(facts) };
+}
+
+const keyOf = (options: Omit<ReadHostFactsOptions, 'signal'>) => `${options.uri}\n${options.lxcUri ?? ''}`;
+
+function refreshIfOld(key: string, entry: Kept, options: Omit<ReadHostFactsOptions, 'signal'>): void {
   if (Date.now() - entry.at >= KEPT_FACTS_MS && !entry.refreshing) {
     entry.refreshing = true;
     keep(key, { uri: options.uri, lxcUri: options.lxcUri }, entry);
   }
-  const facts = await entry.facts;
-  return { ...facts, ...(await readFreeMemory(facts, options)) };
 }
 
 /** Reads everything and keeps it once read; a failure is not kept (the next request reads again). */
@@ -54,7 +77,8 @@ function keep(key: string, options: ReadHostFactsOptions, previous?: Kept): Kept
   const entry: Kept = { facts: readAll(options), at: Date.now() };
   if (!previous) kept!.set(key, entry);
   entry.facts.then(
-    () => {
+    (facts) => {
+      entry.value = facts;
       entry.at = Date.now();
       if (previous && kept!.get(key) === previous) kept!.set(key, entry);
     },
