@@ -3,7 +3,7 @@
 // how hvagent starts (docs/PERFORMANCE.md, P1). A snapshot's entry may require only Node's
 // builtins, so it reads the built executable (scripts/loader.cjs) itself and evaluates it,
 // which runs main, then has it evaluate the DDL pieces named in HVAGENT_SNAPSHOT_DDL and,
-// with HVAGENT_SNAPSHOT_ACTIONS=1, the actions piece, before the heap is written. With HVAGENT_SNAPSHOT_WARM=1 one refused
+// with HVAGENT_SNAPSHOT_ACTIONS=1, the command line's and the actions piece, before the heap is written. With HVAGENT_SNAPSHOT_WARM=1 one refused
 // request runs first, so its functions are compiled in the heap. Main hands over its run
 // (Symbol.for('hvagent.snapshot')), which the deserialised process calls. Run the blob with
 // one argument before the agent's own (`node --snapshot-blob BLOB - vm list`): Node puts a
@@ -30,6 +30,6 @@ const module = { exports: {} };
 compileFunction(loader, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: executable })(module.exports, require, module, executable, dist);
 const { piece } = globalThis[Symbol.for('hvagent.files')];
 for (const name of (process.env.HVAGENT_SNAPSHOT_DDL ?? '').split(',').filter(Boolean)) piece(`hvagent.ddl.${name}.cjs`);
-if (process.env.HVAGENT_SNAPSHOT_ACTIONS === '1') piece('hvagent.actions.cjs');
+if (process.env.HVAGENT_SNAPSHOT_ACTIONS === '1') for (const name of ['hvagent.cli.cjs', 'hvagent.actions.cjs']) piece(name);
 if (process.env.HVAGENT_SNAPSHOT_WARM === '1') warmRefusal();
 startupSnapshot.setDeserializeMainFunction(() => run());

@@ -7,16 +7,20 @@
 //   dist/hvagent.bundle.js        main: what a refused request runs (the per-request adapters,
 //                                 dispatch's front, the DDL registry, the audit line)
 //   dist/hvagent.ddl.<name>.cjs   one agent's DDL and input validators (and config, pool drop-in, catalogue)
-//   dist/hvagent.actions.cjs      the dispatcher, the configuration loader, the command line,
-//                                 every action handler and the operations below them; loaded
-//                                 only when a request has passed validation;
+//   dist/hvagent.cli.cjs          the command line (parsing, help, tables): what a CLI request
+//                                 handed to `hvagent serve` runs besides main; what it loads on
+//                                 demand (install, completion, `rpc`) is the actions piece's
+//   dist/hvagent.actions.cjs      the dispatcher, the configuration loader, every action
+//                                 handler and the operations below them; loaded only when a
+//                                 request has passed validation and runs in this process;
 //                                 the modules it shares with main (errors, the request scope,
-//                                 the process runner, …) are main's own, handed over by name
+//                                 the process runner, …) are main's own, and those it shares
+//                                 with the command line the CLI piece's, handed over by name
 //   dist/hvagent.vendor.cjs       yaml, fast-xml-parser: loaded on first use
 //
 // 1. the build tools (DDL compiler, artefact generator) are bundled and run:
 //    ddl/*.yaml → build/generated/ (index.cjs, agent-<name>.cjs, config.cjs, pool.cjs, catalogue.cjs);
-// 2. main, actions, the DDL pieces and vendor are bundled with esbuild;
+// 2. main, the command line, actions, the DDL pieces and vendor are bundled with esbuild;
 // 3. each file gets a build id line, and the executable writes the code caches.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -74,7 +78,7 @@ const vendorPlugin = {
       ].join('\n'),
       loader: 'js',
     }));
-    plugin.onResolve({ filter: /^hvagent-(vendor|ddl|actions|shared):/ }, ({ path }) => ({ path, external: true }));
+    plugin.onResolve({ filter: /^hvagent-(vendor|ddl|actions|cli|shared):/ }, ({ path }) => ({ path, external: true }));
   },
 };
 
@@ -91,108 +95,119 @@ const ddlPlugin = {
 /**
  * The handlers the agents' actions.ts files load on demand go to the actions file, by their
  * source path; so do the server (`hvagent serve`), which no per-request process runs, and
- * `hvagent install` with the plugin files it writes; and what runs only once a request has
- * passed validation (the dispatcher itself, the configuration loader), the command line and
- * the warm-up: main holds what a refused request runs (dispatch/front.ts), and no more.
+ * what runs only once a request has passed validation (the dispatcher itself, the
+ * configuration loader) and the warm-up: main holds what a refused request runs
+ * (dispatch/front.ts), and no more. The command line is a piece of its own (CLI), loaded by
+ * main on demand; what the command line itself loads on demand (`hvagent install` with the
+ * plugin files it writes, completion's lookups, `rpc`) is the actions file's: a CLI request
+ * that `hvagent serve` answers never loads the actions file.
  */
-const AFTER_VALIDATION = new Set(['src/agents/index.ts', 'src/dispatch/dispatcher.ts', 'src/config/load.ts', 'src/adapter/cli.ts', 'src/warm-up.ts']);
+const CLI = 'src/adapter/cli.ts';
+const AFTER_VALIDATION = new Set(['src/agents/index.ts', 'src/dispatch/dispatcher.ts', 'src/config/load.ts', 'src/warm-up.ts']);
 const onDemand = (importer, path, id) =>
   /[\\/]src[\\/]agents[\\/][^\\/]+[\\/]actions\.ts$/.test(importer) ||
   (/[\\/]src[\\/]main\.ts$/.test(importer) && path.startsWith('./adapter/rest/')) ||
-  (/[\\/]src[\\/]adapter[\\/]cli\.ts$/.test(importer) && path === './install.js') ||
   AFTER_VALIDATION.has(id);
-const handlersPlugin = (handlers) => ({
-  name: 'handlers',
+/** Where a dynamic import goes: `pieceOf` names the piece ('actions', 'cli') or says undefined (bundled here). */
+const piecesPlugin = (pieceOf, entries) => ({
+  name: 'pieces',
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.?\// }, ({ path, importer, resolveDir, kind }) => {
       if (kind !== 'dynamic-import') return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
-      if (!onDemand(importer, path, id)) return undefined;
-      handlers.add(id);
+      const target = pieceOf(importer, path, id);
+      if (!target) return undefined;
+      entries[target].add(id);
       // A shim module, not a bare external: esbuild turns import() of a bundled module into a
       // require, where import() of an external would stay import(), which vm.Script cannot run.
-      return { path: id, namespace: 'handler-shim' };
+      return { path: `hvagent-${target}:${id}`, namespace: 'piece-shim' };
     });
-    plugin.onLoad({ filter: /.*/, namespace: 'handler-shim' }, ({ path }) => ({
-      contents: `module.exports = require(${JSON.stringify(`hvagent-actions:${path}`)});`,
-      loader: 'js',
-    }));
   },
 });
+/** The shim of a module another piece holds, for import(): `require('hvagent-<piece>:<source path>')`. */
+const shimPlugin = {
+  name: 'piece-shim',
+  setup(plugin) {
+    plugin.onLoad({ filter: /.*/, namespace: 'piece-shim' }, ({ path }) => ({ contents: `module.exports = require(${JSON.stringify(path)});`, loader: 'js' }));
+  },
+};
+/** In main: the command line is the CLI piece's, the rest loaded on demand the actions piece's. */
+const mainPieceOf = (importer, path, id) => (id === CLI ? 'cli' : onDemand(importer, path, id) ? 'actions' : undefined);
+/** In the CLI piece, whatever it loads on demand that main does not hold is the actions piece's. */
+const cliPieceOf = () => 'actions';
+/**
+ * Modules the CLI piece and the actions file each hold a copy of rather than share: they
+ * keep no state (a constant, a pure function), and the actions file would otherwise load the
+ * CLI piece for them (`host info` reads the version). Any other module they both use is the
+ * CLI piece's, handed over by name: one instance.
+ */
+const COPIED = new Set(['src/version.ts', 'src/adapter/typed-text.ts']);
 
-/** In the actions file, a module main already holds is main's (one HvError class, one request scope). */
-const sharedPlugin = (mainModules, shared) => ({
-  name: 'shared-with-main',
+/**
+ * In a piece loaded after main, a module main already holds is main's (one HvError class, one
+ * request scope): `hvagent-shared:<source path>`; in the actions file, likewise, a module the
+ * CLI piece holds is the CLI piece's (`hvagent-cli:<source path>`).
+ */
+const sharedPlugin = (holder, modules, shared) => ({
+  name: `shared-with-${holder}`,
   setup(plugin) {
     plugin.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir, kind }) => {
       if (!resolveDir) return undefined;
       const id = relativeId(sourceOf(resolveDir, path));
       const exact = relativeId(resolve(resolveDir, path));
-      const hit = mainModules.has(id) ? id : mainModules.has(exact) ? exact : undefined;
+      const hit = modules.has(id) ? id : modules.has(exact) ? exact : undefined;
       if (!hit) return undefined;
       shared.add(hit);
       // import() of an external would stay import(), which vm.Script cannot run: a shim requires it.
-      if (kind === 'dynamic-import') return { path: hit, namespace: 'shared-shim' };
-      return { path: `hvagent-shared:${hit}`, external: true };
+      if (kind === 'dynamic-import') return { path: `hvagent-${holder}:${hit}`, namespace: 'piece-shim' };
+      return { path: `hvagent-${holder}:${hit}`, external: true };
     });
-    plugin.onLoad({ filter: /.*/, namespace: 'shared-shim' }, ({ path }) => ({
-      contents: `module.exports = require(${JSON.stringify(`hvagent-shared:${path}`)});`,
-      loader: 'js',
-    }));
   },
 });
+
+/** The modules a piece hands over, by source path, each evaluated when first asked for. */
+const table = (ids) => `{\n${[...ids].sort().map((id) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(`./${id}`)}),`).join('\n')}\n}`;
 
 const define = { HVAGENT_VERSION: JSON.stringify(version) };
-const mainBuild = (contents) =>
-  build({
-    ...common,
-    stdin: { contents, resolveDir: root, sourcefile: 'hvagent-main.js', loader: 'js' },
-    outfile: join(root, 'build/bundle.cjs'),
-    loader: { '.rb': 'text', '.ddl': 'text' },
-    define,
-    metafile: true,
-    plugins: [vendorPlugin, ddlPlugin, handlersPlugin(new Set())],
-  });
+const bundled = (options) =>
+  build({ ...common, loader: { '.rb': 'text', '.ddl': 'text' }, define, metafile: true, ...options, plugins: [vendorPlugin, ddlPlugin, shimPlugin, ...options.plugins] });
+const stdin = (contents, sourcefile) => ({ contents, resolveDir: root, sourcefile, loader: 'js' });
+const modulesOf = (result) => new Set(Object.keys(result.metafile.inputs));
 
-// Main first, to learn which modules it holds and which handlers are loaded on demand.
-const handlers = new Set();
-const first = await build({
-  ...common,
-  entryPoints: [join(root, 'src/main.ts')],
-  outfile: join(root, 'build/bundle.cjs'),
-  loader: { '.rb': 'text', '.ddl': 'text' },
-  define,
-  metafile: true,
-  write: false,
-  plugins: [vendorPlugin, ddlPlugin, handlersPlugin(handlers)],
-});
-const mainModules = new Set(Object.keys(first.metafile.inputs));
-
-const shared = new Set();
-await build({
-  ...common,
-  stdin: {
-    contents: `module.exports = {\n${[...handlers].sort().map((id) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(`./${id}`)}),`).join('\n')}\n};`,
-    resolveDir: root,
-    sourcefile: 'hvagent-actions.js',
-    loader: 'js',
-  },
-  outfile: join(root, 'build/actions.cjs'),
-  loader: { '.rb': 'text', '.ddl': 'text' },
-  define,
-  plugins: [vendorPlugin, ddlPlugin, sharedPlugin(mainModules, shared)],
-});
-
-// Main again, now handing the actions file the modules it shares by name (lazily: a module
-// is evaluated only when something needs it).
-await mainBuild(
-  [
-    `globalThis[Symbol.for('hvagent.shared')] = {`,
-    ...[...shared].sort().map((id) => `  ${JSON.stringify(id)}: () => require(${JSON.stringify(`./${id}`)}),`),
-    `};`,
-    `require('./src/main.ts');`,
-  ].join('\n'),
+// Main first, to learn which modules it holds and what it loads on demand from the other pieces.
+const entries = { actions: new Set(), cli: new Set() };
+const mainModules = modulesOf(
+  await bundled({ entryPoints: [join(root, 'src/main.ts')], outfile: join(root, 'build/bundle.cjs'), write: false, plugins: [piecesPlugin(mainPieceOf, entries)] }),
 );
+
+// The command line, to learn which modules it holds (the actions file takes those from it).
+const sharedWithMain = new Set();
+const cliBuild = (handedOver, write) =>
+  bundled({
+    stdin: stdin(`module.exports = ${table(new Set([...entries.cli, ...handedOver]))};`, 'hvagent-cli.js'),
+    outfile: join(root, 'build/cli.cjs'),
+    write,
+    plugins: [sharedPlugin('shared', mainModules, sharedWithMain), piecesPlugin(cliPieceOf, entries)],
+  });
+const cliModules = new Set([...modulesOf(await cliBuild([], false))].filter((id) => !COPIED.has(id)));
+
+const sharedWithCli = new Set();
+await bundled({
+  stdin: stdin(`module.exports = ${table(entries.actions)};`, 'hvagent-actions.js'),
+  outfile: join(root, 'build/actions.cjs'),
+  plugins: [sharedPlugin('shared', mainModules, sharedWithMain), sharedPlugin('cli', cliModules, sharedWithCli)],
+});
+
+// The command line again, handing the actions file the modules it shares by name.
+await cliBuild(sharedWithCli, true);
+
+// Main again, now handing the other pieces the modules they share by name (lazily: a module
+// is evaluated only when something needs it).
+await bundled({
+  stdin: stdin(`globalThis[Symbol.for('hvagent.shared')] = ${table(sharedWithMain)};\nrequire('./src/main.ts');`, 'hvagent-main.js'),
+  outfile: join(root, 'build/bundle.cjs'),
+  plugins: [piecesPlugin(mainPieceOf, { actions: new Set(), cli: new Set() })],
+});
 
 const pieces = readdirSync(GENERATED).filter((name) => name.endsWith('.cjs') && name !== 'index.cjs');
 await Promise.all(
@@ -217,6 +232,7 @@ const stamp = (from, to) => {
   writeFileSync(join(root, 'dist', to), `// hvagent-build ${createHash('sha256').update(body).digest('hex')}\n${body}`);
 };
 stamp('build/bundle.cjs', 'hvagent.bundle.js');
+stamp('build/cli.cjs', 'hvagent.cli.cjs');
 stamp('build/actions.cjs', 'hvagent.actions.cjs');
 stamp('build/vendor.cjs', 'hvagent.vendor.cjs');
 for (const name of pieces) stamp(`build/ddl/${name}`, `hvagent.ddl.${name}`);

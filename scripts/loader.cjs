@@ -3,9 +3,11 @@
 // loads only what it needs, and each piece is compiled through a V8 code cache of its own:
 //   hvagent.bundle.js          main (what a refused request runs: adapters, dispatch's front, the DDL registry)
 //   hvagent.ddl.<name>.cjs     one agent's DDL and validators: `hvagent-ddl:<name>`
+//   hvagent.cli.cjs            the command line: `hvagent-cli:<source path>`
 //   hvagent.actions.cjs        the handlers and operations: `hvagent-actions:<source path>`;
 //                              the modules it shares with main come from main by name
-//                              (`hvagent-shared:<source path>`)
+//                              (`hvagent-shared:<source path>`), those it shares with the
+//                              command line from the CLI piece (`hvagent-cli:…`)
 //   hvagent.vendor.cjs         yaml, fast-xml-parser: `hvagent-vendor:<package>`
 // beside the executable, or in hvagent/ beside it (the layout `hvagent install` writes).
 // Each cache (<piece>.cache) starts with its piece's build id: V8 checks little more than
@@ -83,6 +85,8 @@ function pieceRequire(id) {
       return piece(`hvagent.ddl.${what}.cjs`);
     case 'hvagent-actions':
       return piece('hvagent.actions.cjs')[what]();
+    case 'hvagent-cli':
+      return piece('hvagent.cli.cjs')[what]();
     case 'hvagent-shared': {
       // Main hands over each module it shares once, by its source path.
       if (!shared.has(what)) shared.set(what, globalThis[Symbol.for('hvagent.shared')][what]());

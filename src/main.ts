@@ -42,15 +42,8 @@ async function serve(args: string[]): Promise<void> {
 }
 
 async function commandLine(args: string[], dispatcher: RequestDispatcher): Promise<void> {
-  // A reader that goes away (`hvagent rpc --stream … | head`) ends us quietly, as it
-  // would any Unix filter; the other way it would be an unhandled EPIPE and a hang.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => process.exit(error.code === 'EPIPE' ? 0 : 1));
-  }
-  const { runCli } = await import('./adapter/cli.js');
-  const code = await runCli(args, dispatcher);
-  await dispatcher.settle();
-  exitWhenFlushed(code);
+  const { runCommandLine } = await import('./adapter/cli.js');
+  return runCommandLine(args, dispatcher);
 }
 
 /**
@@ -70,13 +63,6 @@ function stopOnSignals(dispatcher: RequestDispatcher): void {
       if (dispatcher.interrupt(signal) === 0) process.exit(128 + number);
     });
   }
-}
-
-/** Exits as soon as the output is out: a pipe may still hold unwritten replies. */
-function exitWhenFlushed(code: number): void {
-  const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-  if (pending.length === 0) process.exit(code);
-  Promise.all(pending.map((stream) => new Promise((resolve) => stream.once('drain', resolve)))).then(() => process.exit(code));
 }
 
 /** What main could not answer goes to stderr; a function of its own, compiled only when it happens. */

@@ -5,6 +5,8 @@ import { AGENTS } from './agents/index.js';
 import { loadConfig } from './config/load.js';
 import { createDispatcher } from './dispatch/dispatcher.js';
 import { answerServer } from './adapter/server.js';
+import { runCli } from './adapter/cli.js';
+import type { CliStreams } from './adapter/cli-output.js';
 
 /**
  * scripts/loader.cjs, writing the V8 code caches, asks for a warm-up instead of a run, so
@@ -15,7 +17,9 @@ import { answerServer } from './adapter/server.js';
  * every handler loaded, and the everyday reads run for real against libvirt's test driver
  * (in virsh's own process: no daemon, nothing of the host's touched), so that the handlers'
  * bodies, the process runner and the parsers are in the caches too, not compiled on every
- * request. Where virsh is missing those reads fail, and warm what they reached.
+ * request; then the command line (its own piece, src/adapter/cli.ts) prints some of them, as
+ * it does a reply `hvagent serve` gave it. Where virsh is missing those reads fail, and warm
+ * what they reached.
  */
 export async function warmUp(): Promise<void> {
   const dispatcher = createDispatcher({ agents: AGENTS, audit: false });
@@ -57,5 +61,16 @@ async function warmEverydayReads(): Promise<void> {
   config.libvirt.lxc_uri = TEST_DRIVER;
   const dispatcher = createDispatcher({ agents: AGENTS, config: async () => config, audit: false });
   for (const [agent, action, data] of EVERYDAY_READS) await dispatcher.handle({ agent, action, data, protocol: 'cli' });
+  for (const line of COMMAND_LINES) await runCli(line, dispatcher, DISCARDED);
 }
+
+/** A table, sections, JSON, a typed input and a failure with its hint. */
+const COMMAND_LINES: ReadonlyArray<readonly string[]> = [
+  ['vm', 'list'],
+  ['vm', 'list', 'details=true'],
+  ['host', 'info'],
+  ['vm', 'list', '--output', 'json'],
+  ['vm', 'info', 'name=hvagent-warm-up-absent'],
+];
+const DISCARDED: CliStreams = { stdout: { write: () => true }, stderr: { write: () => true }, terminal: false };
 

@@ -1,6 +1,7 @@
 import type { Reply } from '../core/reply.js';
 import type { JobRecord } from '../dispatch/job-records.js';
 import type { ActionDdl, TableHint } from '../ddl/types.js';
+import type { TextOutput } from './cli-output.js';
 
 // Human output for `hvagent <agent> <action>`, modelled on virsh and qm: a list action
 // prints an aligned table with a header (the DDL's `table` hint says which output holds the
@@ -132,7 +133,7 @@ function stateColour(text: string, style: Style): string {
 }
 
 /** Shows a long action's job record on stderr: one updating line on a terminal, one line per update otherwise. */
-export function progressPrinter(stream: NodeJS.WriteStream): (record: Readonly<JobRecord>) => void {
+export function progressPrinter(stream: TextOutput): (record: Readonly<JobRecord>) => void {
   return (record) => {
     const percent = record.percent === null ? '' : ` ${record.percent}%`;
     const message = record.message ? ` ${record.message}` : '';

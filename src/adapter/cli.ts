@@ -8,6 +8,7 @@ import { MAX_REQUEST_BYTES, processCaller } from '../core/request.js';
 import { VERSION } from '../version.js';
 import { requestTooLarge } from './bounded-input.js';
 import { formatReply, progressPrinter, type Style } from './cli-format.js';
+import { exitWhenWritten, PROCESS_OUTPUT, processStream, type CliStreams } from './cli-output.js';
 import { actionHelp, agentHelp, generalHelp, nextStep, USAGE } from './cli-help.js';
 import { typed } from './typed-text.js';
 
@@ -29,7 +30,15 @@ interface CommandLine {
   stream: boolean;
 }
 
-export async function runCli(args: readonly string[], dispatcher: RequestDispatcher): Promise<number> {
+/** `hvagent …` from main.ts: runs the command line, then exits once its output is out. */
+export async function runCommandLine(args: readonly string[], dispatcher: RequestDispatcher): Promise<void> {
+  const code = await runCli(args, dispatcher);
+  await dispatcher.settle();
+  exitWhenWritten(code);
+}
+
+export async function runCli(args: readonly string[], dispatcher: RequestDispatcher, streams: CliStreams = PROCESS_OUTPUT): Promise<number> {
+  const { print, fail } = speaker(streams);
   if (args[0] === '__complete') {
     const { complete } = await import('./cli-complete.js');
     return print(await complete(args.slice(1), dispatcher));
@@ -41,10 +50,13 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
   if (parsed.version) return print(`hvagent ${VERSION}\n`);
   if (!agentName || agentName === 'help') return print(generalHelp());
   if (agentName === 'rpc') {
+    // stdio writes to process.stdout and stderr itself: with the command line's handling of a failed write.
+    processStream(1);
+    processStream(2);
     const { runStdioOnce, runStdioStream } = await import('./stdio.js');
     return parsed.stream ? runStdioStream(dispatcher) : runStdioOnce(dispatcher);
   }
-  if (agentName === 'install') return runInstall(actionName, pairs[0]);
+  if (agentName === 'install') return runInstall(actionName, pairs[0], streams);
 
   const agent = findAgent(agentName);
   // A line naming no agent or action, or inputs that do not parse, is a request refused: audited too.
@@ -67,20 +79,20 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
   const data = tooLarge ? {} : parsePairs(action, pairs);
   if (typeof data === 'string') await refused('INPUT_INVALID', data, inputsAsTyped(pairs));
   if (typeof data === 'string') return fail(`${data}\nRun "hvagent ${agentName} ${actionName} --help" for its inputs.`, 4);
-  const showProgress = parsed.progress || process.stderr.isTTY;
-  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const showProgress = parsed.progress || streams.stderr.isTTY;
+  const terminal = streams.terminal;
   const oversized = tooLarge ? errorReply(requestTooLarge(), Object.keys(action.output)) : undefined;
   if (oversized) await dispatcher.recordRefusal('cli', oversized);
   const reply =
     oversized ??
     (await dispatcher.handle(
       { agent: agentName, action: actionName, data, callerid: processCaller(), protocol: 'cli' },
-      { terminal, ...(showProgress && { onRecord: progressPrinter(process.stderr) }) },
+      { terminal, ...(showProgress && { onRecord: progressPrinter(streams.stderr) }) },
     ));
   const auditWarning = dispatcher.auditWarning();
-  if (auditWarning) process.stderr.write(`${auditWarning}\n`);
+  if (auditWarning) streams.stderr.write(`${auditWarning}\n`);
   if (parsed.output !== 'table') {
-    process.stdout.write(await serialised(reply, parsed.output));
+    streams.stdout.write(await serialised(reply, parsed.output));
     return reply.statuscode;
   }
   if (reply.statuscode !== 0) {
@@ -88,7 +100,7 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
     const hint = nextStep(agent, action, code);
     return fail(`${agentName} ${actionName} failed [${code}]: ${reply.statusmsg}${hint ? `\n${hint}` : ''}`, reply.statuscode);
   }
-  return print(formatReply(action, reply, styleFor(process.stdout)));
+  return print(formatReply(action, reply, styleFor(streams.stdout)));
 }
 
 /** Options may stand anywhere; `--output FORMAT`, `--output=FORMAT` and `-o FORMAT` are one. */
@@ -160,7 +172,8 @@ export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string
   return { colour: stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb' };
 }
 
-async function runInstall(target: string | undefined, directory: string | undefined): Promise<number> {
+async function runInstall(target: string | undefined, directory: string | undefined, streams: CliStreams): Promise<number> {
+  const { print, fail } = speaker(streams);
   if ((target !== 'choria' && target !== 'mcollective') || !directory) {
     return fail(`usage: hvagent install choria|mcollective DIR\n`, 2);
   }
@@ -169,13 +182,17 @@ async function runInstall(target: string | undefined, directory: string | undefi
   return print(`Installed hvagent for ${target}:\n${written.map((path) => `  ${path}`).join('\n')}\n`);
 }
 
-function print(text: string): number {
-  process.stdout.write(text);
-  return 0;
-}
-
-function fail(message: string, code: number): number {
-  const prefix = styleFor(process.stderr).colour ? '\x1b[1;31mhvagent:\x1b[0m' : 'hvagent:';
-  process.stderr.write(`${prefix} ${message.trimEnd()}\n`);
-  return code;
+/** `print` (stdout, exit code 0) and `fail` (stderr, the code given), on the given streams. */
+function speaker(streams: CliStreams): { print(text: string): number; fail(message: string, code: number): number } {
+  return {
+    print(text) {
+      streams.stdout.write(text);
+      return 0;
+    },
+    fail(message, code) {
+      const prefix = styleFor(streams.stderr).colour ? '\x1b[1;31mhvagent:\x1b[0m' : 'hvagent:';
+      streams.stderr.write(`${prefix} ${message.trimEnd()}\n`);
+      return code;
+    },
+  };
 }

@@ -1,5 +1,42 @@
-import { cli } from '../helpers/agent.js';
+import { execa } from 'execa';
+import { AGENT, agentEnv, cli } from '../helpers/agent.js';
 import { hostTruth } from '../helpers/host-truth.js';
+
+/**
+ * Runs the agent with its stdout on a pipe made by perl (perl-base is in every Debian),
+ * which Node's own child_process cannot make: `full`, a 4 KiB pipe set non-blocking, read only
+ * once the agent has filled it (so its next write(2) fails with EAGAIN); `closed`, a pipe whose
+ * reader has gone before the agent writes (EPIPE). Perl prints what it read and exits as the agent did.
+ */
+function throughPipe(kind: 'full' | 'closed', args: string[]) {
+  const script = `
+    use Fcntl;
+    pipe(my $r, my $w) or die "pipe: $!";
+    if ('${kind}' eq 'full') {
+      fcntl($w, 1031, 4096) or die "F_SETPIPE_SZ: $!";
+      fcntl($w, F_SETFL, fcntl($w, F_GETFL, 0) | O_NONBLOCK) or die "O_NONBLOCK: $!";
+    } else {
+      close $r;
+    }
+    my $pid = fork // die "fork: $!";
+    if (!$pid) { open(STDOUT, '>&', $w) or die "dup: $!"; exec @ARGV or die "exec: $!"; }
+    close $w;
+    if ('${kind}' eq 'full') {
+      my $deadline = time + 60;
+      for (;;) {
+        my $queued = pack('i', 0);
+        ioctl($r, 0x541B, $queued) or die "FIONREAD: $!";
+        last if unpack('i', $queued) >= 4096;
+        die 'the agent did not fill the pipe within 60 s' if time > $deadline;
+        select(undef, undef, undef, 0.05);
+      }
+      local $/;
+      print scalar <$r>;
+    }
+    waitpid($pid, 0);
+    exit($? >> 8);`;
+  return execa('perl', ['-e', script, AGENT, ...args], { env: agentEnv(), extendEnv: false, reject: false, stdin: 'ignore' });
+}
 
 describe('command-line tool', () => {
   test('help lists agents and actions from the DDL', async () => {
@@ -53,6 +90,16 @@ describe('command-line tool', () => {
     const bad = await cli(['host', 'info'], { HVAGENT_URI: 'qemu:///system; reboot' });
     expect(bad.exitCode).toBe(5);
     expect(bad.stderr).toContain('[CONFIG_INVALID]: HVAGENT_URI: "qemu:///system; reboot" is not a libvirt URI');
+  });
+
+  test('a full, non-blocking pipe still gets the whole output; a reader that has gone ends it quietly', async () => {
+    const expected = await cli(['--help']);
+    expect(expected.stdout.length).toBeGreaterThan(4096);
+    const full = await throughPipe('full', ['--help']);
+    expect([full.exitCode, full.stderr]).toEqual([0, '']);
+    expect(full.stdout).toBe(expected.stdout);
+    const gone = await throughPipe('closed', ['--help']);
+    expect([gone.exitCode, gone.stderr]).toEqual([0, '']);
   });
 
   test('an explicitly named configuration file must exist', async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cli, REPO } from '../helpers/agent.js';
+import { AGENT, cli, REPO } from '../helpers/agent.js';
 import { choriaActivation, choriaRpc } from '../helpers/choria.js';
 
 describe('hvagent install', () => {
@@ -70,6 +70,45 @@ describe('hvagent install', () => {
     const needsThem = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'info', {});
     expect(needsThem.published).toMatchObject({ statuscode: 5 });
     expect(JSON.stringify(needsThem.published)).toContain('hvagent.vendor.cjs');
+  });
+
+  test('a CLI request that hvagent serve answers loads no handlers: an installation without the actions piece still prints its table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-cli-piece-'));
+    // A private server on libvirt's test driver: its one domain, `test`, is not on this host, so it shows who answered.
+    const config = join(dir, 'hvagent.yaml');
+    writeFileSync(config, `paths: { jobs_dir: ${join(dir, 'jobs')}, lock_dir: ${join(dir, 'locks')} }\nlibvirt: { uri: 'test:///default', lxc_uri: 'test:///default' }\n`);
+    const socket = join(dir, 'hvagent.sock');
+    const server = execa(AGENT, ['serve', '--listen', `unix:${socket}`], { env: { PATH: process.env.PATH, HVAGENT_CONFIG: config }, extendEnv: false, reject: false, all: true, buffer: false, stdin: 'ignore' });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 60_000);
+        server.all?.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes(`listening on unix:${socket}`)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect((await cli(['install', 'choria', join(dir, 'install')])).exitCode).toBe(0);
+      const agentDir = join(dir, 'install', 'mcollective', 'agent');
+      for (const unneeded of ['hvagent.actions.cjs', 'hvagent.vendor.cjs', 'hvagent.ddl.config.cjs']) rmSync(join(agentDir, 'hvagent', unneeded));
+      const installedCli = (env: Record<string, string>) =>
+        execa(process.execPath, [join(agentDir, 'host'), 'vm', 'list'], { env: { PATH: process.env.PATH, ...env }, extendEnv: false, reject: false, stdin: 'ignore' });
+      const handedOver = await installedCli({ HVAGENT_SOCKET: socket });
+      expect([handedOver.exitCode, handedOver.stderr]).toEqual([0, '']);
+      expect(handedOver.stdout).toMatch(/^NAME +STATE +CLASS +VCPUS +MEM\(MiB\)/);
+      expect(handedOver.stdout).toMatch(/^test +running +/m);
+      // Run here, the same request does need the actions piece, and says so.
+      const local = await installedCli({ HVAGENT_SOCKET: 'none' });
+      expect(local.exitCode).not.toBe(0);
+      expect(local.stderr).toContain('hvagent.actions.cjs');
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('mcollective: stub, Ruby DDL, runner and executable; reinstalling replaces them', async () => {
