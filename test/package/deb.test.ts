@@ -5,7 +5,7 @@
 // present (Debian's own packages, installed from the cached .debs) and the Choria plugin
 // where Choria's configuration is, and removal takes all of it away again. Each case works
 // on an overlay over the cached root, with /proc mounted, and unmounts both however it ends.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -122,6 +122,8 @@ describe('the package on a clean Debian 12 root', () => {
     const config = JSON.parse(await root.mustRun(['hvagent', 'host', 'agent_info', '--json']));
     expect(config.data).toMatchObject({ config_file: '/etc/hvagent/hvagent.yaml' });
     expect(readFileSync(root.path('lib/systemd/system/hvagent.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/hvagent serve$/m);
+    // Enabled, as Debian enables a daemon's unit (this root runs no systemd: nothing is started).
+    expect(lstatSync(root.path('etc/systemd/system/multi-user.target.wants/hvagent.service')).isSymbolicLink()).toBe(true);
     expect(await root.mustRun(['bash', '-c', 'source /usr/share/bash-completion/completions/hvagent && complete -p hvagent'])).toBe('complete -F _hvagent hvagent');
     expect(existsSync(root.path('usr/share/zsh/vendor-completions/_hvagent'))).toBe(true);
   });
@@ -134,8 +136,9 @@ describe('the package on a clean Debian 12 root', () => {
 
   test('purge leaves nothing of the package', async () => {
     await root.mustRun(['dpkg', '--purge', 'hvagent']);
-    for (const gone of ['usr/lib/hvagent', 'usr/bin/hvagent', 'etc/hvagent', 'var/lib/hvagent', 'lib/systemd/system/hvagent.service']) {
-      expect(existsSync(root.path(gone))).toBe(false);
+    for (const gone of ['usr/lib/hvagent', 'usr/bin/hvagent', 'etc/hvagent', 'var/lib/hvagent', 'lib/systemd/system/hvagent.service', 'etc/systemd/system/multi-user.target.wants/hvagent.service', 'etc/systemd/system/hvagent.service']) {
+      // lstat: a symbolic link left behind counts, whether or not it points anywhere.
+      expect(lstatSync(root.path(gone), { throwIfNoEntry: false })).toBeUndefined();
     }
   });
 });
