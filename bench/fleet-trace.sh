@@ -2,7 +2,7 @@
 # P6, traced: where a handed-over request's milliseconds go, stage by stage. A private fleet
 # (test/fleet/fleet.sh) whose runner copy carries bench/fleet-trace/runner-timing.rb
 # (timestamps around Runner#agentmsg and #reply, the runner's run and its HTTP exchange), a
-# private `hvagent serve` with bench/fleet-trace/server-timing.cjs (request to res.end), and
+# private `hvagent serve` with bench/fleet-trace/server-timing.cjs (request to its reply: res.end, or the hand-over's reply line), and
 # one mco client process alternating rpcutil ping, host agent_info, host info and vm list
 # (bench/fleet-trace/client-loop.rb). Prints the client's medians per host, the stages'
 # medians in mcollectived (rpcutil vs hvagent) and the server's.
@@ -68,4 +68,4 @@ for kind, named in sorted(legs.items()):
     print("%-16s %s" % (kind, "  ".join("%s %.2f" % (name, statistics.median(values)) for name, values in named.items())))
 PY
 kill "$server"; wait "$server" 2>/dev/null || true; server=
-grep 'request to res.end' "$work/serve.log"
+grep 'request to reply' "$work/serve.log"

@@ -33,5 +33,5 @@ http.Server.prototype.emit = function (event, request, response) {
 };
 process.once('SIGTERM', () => {
   const sorted = times.slice(0).sort((a, b) => a - b);
-  process.stderr.write(`server: request to res.end, ${sorted.length} requests, median ${sorted[sorted.length >> 1]?.toFixed(3)} ms\n`);
+  process.stderr.write(`server: request to reply (res.end or the reply line), ${sorted.length} requests, median ${sorted[sorted.length >> 1]?.toFixed(3)} ms\n`);
 });
