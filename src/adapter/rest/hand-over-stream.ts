@@ -47,7 +47,7 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
     partial = [];
     lines.length = 0;
     socket.pause();
-    void send(`{"reply":${replyText(reply)}}\n`).then(() => socket.destroySoon());
+    void answer.reply(reply).then(() => socket.destroySoon());
   };
   const startPartial = () => {
     partialTimer ??= setTimeout(() => {
@@ -100,9 +100,10 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
     // a next line begun in the same chunk is not timed while it cannot be read.
     socket.pause();
     endPartial();
-    const stopping = await answerLine(line);
+    await answerLine(line);
     busy = false;
-    if (stopping) closing = true;
+    // A server that is stopping answers this line and takes no more on this connection.
+    if (server.stopping()) closing = true;
     if (closing) {
       socket.destroySoon();
       return;
@@ -112,8 +113,8 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
     void pump();
   };
 
-  /** Answers one line; true when the server is stopping (the connection ends after it). */
-  const answerLine = async (line: string): Promise<boolean> => {
+  /** Answers one line, whatever becomes of it: a refusal is a reply line too. */
+  const answerLine = async (line: string): Promise<void> => {
     let caller;
     let release = () => {};
     try {
@@ -122,7 +123,7 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
       if ('refused' in entered) {
         admission.refuse(entered.refused.reply, caller);
         await answer.reply(entered.refused.reply);
-        return entered.refused.reply.data.error_code === 'SERVER_UNAVAILABLE';
+        return;
       }
       release = entered.release;
       await handOver(server, entered.caller, line, socket, answer);
@@ -133,7 +134,6 @@ export function answerHandOverStream(server: ServerContext, admission: Admission
     } finally {
       release();
     }
-    return server.stopping();
   };
 
   socket.setTimeout(limits.idleMs, () => {

@@ -70,7 +70,7 @@ export async function listen(spec: ListenSpec, handlers: Handlers, config: HvCon
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = timeouts.keepAliveTimeout;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseClient(error, socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseClient(error.code, socket));
   const handOvers = new Set<HandOverConnection>();
   if (spec.kind === 'unix') {
     routeByFirstByte(server, handOvers, (socket, first) => handlers.handOverStream(socket, first, { idleMs: UNIX_KEEP_ALIVE_MS }), timeouts.headersTimeout);
@@ -112,10 +112,7 @@ function routeByFirstByte(server: Server, handOvers: Set<HandOverConnection>, ha
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     void peerCredentials(socket).catch(() => undefined);
-    const silent = () => {
-      socket.end(rawRefusal(408, 'Request Timeout', 'REQUEST_TIMEOUT', 'The request was not received in time (server.headers_timeout_s, server.request_timeout_s)'));
-      socket.destroySoon?.();
-    };
+    const silent = () => refuseClient('ERR_HTTP_REQUEST_TIMEOUT', socket);
     socket.setTimeout(firstByteMs, silent);
     socket.once('data', (first: Buffer) => {
       socket.setTimeout(0);
@@ -193,9 +190,10 @@ const CLIENT_ERRORS: Record<string, [number, string, 'REQUEST_TIMEOUT' | 'REQUES
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'REQUEST_TOO_LARGE', 'The request headers are too large'],
 };
 
-function refuseClient(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (socket.writable && error.code !== 'ECONNRESET') {
-    const [status, reason, code, message] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'REQUEST_INVALID', 'The request is not valid HTTP/1.1'];
+/** A request Node's HTTP server could not take (its error code), or none within the time (a silent connection): a typed refusal, then the end of the connection. */
+function refuseClient(errorCode: string | undefined, socket: Socket): void {
+  if (socket.writable && errorCode !== 'ECONNRESET') {
+    const [status, reason, code, message] = CLIENT_ERRORS[errorCode ?? ''] ?? [400, 'Bad Request', 'REQUEST_INVALID', 'The request is not valid HTTP/1.1'];
     socket.end(rawRefusal(status, reason, code, message));
   }
   socket.destroySoon?.();
