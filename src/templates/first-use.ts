@@ -42,7 +42,7 @@ export async function templateForUse(config: HvConfig, ref: string, input: strin
 export async function settleEntry(config: HvConfig, directory: string, entry: ManifestEntry, signal?: AbortSignal): Promise<HvError | undefined> {
   if (entry.type === 'pxe' || !entry.unflushed) return undefined;
   const record = entry.unflushed;
-  const relative = entry.type === 'image' || entry.type === 'iso' ? entry.file : entry.archive;
+  const relative = importedFile(entry);
   const resolved = resolveInside(directory, relative, 'file');
   const ref = templateRef(entry.type, entry.name);
   // Unusable for another reason (a symlink leading out, the file gone): the catalogue reports it.
@@ -86,9 +86,14 @@ async function flush(path: string): Promise<void> {
 /** The entry as it is now, if it is still the import that was looked at. */
 function sameImport(entries: readonly ManifestEntry[], looked: ManifestEntry, relative: string, record: Unflushed): ManifestEntry | undefined {
   const current = entries.find((candidate) => candidate.type === looked.type && candidate.name === looked.name);
-  if (!current || current.type === 'pxe' || current.unflushed?.data_map !== record.data_map || current.unflushed.boot_id !== record.boot_id) return undefined;
-  const file = current.type === 'image' || current.type === 'iso' ? current.file : current.archive;
-  return file === relative ? current : undefined;
+  const mark = current && unflushedOf(current);
+  if (!current || current.type === 'pxe' || mark?.data_map !== record.data_map || mark.boot_id !== record.boot_id) return undefined;
+  return importedFile(current) === relative ? current : undefined;
+}
+
+/** The file an import wrote: an image's or ISO's file, an archive template's archive. */
+function importedFile(entry: Exclude<ManifestEntry, { type: 'pxe' }>): string {
+  return entry.type === 'image' || entry.type === 'iso' ? entry.file : entry.archive;
 }
 
 function withoutMark(entry: ManifestEntry): ManifestEntry {
