@@ -57,47 +57,38 @@ async function startServer(checkout, index) {
   return server;
 }
 
-/** One kept connection: `next()` resolves with the text received once `complete(text)` says it is whole. */
+/** One kept connection, one request at a time: `ask(text, whole)` writes text and resolves with what came back once `whole(received)` holds. */
 function openConnection(socketPath) {
   return new Promise((resolve, reject) => {
-    const socket = connect(socketPath, () => resolve(connection));
-    let text = '';
-    let waiting;
-    const connection = {
-      socket,
-      next(complete) {
-        return new Promise((done, failed) => {
-          waiting = { complete, done, failed };
-          socket.emit('check');
-        });
-      },
-    };
+    const socket = connect(socketPath, () => resolve({ socket, ask }));
     socket.setEncoding('utf8');
-    socket.on('check', () => {
-      const length = waiting && waiting.complete(text);
-      if (length) {
-        const whole = text.slice(0, length);
-        text = text.slice(length);
-        const { done } = waiting;
-        waiting = undefined;
-        done(whole);
-      }
-    });
-    socket.on('data', (chunk) => {
-      text += chunk;
-      socket.emit('check');
-    });
-    socket.on('close', () => waiting?.failed(new Error(`the server closed the connection: ${text.slice(0, 200)}`)));
     socket.once('error', reject);
+    function ask(text, whole) {
+      return new Promise((done, failed) => {
+        let received = '';
+        const onData = (chunk) => {
+          received += chunk;
+          if (whole(received)) finish(() => done(received));
+        };
+        const onClose = () => finish(() => failed(new Error(`the server closed the connection: ${received.slice(0, 200)}`)));
+        const finish = (then) => {
+          socket.off('data', onData);
+          socket.off('close', onClose);
+          then();
+        };
+        socket.on('data', onData);
+        socket.once('close', onClose);
+        socket.write(text);
+      });
+    }
   });
 }
 
-/** The length of a whole answer at the start of `text`, or 0. */
-const wholeLine = (text) => (text.startsWith('HTTP/') ? Number.NaN : text.indexOf('\n') + 1);
+/** A whole HTTP reply with a Content-Length. */
 function wholeHttp(text) {
   const end = text.indexOf('\r\n\r\n');
   const length = /content-length:\s*(\d+)/i.exec(text.slice(0, end))?.[1];
-  return end >= 0 && length !== undefined && text.length >= end + 4 + Number(length) ? end + 4 + Number(length) : 0;
+  return end >= 0 && length !== undefined && text.length >= end + 4 + Number(length);
 }
 
 async function exchange(server, agent, action) {
@@ -105,13 +96,11 @@ async function exchange(server, agent, action) {
   const started = process.hrtime.bigint();
   let reply;
   if (server.wire === 'line') {
-    server.connection.socket.write(`${body}\n`);
-    const answer = await server.connection.next((text) => (Number.isNaN(wholeLine(text)) ? text.length : wholeLine(text)));
+    const answer = await server.connection.ask(`${body}\n`, (text) => text.includes('\n'));
     if (answer.startsWith('HTTP/')) throw new Error('the server speaks HTTP only');
     reply = JSON.parse(answer).reply;
   } else {
-    server.connection.socket.write(`POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    const answer = await server.connection.next(wholeHttp);
+    const answer = await server.connection.ask(`POST /v1/rpc HTTP/1.1\r\nHost: hvagent\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, wholeHttp);
     reply = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
   }
   if (reply?.statuscode !== 0) throw new Error(`${agent} ${action}: ${JSON.stringify(reply).slice(0, 300)}`);
