@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --preserve-symlinks-main
 // The hvagent executable. An external agent is started once per request, so a request
 // loads only what it needs, and each piece is compiled through a V8 code cache of its own:
 //   hvagent.bundle.js          main (what a refused request runs: adapters, dispatch's front, the DDL registry)
@@ -9,25 +9,44 @@
 //                              (`hvagent-shared:<source path>`), those it shares with the
 //                              command line from the CLI piece (`hvagent-cli:…`)
 //   hvagent.vendor.cjs         yaml, fast-xml-parser: `hvagent-vendor:<package>`
-// beside the executable, or in hvagent/ beside it (the layout `hvagent install` writes).
+// beside the executable, or in hvagent/ beside it (the layout `hvagent install` writes), or
+// beside the file a symbolic link to the executable names (/usr/bin/hvagent). Node is asked
+// not to resolve the executable's own path (--preserve-symlinks-main): its JavaScript
+// realpath, compiled on every start, was ~1.3 M instructions of a refused request's ~14 M
+// above `node -e 0`; a link is resolved here, in C++, only when nothing lies beside it.
 // Each cache (<piece>.cache) starts with its piece's build id: V8 checks little more than
 // the source length, so a cache from another build must never be offered. A missing or
-// rejected cache (another Node version) only costs the normal compile.
+// rejected cache (another Node version) only costs the normal compile. Pieces and caches are
+// read as UTF-8 text, which Node reads in C++ (readFileUtf8); reading bytes compiles Node's
+// JavaScript read path on every start, so a cache is kept as base64 text.
 'use strict';
-const { readFileSync, writeFileSync, renameSync } = require('node:fs');
-const { join, dirname } = require('node:path');
+const { readFileSync, realpathSync, writeFileSync, renameSync } = require('node:fs');
+const { dirname } = require('node:path');
 const { Script } = require('node:vm');
 
-const BUILD_ID = /^\/\/ hvagent-build ([0-9a-f]{64})\n/;
-const here = dirname(__filename);
+// Plain string work, no regular expressions: each one is compiled on every start.
+const BUILD_ID_MARK = '// hvagent-build ';
 const cacheOut = process.env.HVAGENT_WRITE_CODE_CACHE;
 
+/** Where the pieces are, once one has been found there. */
+let pieceDirectory;
+
 function firstReadable(name) {
-  for (const path of [join(here, name), join(here, 'hvagent', name)]) {
+  const here = dirname(__filename);
+  const places = [`${here}/${name}`, `${here}/hvagent/${name}`];
+  if (pieceDirectory) places.unshift(`${pieceDirectory}/${name}`);
+  for (let index = 0; index < places.length; index += 1) {
     try {
-      return { path, data: readFileSync(path) };
+      const source = readFileSync(places[index], 'utf8');
+      pieceDirectory = dirname(places[index]);
+      return { path: places[index], source };
     } catch {
-      // try the next place
+      // A symbolic link to the executable: its pieces lie beside the file it names.
+      if (index === places.length - 1 && !places.resolved) {
+        places.resolved = true;
+        const real = dirname(realpathSync.native(__filename));
+        if (real !== here) places.push(`${real}/${name}`, `${real}/hvagent/${name}`);
+      }
     }
   }
   throw new Error(`hvagent: ${name} not found beside ${__filename}`);
@@ -36,14 +55,14 @@ function firstReadable(name) {
 /** One piece, compiled as a CommonJS module body through the code cache `<name minus extension>.cache` beside it. */
 function compileCached(name) {
   const file = firstReadable(name);
-  const source = file.data.toString('utf8');
-  const buildId = BUILD_ID.exec(source)?.[1] ?? '';
-  const cachePath = join(dirname(file.path), `${name.replace(/\.(c?js)$/, '')}.cache`);
+  const source = file.source;
+  const buildId = source.startsWith(BUILD_ID_MARK) ? source.slice(BUILD_ID_MARK.length, BUILD_ID_MARK.length + 64) : '';
+  const cachePath = `${dirname(file.path)}/${name.slice(0, name.lastIndexOf('.'))}.cache`;
   let cachedData;
   if (!cacheOut) {
     try {
-      const cache = readFileSync(cachePath);
-      if (cache.toString('latin1', 0, 64) === buildId) cachedData = cache.subarray(64);
+      const cache = readFileSync(cachePath, 'utf8');
+      if (buildId.length === 64 && cache.startsWith(buildId)) cachedData = Buffer.from(cache.slice(64), 'base64');
     } catch {
       // no cache: compile normally
     }
@@ -59,7 +78,7 @@ function compileCached(name) {
     name,
     save() {
       const temporary = `${cachePath}.tmp-${process.pid}`;
-      writeFileSync(temporary, Buffer.concat([Buffer.from(buildId, 'latin1'), script.createCachedData()]));
+      writeFileSync(temporary, buildId + script.createCachedData().toString('base64'));
       renameSync(temporary, cachePath);
     },
   });

@@ -13,7 +13,8 @@ export function serverSocket(env: Env): string | undefined {
   const path = env.HVAGENT_SOCKET ?? choriaSocket(env.CHORIA_EXTERNAL_CONFIG) ?? DEFAULT_SERVER_SOCKET;
   if (path === '' || path === 'none') return undefined;
   try {
-    return statSync(path).isSocket() ? path : undefined;
+    // No error is made for a missing socket, the usual case without a server.
+    return statSync(path, { throwIfNoEntry: false })?.isSocket() ? path : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditConfig } from '../config/schema.js';
 import type { Reply } from '../core/reply.js';
@@ -142,14 +142,27 @@ export function writeAudit(config: AuditConfig | undefined, record: AuditRecord,
 }
 
 /**
- * The file stays open between lines (the server writes one per request). Before each line
+ * A process's first line is one call that opens, writes and closes in C++ (Node's
+ * writeFileSync for a string): a per-request agent writes one line, and Node's JavaScript
+ * open and write would be compiled for it on every start. From the second line on (the
+ * server writes one per request) the file stays open between lines. Before each line
  * the path's inode is compared with the open file's: a rotation that renames the file or
  * removes it (logrotate's default) gets a new file at once, with no signal or restart;
  * one that truncates it in place (copytruncate) needs nothing, O_APPEND writes at its new end.
  */
 let current: { file: string; descriptor: number; dev: number; ino: number } | undefined;
+let firstLineWritten = false;
+
+// O_NONBLOCK: a FIFO put in the log's place fails at once instead of waiting for a reader.
+// (Node takes open(2) flags as a number wherever it takes a flag string; its types say string.)
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOCTTY | constants.O_NONBLOCK;
 
 function appendLine(file: string, line: string): void {
+  if (!firstLineWritten) {
+    withLogDirectory(file, () => writeFileSync(file, line, { encoding: 'utf8', flag: APPEND_FLAGS as unknown as string, mode: 0o640 }));
+    firstLineWritten = true;
+    return;
+  }
   if (current) {
     const named = statSync(file, { throwIfNoEntry: false });
     if (current.file !== file || !named || named.ino !== current.ino || named.dev !== current.dev) closeCurrent();
@@ -165,20 +178,22 @@ function appendLine(file: string, line: string): void {
 }
 
 function openAudit(file: string): NonNullable<typeof current> {
-  // O_NONBLOCK: a FIFO put in the log's place fails at once instead of waiting for a reader.
-  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOCTTY | constants.O_NONBLOCK;
-  let descriptor: number;
+  const descriptor = withLogDirectory(file, () => openSync(file, APPEND_FLAGS, 0o640));
+  const { dev, ino } = fstatSync(descriptor);
+  return { file, descriptor, dev, ino };
+}
+
+/** `open`, and once more after making the log's directory if it was missing. */
+function withLogDirectory<T>(file: string, open: () => T): T {
   try {
-    descriptor = openSync(file, flags, 0o640);
+    return open();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     // One level only (/var/log/hvagent): Node's recursive mkdir never ends where mkdir
     // fails with ENOENT under a parent that exists, as in /proc.
     mkdirSync(dirname(file), { mode: 0o750 });
-    descriptor = openSync(file, flags, 0o640);
+    return open();
   }
-  const { dev, ino } = fstatSync(descriptor);
-  return { file, descriptor, dev, ino };
 }
 
 function closeCurrent(): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +22,21 @@ describe('hvagent install', () => {
     expect(outcome.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
     const real = await choriaRpc({ executable: join(agentDir, 'host') }, 'host', 'agent_info', {});
     expect(real.published).toMatchObject({ statuscode: 0 });
+  });
+
+  test('run through a symbolic link (as /usr/bin/hvagent is), the executable finds its pieces beside the file the link names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+    const bin = mkdtempSync(join(tmpdir(), 'hv-bin-'));
+    symlinkSync(join(dir, 'mcollective', 'agent', 'host'), join(bin, 'hvagent'));
+    const ran = await execa(join(bin, 'hvagent'), ['rpc'], {
+      input: JSON.stringify({ agent: 'host', action: 'agent_info', data: {} }),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HVAGENT_SOCKET: 'none' },
+      extendEnv: false,
+      reject: false,
+    });
+    expect([ran.exitCode, ran.stderr]).toEqual([0, '']);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ statuscode: 0, data: { protocol: 'stdio', agents: expect.arrayContaining(['host', 'vm']) } });
   });
 
   test('a refused request loads only its own agent: no handlers, no libraries, no other agent\'s DDL', async () => {
