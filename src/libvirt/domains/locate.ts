@@ -39,8 +39,9 @@ export async function locate(config: HvConfig, name: string, signal?: AbortSigna
     const uri = uriFor(config, driver);
     try {
       const [domstate, type] = await runVirshBatch(locateCommands(name), { uri, ...(signal && { signal }) });
-      const found = locatedFrom(name, driver, uri, stdoutOrThrow(domstate!), type);
-      return { ...found, state: await reconcile(uri, name, found.state, signal) };
+      const domstateText = stdoutOrThrow(domstate!);
+      const found = locatedFrom(name, driver, uri, domstateText, type);
+      return { ...found, state: await reconcile(uri, name, domstateText, signal) };
     } catch (error) {
       if (isMissingDomain(error)) return undefined;
       if (driver === 'lxc' && error instanceof VirshError && error.code === 'HYPERVISOR_UNREACHABLE') return undefined;
@@ -75,7 +76,7 @@ export async function findDefined(config: HvConfig, name: string, signal?: Abort
 
 /** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */
 export async function currentState(vm: { uri: string; name: string }, signal?: AbortSignal): Promise<VmState> {
-  return retryingCrashedVirsh(async () => reconcile(vm.uri, vm.name, stateOf(await virsh(vm.uri, ['domstate', vm.name], signal)), signal));
+  return retryingCrashedVirsh(async () => reconcile(vm.uri, vm.name, await virsh(vm.uri, ['domstate', vm.name], signal), signal));
 }
 
 /**
@@ -103,24 +104,36 @@ export async function mustLocate(config: HvConfig, name: string, signal?: AbortS
  * a guest that powered itself off still reads "running", because libvirt runs QEMU with
  * -no-shutdown and learns what happened only when its reconnection to QEMU completes,
  * which the first job-taking call on the domain waits for. So: ask a harmless job-taking
- * question (dommemstat) and read the state again on the same connection; "in shutdown"
- * (guest off, QEMU parked) is finished with destroy, and "shut off" is what we report.
+ * question (dommemstat) and read the state again on the same connection. "in shutdown"
+ * (guest off, QEMU kept) is finished with destroy, and "shut off" is what we report; it
+ * can be the first answer too, when QEMU's shutdown event reached the connection that read
+ * it (the guest powered off while virsh was connected, which a loaded host makes likely).
  */
-async function reconcile(uri: string, name: string, state: VmState, signal?: AbortSignal): Promise<VmState> {
-  if (!isEmbedded(uri) || (state !== 'running' && state !== 'paused')) return state;
-  const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, ...(signal && { signal }) });
-  if (again?.stdout.trim().split('\n')[0]?.trim() !== 'in shutdown') return again?.error ? state : stateOf(again?.stdout ?? '');
+async function reconcile(uri: string, name: string, domstate: string, signal?: AbortSignal): Promise<VmState> {
+  const state = stateOf(domstate);
+  if (!isEmbedded(uri)) return state;
+  if (!isInShutdown(domstate)) {
+    if (state !== 'running' && state !== 'paused') return state;
+    const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, ...(signal && { signal }) });
+    if (!again || again.error) return state;
+    if (!isInShutdown(again.stdout)) return stateOf(again.stdout);
+  }
   await virsh(uri, ['destroy', name], signal).catch(() => undefined);
   return stateOf(await virsh(uri, ['domstate', name], signal));
 }
 
+function isInShutdown(domstate: string): boolean {
+  return domstate.trim().split('\n')[0]?.trim() === 'in shutdown';
+}
+
 /**
  * The states of many VMs read in one go (domstats, list), made true for an embedded
- * driver: only there can a guest that powered itself off still read running (reconcile),
+ * driver: only there can a guest that powered itself off still read running or in shutdown (reconcile),
  * so only there is one process per running VM spent.
  */
 export async function reconcileEmbedded<T extends { name: string; state: VmState }>(uri: string, vms: T[], signal?: AbortSignal): Promise<T[]> {
   if (!isEmbedded(uri)) return vms;
-  for (const vm of vms) if (vm.state === 'running' || vm.state === 'paused') vm.state = await currentState({ uri, name: vm.name }, signal);
+  // "other" holds domstats' 4, in shutdown: a guest that ended while a connection was open.
+  for (const vm of vms) if (vm.state !== 'shutoff') vm.state = await currentState({ uri, name: vm.name }, signal);
   return vms;
 }
