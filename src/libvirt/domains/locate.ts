@@ -80,18 +80,27 @@ export async function currentState(vm: { uri: string; name: string }, signal?: A
 }
 
 /**
- * The embedded driver's virsh has crashed here while a QEMU process was exiting; a read is
- * harmless to repeat, so reads are tried up to three times when virsh was killed by a signal.
+ * The embedded driver's virsh has crashed here while a QEMU process was exiting, and once
+ * (CI, a loaded host) hung in the job-taking call of reconcile until it was killed; neither
+ * was seen again on a fresh connection. A read is harmless to repeat, so reads are tried up
+ * to three times when virsh was killed by a signal, or, on an embedded connection, when
+ * reconcile's bounded wait for QEMU ran out.
  */
 async function retryingCrashedVirsh<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await read();
     } catch (error) {
-      if (attempt >= 3 || !(error instanceof VirshError) || !/killed by SIG/.test(error.reason) || error.cancelled) throw error;
+      if (attempt >= 3 || !(error instanceof VirshError) || error.cancelled) throw error;
+      const crashed = /killed by SIG/.test(error.reason);
+      const embeddedWaitRanOut = error.timedOut === true && isEmbedded(error.uri);
+      if (!crashed && !embeddedWaitRanOut) throw error;
     }
   }
 }
+
+/** Reconnecting to a QEMU and answering dommemstat takes seconds even under TCG on a loaded host. */
+const EMBEDDED_RECONCILE_TIMEOUT_MS = 20_000;
 
 export async function mustLocate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located> {
   const found = await locate(config, name, signal);
@@ -114,7 +123,7 @@ async function reconcile(uri: string, name: string, domstate: string, signal?: A
   if (!isEmbedded(uri)) return state;
   if (!isInShutdown(domstate)) {
     if (state !== 'running' && state !== 'paused') return state;
-    const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, ...(signal && { signal }) });
+    const [, again] = await runVirshBatch([['dommemstat', name], ['domstate', name]], { uri, timeoutMs: EMBEDDED_RECONCILE_TIMEOUT_MS, ...(signal && { signal }) });
     if (!again || again.error) return state;
     if (!isInShutdown(again.stdout)) return stateOf(again.stdout);
   }
