@@ -18,11 +18,25 @@
 // the source length, so a cache from another build must never be offered. A missing or
 // rejected cache (another Node version) only costs the normal compile. Pieces and caches are
 // read as UTF-8 text, which Node reads in C++ (readFileUtf8); reading bytes compiles Node's
-// JavaScript read path on every start, so a cache is kept as base64 text.
+// JavaScript read path on every start, so a cache is kept as base64 text, after its build id
+// and the version of the Node that wrote it.
+//
+// vm.Script's constructor and runInThisContext spend ~1 M instructions of every start in
+// option checks that Node compiles on first use. The class vm.Script extends (Node's
+// contextify binding) compiles and runs the same script without them, but its arguments are
+// Node's internals, not an API: it is used only on Node 20, whose arguments are these, and
+// only with a cache written by this very Node version. The caches are written (build,
+// `hvagent install`) by a warm-up that compiles every piece through it, so a Node whose
+// binding takes other arguments fails there, loudly, and never at a request.
 'use strict';
 const { readFileSync, realpathSync, writeFileSync, renameSync } = require('node:fs');
 const { dirname } = require('node:path');
 const { Script } = require('node:vm');
+
+const DirectScript = process.versions.node.startsWith('20.') ? Object.getPrototypeOf(Script) : undefined;
+// What the binding takes in place of vm.Script's "no import() callback": import() is never used in a piece.
+const NO_IMPORT_CALLBACK = Symbol('hvagent: no import()');
+const WRITTEN_BY = DirectScript ? process.version : '';
 
 // Plain string work, no regular expressions: each one is compiled on every start.
 const BUILD_ID_MARK = '// hvagent-build ';
@@ -52,6 +66,18 @@ function firstReadable(name) {
   throw new Error(`hvagent: ${name} not found beside ${__filename}`);
 }
 
+/**
+ * Node 20's own base64 decoder in C++ (Buffer.prototype.base64Write, which takes any
+ * Uint8Array): Buffer.from(…, 'base64') compiles ~0.4 M instructions of JavaScript first.
+ */
+function decodeBase64(text, start) {
+  const length = text.length - start;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const bytes = new Uint8Array(((length * 3) >>> 2) - padding);
+  Buffer.prototype.base64Write.call(bytes, start === 0 ? text : text.slice(start), 0, bytes.length);
+  return bytes;
+}
+
 /** One piece, compiled as a CommonJS module body through the code cache `<name minus extension>.cache` beside it. */
 function compileCached(name) {
   const file = firstReadable(name);
@@ -59,26 +85,33 @@ function compileCached(name) {
   const buildId = source.startsWith(BUILD_ID_MARK) ? source.slice(BUILD_ID_MARK.length, BUILD_ID_MARK.length + 64) : '';
   const cachePath = `${dirname(file.path)}/${name.slice(0, name.lastIndexOf('.'))}.cache`;
   let cachedData;
+  let direct = cacheOut && DirectScript;
   if (!cacheOut) {
     try {
       const cache = readFileSync(cachePath, 'utf8');
-      if (buildId.length === 64 && cache.startsWith(buildId)) cachedData = Buffer.from(cache.slice(64), 'base64');
+      const header = cache.indexOf('\n');
+      if (buildId.length === 64 && cache.startsWith(buildId) && header > 0) {
+        direct = DirectScript && cache.slice(64, header) === WRITTEN_BY;
+        cachedData = direct ? decodeBase64(cache, header + 1) : Buffer.from(cache.slice(header + 1), 'base64');
+      }
     } catch {
       // no cache: compile normally
     }
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file.path,
-    ...(cachedData && { cachedData }),
-  });
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const script = direct
+    ? new DirectScript(wrapped, file.path, 0, 0, cachedData, false, undefined, NO_IMPORT_CALLBACK)
+    : new Script(wrapped, { filename: file.path, ...(cachedData && { cachedData }) });
+  // runInThisContext's arguments: no context, no timeout, errors displayed, no SIGINT break, no first-line break.
+  const body = direct ? script.runInContext(null, -1, true, false, false) : script.runInThisContext();
   const module = { exports: {} };
-  script.runInThisContext()(module.exports, pieceRequire, module, file.path, dirname(file.path));
+  body(module.exports, pieceRequire, module, file.path, dirname(file.path));
   // Kept only to write its cache: a V8 start-up snapshot cannot hold a live vm.Script (bench/startup-snapshot.sh).
   if (cacheOut) compiled.push({
     name,
     save() {
       const temporary = `${cachePath}.tmp-${process.pid}`;
-      writeFileSync(temporary, buildId + script.createCachedData().toString('base64'));
+      writeFileSync(temporary, `${buildId}${WRITTEN_BY}\n${script.createCachedData().toString('base64')}`);
       renameSync(temporary, cachePath);
     },
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -37,6 +37,24 @@ describe('hvagent install', () => {
     });
     expect([ran.exitCode, ran.stderr]).toEqual([0, '']);
     expect(JSON.parse(ran.stdout)).toMatchObject({ statuscode: 0, data: { protocol: 'stdio', agents: expect.arrayContaining(['host', 'vm']) } });
+  });
+
+  test('caches written by another Node version are offered to vm.Script alone, and the request is answered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+    const pieces = join(dir, 'mcollective', 'agent', 'hvagent');
+    const caches = readdirSync(pieces).filter((name) => name.endsWith('.cache'));
+    expect(caches).toContain('hvagent.bundle.cache');
+    for (const cache of caches) {
+      const text = readFileSync(join(pieces, cache), 'utf8');
+      // The header is the piece's build id (64 hex digits), the writer's Node version, a newline.
+      expect(text.slice(64, text.indexOf('\n'))).toBe(process.version);
+      writeFileSync(join(pieces, cache), `${text.slice(0, 64)}v0.0.0${text.slice(text.indexOf('\n'))}`);
+    }
+    const refused = await choriaRpc({ executable: join(dir, 'mcollective', 'agent', 'host') }, 'host', 'info', { x: 1 });
+    expect(refused.published).toMatchObject({ statuscode: 4, data: { error_code: 'INPUT_UNDECLARED' } });
+    const answered = await choriaRpc({ executable: join(dir, 'mcollective', 'agent', 'host') }, 'host', 'agent_info', {});
+    expect(answered.published).toMatchObject({ statuscode: 0 });
   });
 
   test('a refused request loads only its own agent: no handlers, no libraries, no other agent\'s DDL', async () => {
