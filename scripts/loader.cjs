@@ -49,6 +49,7 @@ function firstReadable(name) {
   const here = dirname(__filename);
   const places = [`${here}/${name}`, `${here}/hvagent/${name}`];
   if (pieceDirectory) places.unshift(`${pieceDirectory}/${name}`);
+  let linkFollowed = false;
   for (let index = 0; index < places.length; index += 1) {
     try {
       const source = readFileSync(places[index], 'utf8');
@@ -56,8 +57,8 @@ function firstReadable(name) {
       return { path: places[index], source };
     } catch {
       // A symbolic link to the executable: its pieces lie beside the file it names.
-      if (index === places.length - 1 && !places.resolved) {
-        places.resolved = true;
+      if (index === places.length - 1 && !linkFollowed) {
+        linkFollowed = true;
         const real = dirname(realpathSync.native(__filename));
         if (real !== here) places.push(`${real}/${name}`, `${real}/hvagent/${name}`);
       }
@@ -70,11 +71,10 @@ function firstReadable(name) {
  * Node 20's own base64 decoder in C++ (Buffer.prototype.base64Write, which takes any
  * Uint8Array): Buffer.from(…, 'base64') compiles ~0.4 M instructions of JavaScript first.
  */
-function decodeBase64(text, start) {
-  const length = text.length - start;
+function decodeBase64(text) {
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const bytes = new Uint8Array(((length * 3) >>> 2) - padding);
-  Buffer.prototype.base64Write.call(bytes, start === 0 ? text : text.slice(start), 0, bytes.length);
+  const bytes = new Uint8Array(((text.length * 3) >>> 2) - padding);
+  Buffer.prototype.base64Write.call(bytes, text, 0, bytes.length);
   return bytes;
 }
 
@@ -92,7 +92,8 @@ function compileCached(name) {
       const header = cache.indexOf('\n');
       if (buildId.length === 64 && cache.startsWith(buildId) && header > 0) {
         direct = DirectScript && cache.slice(64, header) === WRITTEN_BY;
-        cachedData = direct ? decodeBase64(cache, header + 1) : Buffer.from(cache.slice(header + 1), 'base64');
+        const encoded = cache.slice(header + 1);
+        cachedData = direct ? decodeBase64(encoded) : Buffer.from(encoded, 'base64');
       }
     } catch {
       // no cache: compile normally
