@@ -34,7 +34,7 @@ function locatedFrom(name: string, driver: Driver, uri: string, domstate: string
  * not an error here: a host may run QEMU guests only.
  */
 export async function locate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located | undefined> {
-  const ask = (driver: Driver): Promise<Located | undefined> => retryingCrashedVirsh(() => askOne(driver));
+  const ask = (driver: Driver): Promise<Located | undefined> => retryingBrokenRead(() => askOne(driver));
   const askOne = async (driver: Driver): Promise<Located | undefined> => {
     const uri = uriFor(config, driver);
     try {
@@ -76,7 +76,7 @@ export async function findDefined(config: HvConfig, name: string, signal?: Abort
 
 /** The VM's state now, as the truth rather than as a stale embedded driver remembers it. */
 export async function currentState(vm: { uri: string; name: string }, signal?: AbortSignal): Promise<VmState> {
-  return retryingCrashedVirsh(async () => reconcile(vm.uri, vm.name, await virsh(vm.uri, ['domstate', vm.name], signal), signal));
+  return retryingBrokenRead(async () => reconcile(vm.uri, vm.name, await virsh(vm.uri, ['domstate', vm.name], signal), signal));
 }
 
 /**
@@ -86,7 +86,7 @@ export async function currentState(vm: { uri: string; name: string }, signal?: A
  * to three times when virsh was killed by a signal, or, on an embedded connection, when
  * reconcile's bounded wait for QEMU ran out.
  */
-async function retryingCrashedVirsh<T>(read: () => Promise<T>): Promise<T> {
+async function retryingBrokenRead<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await read();
@@ -99,14 +99,14 @@ async function retryingCrashedVirsh<T>(read: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Reconnecting to a QEMU and answering dommemstat takes seconds even under TCG on a loaded host. */
-const EMBEDDED_RECONCILE_TIMEOUT_MS = 20_000;
-
 export async function mustLocate(config: HvConfig, name: string, signal?: AbortSignal): Promise<Located> {
   const found = await locate(config, name, signal);
   if (!found) throw new HvError('NOT_FOUND', `No VM named '${name}' on this host`, { name });
   return found;
 }
+
+/** Reconnecting to a QEMU and answering dommemstat takes seconds even under TCG on a loaded host. */
+const EMBEDDED_RECONCILE_TIMEOUT_MS = 20_000;
 
 /**
  * With qemu:///embed nothing watches QEMU between connections (docs/reference/backends.md, addendum):
@@ -137,8 +137,8 @@ function isInShutdown(domstate: string): boolean {
 
 /**
  * The states of many VMs read in one go (domstats, list), made true for an embedded
- * driver: only there can a guest that powered itself off still read running or in shutdown (reconcile),
- * so only there is one process per running VM spent.
+ * driver: only there can a guest that powered itself off still read running or in
+ * shutdown (reconcile), so only there is one process per VM not shut off spent.
  */
 export async function reconcileEmbedded<T extends { name: string; state: VmState }>(uri: string, vms: T[], signal?: AbortSignal): Promise<T[]> {
   if (!isEmbedded(uri)) return vms;
