@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { HvError } from '../core/errors.js';
 import { runProcess } from '../process/run.js';
@@ -10,8 +10,8 @@ import { allAgentDdls } from '../ddl/registry.js';
 
 // Both layouts share one tree (docs/reference/protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
-//   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs), with the
-//                 pieces it loads (hvagent.bundle.js, hvagent.ddl.*.cjs, hvagent.actions.cjs,
+//   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs, started by the
+//                 Node that installed it), with the pieces it loads (hvagent.bundle.js, hvagent.ddl.*.cjs, hvagent.actions.cjs,
 //                 hvagent.vendor.cjs) and each piece's V8 code cache (*.cache)
 //   DIR/mcollective/agent/<agent>.json      Choria DDL; DIR/mcollective/agent/<agent> is the
 //                                           executable Choria runs (a hard link: Choria wants a file)
@@ -41,7 +41,7 @@ export async function install(target: InstallTarget, directory: string, files = 
     copyAtomically(join(files.directory, name), join(pieceDir, name), 0o644);
     written.push(join(pieceDir, name));
   }
-  copyAtomically(files.executable, shared, 0o755);
+  writeAtomically(shared, startedByThisNode(readFileSync(files.executable, 'utf8')), 0o755);
   written.push(shared, ...(await writeCodeCaches(shared)));
 
   for (const ddl of allAgentDdls()) {
@@ -93,6 +93,23 @@ function listed(directory: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The built executable's interpreter line: env(1) finds node on PATH, with at most one option for it. */
+const ENV_INTERPRETER = /^#!\/usr\/bin\/env -S node( [^\s]+)?\n/;
+
+/**
+ * The installed executable names the Node that installs it, whose code caches it is given
+ * (writeCodeCaches), so that the kernel starts that Node at once: through
+ * `#!/usr/bin/env -S node` every request first started env(1), 2-3 ms of a ~50 ms start
+ * (P1, docs/PERFORMANCE.md). A path the kernel cannot take as an interpreter (white space,
+ * a line too long) keeps env.
+ */
+function startedByThisNode(source: string): string {
+  const interpreter = ENV_INTERPRETER.exec(source);
+  const line = `#!${process.execPath}${interpreter?.[1] ?? ''}`;
+  if (!interpreter || /\s/.test(process.execPath) || line.length > 200) return source;
+  return `${line}\n${source.slice(interpreter[0].length)}`;
 }
 
 function writeAtomically(path: string, content: string, mode: number): void {

@@ -15,6 +15,8 @@ describe('hvagent install', () => {
     const executable = statSync(join(agentDir, 'host'));
     expect(executable.isFile()).toBe(true);
     expect(executable.mode & 0o111).toBe(0o111);
+    // The kernel starts the Node that installed it (and wrote its caches), with no env(1) first.
+    expect(readFileSync(join(agentDir, 'host'), 'utf8').split('\n')[0]).toBe(`#!${process.execPath} --preserve-symlinks-main`);
 
     // The installed copy is self-contained: it runs with nothing of the checkout beside it.
     expect((await choriaActivation({ executable: join(agentDir, 'host') }, 'host')).activate).toBe(true);
