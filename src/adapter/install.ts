@@ -11,8 +11,9 @@ import { allAgentDdls } from '../ddl/registry.js';
 // Both layouts share one tree (docs/reference/protocols.md checklist 21), so one libdir can serve
 // MCollective and Choria at once:
 //   DIR/mcollective/agent/hvagent/hvagent   the executable (scripts/loader.cjs, started by the
-//                 Node that installed it), with the pieces it loads (hvagent.bundle.js, hvagent.ddl.*.cjs, hvagent.actions.cjs,
-//                 hvagent.vendor.cjs) and each piece's V8 code cache (*.cache)
+//                 Node that installed it), with the pieces it loads (hvagent.bundle.js,
+//                 hvagent.ddl.*.cjs, hvagent.actions.cjs, hvagent.vendor.cjs) and each
+//                 piece's V8 code cache (*.cache)
 //   DIR/mcollective/agent/<agent>.json      Choria DDL; DIR/mcollective/agent/<agent> is the
 //                                           executable Choria runs (a hard link: Choria wants a file)
 //   DIR/mcollective/agent/<agent>.{rb,ddl}  MCollective stub and DDL
@@ -101,7 +102,7 @@ const ENV_INTERPRETER = /^#!\/usr\/bin\/env -S node( [^\s]+)?\n/;
 /**
  * The installed executable names the Node that installs it, whose code caches it is given
  * (writeCodeCaches), so that the kernel starts that Node at once: through
- * `#!/usr/bin/env -S node` every request first started env(1), 2-3 ms of a ~50 ms start
+ * `#!/usr/bin/env -S node` every request first started env(1), ~1.5 ms of a ~55 ms start
  * (P1, docs/PERFORMANCE.md). A path the kernel cannot take as an interpreter (white space,
  * a line too long) keeps env.
  */
