@@ -3,7 +3,7 @@ import { HvError } from '../../core/errors.js';
 import { runVirshBatch, stdoutOrThrow, virsh, type VirshCommand, type VirshCommandResult } from '../virsh.js';
 import { VirshError } from '../virsh-error.js';
 import { isEmbedded, uriFor, type Driver } from './connections.js';
-import { isMissingDomain, stateOf, type VmState } from './states.js';
+import { domstateWords, isMissingDomain, stateOf, type VmState } from './states.js';
 import { classOfDomainType, type VmClassName } from '../../model/vm-classes.js';
 
 // A VM found by name on either connection (connections.ts), with its state as the truth
@@ -83,8 +83,8 @@ export async function currentState(vm: { uri: string; name: string }, signal?: A
  * The embedded driver's virsh has crashed here while a QEMU process was exiting, and once
  * (CI, a loaded host) hung in the job-taking call of reconcile until it was killed; neither
  * was seen again on a fresh connection. A read is harmless to repeat, so reads are tried up
- * to three times when virsh was killed by a signal, or, on an embedded connection, when
- * reconcile's bounded wait for QEMU ran out.
+ * to three times when virsh was killed by a signal, or, on an embedded connection, when it
+ * timed out (reconcile's wait for QEMU is bounded at 20 s; the other reads at virsh's 60 s).
  */
 async function retryingBrokenRead<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
@@ -132,7 +132,7 @@ async function reconcile(uri: string, name: string, domstate: string, signal?: A
 }
 
 function isInShutdown(domstate: string): boolean {
-  return domstate.trim().split('\n')[0]?.trim() === 'in shutdown';
+  return domstateWords(domstate) === 'in shutdown';
 }
 
 /**

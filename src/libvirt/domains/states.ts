@@ -13,12 +13,17 @@ export function stateOfDomstats(code: string | undefined): VmState {
 
 /** The state of `virsh domstate`'s (or `list`'s) words. */
 export function stateOf(domstate: string): VmState {
-  const state = domstate.trim().split('\n')[0]?.trim();
+  const state = domstateWords(domstate);
   // "idle" is libvirt's blocked state (a guest waiting on I/O): running, as domstats' 2 is.
   if (state === 'running' || state === 'idle') return 'running';
   if (state === 'paused') return 'paused';
   if (state === 'shut off') return 'shutoff';
   return 'other';
+}
+
+/** The words of `virsh domstate`'s first line ("running", "in shutdown", …). */
+export function domstateWords(domstate: string): string | undefined {
+  return domstate.trim().split('\n')[0]?.trim();
 }
 
 export function isMissingDomain(error: unknown): boolean {
