@@ -27,13 +27,25 @@
 // Node's internals, not an API: it is used only on Node 20, whose arguments are these, and
 // only with a cache written by this very Node version. The caches are written (build,
 // `hvagent install`) by a warm-up that compiles every piece through it, so a Node whose
-// binding takes other arguments fails there, loudly, and never at a request.
+// binding takes other arguments fails there, loudly, and never at a request. The class is
+// taken from the binding itself (process.binding, which hands it out as it is): node:vm is
+// the one module of Node's a refusal would otherwise load, ~0.35 M instructions. Node warns
+// at process.binding (DEP0111) only where deprecations still pending are asked for, and
+// refuses it under the permission model: there (NODE_PENDING_DEPRECATION, or either asked
+// for in NODE_OPTIONS or on the command line) node:vm hands the class over.
 'use strict';
 const { readFileSync, realpathSync, writeFileSync, renameSync } = require('node:fs');
 const { dirname } = require('node:path');
-const { Script } = require('node:vm');
 
-const DirectScript = process.versions.node.startsWith('20.') ? Object.getPrototypeOf(Script) : undefined;
+const vmScript = () => require('node:vm').Script;
+const asksAgainstBinding = (options) => options.includes('pending-deprecation') || options.includes('permission');
+const bindingIsQuiet = () =>
+  !process.env.NODE_PENDING_DEPRECATION && !asksAgainstBinding(process.env.NODE_OPTIONS ?? '') && !process.execArgv.some(asksAgainstBinding);
+const DirectScript = process.versions.node.startsWith('20.')
+  ? bindingIsQuiet()
+    ? process.binding('contextify').ContextifyScript
+    : Object.getPrototypeOf(vmScript())
+  : undefined;
 // What the binding takes in place of vm.Script's "no import() callback": import() is never used in a piece.
 const NO_IMPORT_CALLBACK = Symbol('hvagent: no import()');
 const WRITTEN_BY = DirectScript ? process.version : '';
@@ -102,7 +114,7 @@ function compileCached(name) {
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = direct
     ? new DirectScript(wrapped, file.path, 0, 0, cachedData, false, undefined, NO_IMPORT_CALLBACK)
-    : new Script(wrapped, { filename: file.path, ...(cachedData && { cachedData }) });
+    : new (vmScript())(wrapped, { filename: file.path, ...(cachedData && { cachedData }) });
   // runInThisContext's arguments: no context, no timeout, errors displayed, no SIGINT break, no first-line break.
   const body = direct ? script.runInContext(null, -1, true, false, false) : script.runInThisContext();
   const module = { exports: {} };
