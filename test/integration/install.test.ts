@@ -117,6 +117,19 @@ describe('hvagent install', () => {
     }
   });
 
+  test("the caches' warm-up refuses a request of its own and writes its audit line to a scratch file, not to the host's audit log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
+    const auditLog = '/var/log/hvagent/audit.log';
+    const warmUpLines = () => (existsSync(auditLog) ? readFileSync(auditLog, 'utf8').split('\n').filter((line) => line.includes('"request_id":"warmup"')).length : 0);
+    try {
+      const before = warmUpLines();
+      expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
+      expect(warmUpLines()).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an action that runs loads the libraries it needs (hvagent.vendor.cjs), and says which file when one is missing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hv-choria-'));
     expect((await cli(['install', 'choria', dir])).exitCode).toBe(0);
