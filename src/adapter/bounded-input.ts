@@ -28,7 +28,8 @@ export function readRequestFile(path: string, limit = MAX_REQUEST_BYTES): Bounde
   const stats = statSync(path);
   if (stats.isFile() && stats.size <= limit) {
     const text = readFileSync(path, 'utf8');
-    if (text.length <= limit && Buffer.byteLength(text) <= limit) return { text };
+    // At most 3 bytes of UTF-8 per UTF-16 unit: Buffer.byteLength only for text that may be over.
+    if (text.length <= limit && (text.length * 3 <= limit || Buffer.byteLength(text) <= limit)) return { text };
   }
   return readInChunks(path, limit);
 }

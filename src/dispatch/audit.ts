@@ -127,7 +127,8 @@ export function writeAudit(config: AuditConfig | undefined, record: AuditRecord,
   if (config && !config.enabled) return;
   const file = config?.file ?? '/var/log/hvagent/audit.log';
   let line = `${JSON.stringify(record)}\n`;
-  if (Buffer.byteLength(line) > MAX_LINE_BYTES) line = `${JSON.stringify({ ...record, inputs: { truncated: true } })}\n`;
+  // A UTF-16 unit is at most 3 bytes of UTF-8: Buffer.byteLength (compiled on its first use) only where it can matter.
+  if (line.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(line) > MAX_LINE_BYTES) line = `${JSON.stringify({ ...record, inputs: { truncated: true } })}\n`;
   try {
     appendLine(file, line);
   } catch (error) {
