@@ -1,14 +1,23 @@
 import type { ValidateFunction } from 'ajv';
 import generated from '../../build/generated/index.cjs';
-import type { ActionDdl, AgentDdl } from './types.js';
+import type { ActionDdl, AgentDdl, AgentMetadata } from './types.js';
 
 // The DDLs and their precompiled validators (src/build/compile-ddl.ts). Each agent's DDL and
 // validators are loaded the first time a request names that agent: a request pays for its
-// own agent only, and a request for an unknown agent for none.
+// own agent only, and a request for an unknown agent for none. Within the agent, an action's
+// DDL is parsed when first asked for: a request builds its own action's alone.
 
-interface LoadedAgent {
-  ddl: AgentDdl;
-  validators: Record<string, ValidateFunction>;
+/** An agent as a request sees it: its metadata, its actions' names, and one action's DDL. */
+export interface AgentEntry {
+  readonly metadata: AgentMetadata;
+  readonly actionNames: readonly string[];
+  action(name: string): ActionDdl | undefined;
+}
+
+interface LoadedAgent extends AgentEntry {
+  /** Every action's DDL: each parsed on first use. */
+  readonly ddl: AgentDdl;
+  readonly validators: Record<string, ValidateFunction>;
 }
 
 /** The agents this build offers, in the DDL directory's order. */
@@ -23,8 +32,13 @@ function load(name: string): LoadedAgent | undefined {
   return agent;
 }
 
+/** The whole DDL of an agent (help, install, the REST routes); a request asks agentEntry. */
 export function findAgent(name: string): AgentDdl | undefined {
   return load(name)?.ddl;
+}
+
+export function agentEntry(name: string): AgentEntry | undefined {
+  return load(name);
 }
 
 /** Every agent's DDL: for help, install, generators; never on a request's path. */

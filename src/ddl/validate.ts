@@ -4,6 +4,9 @@ import { printable } from '../core/printable.js';
 import { inputValidator } from './registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from './types.js';
 
+/** The agent as validation needs it: its name, for the validator and the messages. */
+type Named = Pick<AgentDdl, 'metadata'>;
+
 export type Inputs = Record<string, string | number | boolean>;
 
 const TYPE_NAMES: Record<string, string> = {
@@ -20,7 +23,7 @@ const TYPE_NAMES: Record<string, string> = {
  * applied. Nothing runs before this has passed.
  */
 export function validateInputs(
-  agent: AgentDdl,
+  agent: Named,
   action: ActionDdl,
   data: unknown,
   validate: ValidateFunction = inputValidator(agent.metadata.name, action.action),
@@ -42,7 +45,7 @@ export function validateInputs(
   return inputs as Inputs;
 }
 
-function toInputError(agent: AgentDdl, action: ActionDdl, error: ErrorObject | undefined, inputs: Record<string, unknown>): HvError {
+function toInputError(agent: Named, action: ActionDdl, error: ErrorObject | undefined, inputs: Record<string, unknown>): HvError {
   const target = `${agent.metadata.name}#${action.action}`;
   if (!error) return new HvError('INPUT_INVALID', `Request data for ${target} is invalid`);
   if (error.keyword === 'additionalProperties') {

@@ -6,7 +6,8 @@ import type { Operation, Operations } from '../core/operations.js';
 import { errorReply, okReply, type Reply, type ReplyData } from '../core/reply.js';
 import type { Protocol, RpcRequest } from '../core/request.js';
 import { RequestScope, runInScope } from '../core/scope.js';
-import type { ActionDdl, AgentDdl } from '../ddl/types.js';
+import type { AgentEntry } from '../ddl/registry.js';
+import type { ActionDdl } from '../ddl/types.js';
 import type { Inputs } from '../ddl/validate.js';
 import type { AuditState } from './audit.js';
 import type { HandleOptions, RequestDispatcher } from './contract.js';
@@ -76,7 +77,7 @@ export interface Dispatcher extends RequestDispatcher {
 
 /** A request that has passed every check and may run. */
 interface Prepared {
-  readonly agent: AgentDdl;
+  readonly agent: AgentEntry;
   readonly action: ActionDdl;
   readonly inputs: Inputs;
   readonly config: HvConfig;
@@ -118,7 +119,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return authorizeAndLoad(received, agent, action, inputs);
   };
 
-  const authorizeAndLoad = async (received: RpcRequest, agent: AgentDdl, action: ActionDdl, inputs: Inputs): Promise<Prepared & { request: RpcRequest }> => {
+  const authorizeAndLoad = async (received: RpcRequest, agent: AgentEntry, action: ActionDdl, inputs: Inputs): Promise<Prepared & { request: RpcRequest }> => {
     const config = remember(await configOf());
     const request = establishCaller(received, config);
     trustedRequests.add(request);

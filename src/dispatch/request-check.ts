@@ -1,8 +1,8 @@
 import { HvError } from '../core/errors.js';
 import type { RpcRequest } from '../core/request.js';
 import { ASYNC_INPUT } from '../ddl/async.js';
-import { findAction, findAgent } from '../ddl/registry.js';
-import type { ActionDdl, AgentDdl } from '../ddl/types.js';
+import { agentEntry, type AgentEntry } from '../ddl/registry.js';
+import type { ActionDdl } from '../ddl/types.js';
 import { validateInputs, type Inputs } from '../ddl/validate.js';
 
 // What dispatch decides from the DDL alone, before the configuration is read: the agent and
@@ -15,13 +15,12 @@ import { validateInputs, type Inputs } from '../ddl/validate.js';
  * awaits it sets off Node's unhandled-rejection bookkeeping, compiled and run on every
  * refused request.
  */
-export function checkRequest(request: RpcRequest): { agent: AgentDdl; action: ActionDdl; inputs: Inputs } {
-  const agent = findAgent(request.agent);
+export function checkRequest(request: RpcRequest): { agent: AgentEntry; action: ActionDdl; inputs: Inputs } {
+  const agent = agentEntry(request.agent);
   if (!agent) throw new HvError('AGENT_UNKNOWN', `Unknown agent '${request.agent}'`);
-  const action = findAction(agent, request.action);
+  const action = agent.action(request.action);
   if (!action) {
-    const known = agent.actions.map((candidate) => candidate.action).join(', ');
-    throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${known}`);
+    throw new HvError('ACTION_UNKNOWN', `Unknown action '${request.action}' for agent '${request.agent}'; actions: ${agent.actionNames.join(', ')}`);
   }
   return { agent, action, inputs: validateInputs(agent, action, request.data) };
 }
@@ -41,8 +40,7 @@ export function outputNames(request: RpcRequest): string[] {
 /** The action's DDL, for a reply that is already an error: a DDL that cannot be loaded (the refusal says why) is none. */
 export function actionOf(request: RpcRequest): ActionDdl | undefined {
   try {
-    const agent = findAgent(request.agent);
-    return agent && findAction(agent, request.action);
+    return agentEntry(request.agent)?.action(request.action);
   } catch {
     return undefined;
   }

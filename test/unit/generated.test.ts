@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import Ajv04 from 'ajv-draft-04';
 import { generatedArtefacts } from '../../src/ddl/artefacts.js';
@@ -17,6 +18,21 @@ const choriaSchema = JSON.parse(
   readFileSync(join(REPO, 'test/fixtures/choria-agent-ddl-v1.json'), 'utf8').replace('\\\\A[a-z0-9_]*\\\\Z', '^[a-z0-9_]*$'),
 );
 const validateChoriaDdl = new Ajv04.default({ strict: false }).compile(choriaSchema);
+
+describe("each agent's compiled DDL piece (build/generated)", () => {
+  const requireGenerated = createRequire(join(REPO, 'build/generated/index.cjs'));
+  test.each(ddls.map((ddl) => [ddl.metadata.name, ddl]))('%s: an action asked for alone is the DDL of ddl/, as is the whole agent', (name, ddl) => {
+    const piece = requireGenerated(`./agent-${name}.cjs`);
+    expect(piece.actionNames).toEqual(ddl.actions.map((action) => action.action));
+    for (const action of ddl.actions) expect(piece.action(action.action)).toEqual(action);
+    expect(piece.action('no_such_action')).toBeUndefined();
+    expect(piece.action('toString')).toBeUndefined();
+    expect(piece.metadata).toEqual(ddl.metadata);
+    expect(piece.ddl).toEqual(ddl);
+    // One object per action, whichever way it was asked for.
+    expect(piece.ddl.actions[0]).toBe(piece.action(ddl.actions[0]!.action));
+  });
+});
 
 describe('artefacts generated from ddl/', () => {
   test.each(generatedArtefacts(ddls).map((artefact) => [artefact.path, artefact]))(
