@@ -1,4 +1,4 @@
-import { allAgentDdls } from '../ddl/registry.js';
+import { allAgentDdls, type AgentEntry } from '../ddl/registry.js';
 import type { ActionDdl, AgentDdl, InputItem } from '../ddl/types.js';
 
 export const USAGE = `Usage:
@@ -15,9 +15,9 @@ Exit codes: 0 done, 1 the action failed, 2 unknown agent, action or option, 4 in
 `;
 
 /** What a person can do next about a failure, in one line; undefined where the message says it all. */
-export function nextStep(agent: AgentDdl, action: ActionDdl, code: string): string | undefined {
+export function nextStep(agent: AgentEntry, action: ActionDdl, code: string): string | undefined {
   const name = agent.metadata.name;
-  const lister = agent.actions.some((each) => each.action === 'list') ? `"hvagent ${name} list"` : undefined;
+  const lister = agent.actionNames.includes('list') ? `"hvagent ${name} list"` : undefined;
   switch (code) {
     case 'INPUT_REQUIRED':
     case 'INPUT_UNDECLARED':
@@ -53,7 +53,7 @@ export function agentHelp(ddl: AgentDdl): string {
   return `hvagent ${ddl.metadata.name}: ${ddl.metadata.description}\n\nActions:\n${actionList(ddl, '  ')}\nRun "hvagent ${ddl.metadata.name} <action> --help" for inputs and outputs.\n`;
 }
 
-export function actionHelp(agent: AgentDdl, action: ActionDdl): string {
+export function actionHelp(agent: Pick<AgentDdl, 'metadata'>, action: ActionDdl): string {
   const lines = [`hvagent ${agent.metadata.name} ${action.action}: ${action.description}`, ''];
   const inputs = Object.entries(action.input);
   lines.push(inputs.length === 0 ? 'Inputs: none' : 'Inputs:');

@@ -1,5 +1,5 @@
 import type { RequestDispatcher } from '../dispatch/dispatcher.js';
-import { findAction, findAgent } from '../ddl/registry.js';
+import { agentEntry, findAgent } from '../ddl/registry.js';
 import type { ActionDdl } from '../ddl/types.js';
 import { HvError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
@@ -58,7 +58,9 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
   }
   if (agentName === 'install') return runInstall(actionName, pairs[0], streams);
 
-  const agent = findAgent(agentName);
+  // The action's own DDL, parsed alone; the whole agent's only where help lists its actions.
+  const agent = agentEntry(agentName);
+  const wholeAgent = () => findAgent(agentName)!;
   // A line naming no agent or action, or inputs that do not parse, is a request refused: audited too.
   const refused = (code: 'AGENT_UNKNOWN' | 'ACTION_UNKNOWN' | 'INPUT_INVALID', message: string, data: unknown = {}) =>
     dispatcher.recordRefusal('cli', errorReply(new HvError(code, message)), { agent: printable(agentName).slice(0, 64), action: printable(actionName ?? '').slice(0, 64), data, callerid: processCaller(), protocol: 'cli' });
@@ -66,11 +68,11 @@ export async function runCli(args: readonly string[], dispatcher: RequestDispatc
     await refused('AGENT_UNKNOWN', `Unknown agent '${agentName}'`);
     return fail(`unknown agent '${agentName}'\n\n${USAGE}`, 2);
   }
-  if (!actionName) return parsed.help ? print(agentHelp(agent)) : fail(`missing action\n\n${agentHelp(agent)}`, 2);
-  const action = findAction(agent, actionName);
+  if (!actionName) return parsed.help ? print(agentHelp(wholeAgent())) : fail(`missing action\n\n${agentHelp(wholeAgent())}`, 2);
+  const action = agent.action(actionName);
   if (!action) {
     await refused('ACTION_UNKNOWN', `Unknown action '${actionName}' for agent '${agentName}'`);
-    return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(agent)}`, 2);
+    return fail(`unknown action '${actionName}' for agent '${agentName}'\n\n${agentHelp(wholeAgent())}`, 2);
   }
   if (parsed.help) return print(actionHelp(agent, action));
 
