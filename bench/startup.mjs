@@ -6,7 +6,7 @@
 //
 //   node bench/startup.mjs [iterations]      (default 200)
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,7 @@ for (let i = -10; i < iterations; i += 1) {
   }
 }
 const replyText = spawnSync('cat', [reply]).stdout.toString();
+rmSync(work, { recursive: true, force: true });
 if (!replyText.includes('INPUT_UNDECLARED')) throw new Error(`unexpected reply: ${replyText}`);
 
 const stats = (values) => {
