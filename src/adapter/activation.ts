@@ -1,13 +1,13 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { findAgent } from '../ddl/registry.js';
+import { agentEntry } from '../ddl/registry.js';
 
 /**
  * An agent is offered on a host that has the hypervisor tools and has not disabled it.
  * Cheap on purpose: Choria allows 2 s and must not wait on libvirtd here.
  */
 export async function isActivated(agent: string, env = process.env): Promise<boolean> {
-  if (!findAgent(agent)) return false;
+  if (!agentEntry(agent)) return false;
   if (!onPath('virsh', env.PATH ?? '')) return false;
   try {
     // The loader is not part of main (config/file.ts): this runs once per agent as Choria starts.

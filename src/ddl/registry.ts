@@ -32,7 +32,7 @@ function load(name: string): LoadedAgent | undefined {
   return agent;
 }
 
-/** The whole DDL of an agent (help, install, the REST routes); a request asks agentEntry. */
+/** The whole DDL of an agent, every action parsed (help); a request asks agentEntry. */
 export function findAgent(name: string): AgentDdl | undefined {
   return load(name)?.ddl;
 }
@@ -44,10 +44,6 @@ export function agentEntry(name: string): AgentEntry | undefined {
 /** Every agent's DDL: for help, install, generators; never on a request's path. */
 export function allAgentDdls(): AgentDdl[] {
   return AGENT_NAMES.map((name) => load(name)!.ddl);
-}
-
-export function findAction(agent: AgentDdl, action: string): ActionDdl | undefined {
-  return agent.actions.find((candidate) => candidate.action === action);
 }
 
 export function inputValidator(agent: string, action: string): ValidateFunction {

@@ -4,7 +4,7 @@ import type { Operation } from '../../core/operations.js';
 import type { RpcRequest } from '../../core/request.js';
 import { JOB_ID } from '../../dispatch/job-records.js';
 import { newJobId } from '../../dispatch/job-tracker.js';
-import { allAgentDdls, findAction, findAgent } from '../../ddl/registry.js';
+import { agentEntry, allAgentDdls } from '../../ddl/registry.js';
 import { resourceRoutes } from '../../ddl/routes.js';
 import type { ServerContext, ServerEnv } from './context.js';
 import { handOver, whileConnected, type Answer } from './hand-over.js';
@@ -26,8 +26,7 @@ export function rpcRoutes(app: Hono<ServerEnv>, server: ServerContext): void {
 }
 
 async function runAction(c: Context<ServerEnv>, server: ServerContext, agent: string, action: string, params: Record<string, string> = {}): Promise<Response> {
-  const ddl = findAgent(agent);
-  const data = await inputsOf(c, ddl && findAction(ddl, action), params);
+  const data = await inputsOf(c, agentEntry(agent)?.action(action), params);
   const requestid = requestIdOf(c);
   const request: RpcRequest = { agent, action, data, callerid: c.get('caller').name, requestid, protocol: 'rest' };
   // A retry with the same key gets the first reply (dispatch/idempotency.ts); X-Request-Id alone is a trace id, never a replay key.
