@@ -1,5 +1,6 @@
 import { HvError } from '../core/errors.js';
 import { runVirsh, runVirshBatch, stdoutOrThrow, VirshError } from '../libvirt/index.js';
+import { destroyAndUndefine, type RemovableKind } from '../libvirt/remove-defined.js';
 import { parseLeases, type Lease } from './leases.js';
 import { parseNetworkXml, type NetworkDefinition } from './network-xml.js';
 
@@ -41,6 +42,18 @@ export async function readLibvirtNetworks(uri: string, signal?: AbortSignal): Pr
 
 export function isMissingNetwork(error: unknown): boolean {
   return error instanceof VirshError && /Network not found|no network with matching name/i.test(error.stderr);
+}
+
+const NETWORK: RemovableKind = {
+  destroy: 'net-destroy',
+  undefine: 'net-undefine',
+  absent: /Network not found|no network with matching name/i,
+  inactive: /is not active/i,
+};
+
+/** A network a request may have defined, stopped and undefined (libvirt/remove-defined.ts); whether it existed. */
+export function removeNetwork(uri: string, name: string, timeoutMs = 20_000): Promise<boolean> {
+  return destroyAndUndefine(uri, NETWORK, name, timeoutMs);
 }
 
 export interface NetworkFound extends NetworkDefinition {

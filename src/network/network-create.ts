@@ -2,20 +2,24 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { failAfterForTests } from '../core/test-failure.js';
+import { Intent } from '../files/intents.js';
 import { lockKey, withLock } from '../files/locks.js';
+import { Rollback, withRollback } from '../files/rollback.js';
 import { runVirshBatch, stdoutOrThrow } from '../libvirt/index.js';
 import { withXmlFile } from '../libvirt/xml-file.js';
 import { interfaceExists, mustBeBridge } from './host-bridges.js';
 import { networkDetail, type NetworkDetail } from './host-networks.js';
-import { mustReadNetwork, readNetwork, type NetworkFound } from './libvirt-networks.js';
+import { mustReadNetwork, readNetwork, removeNetwork, type NetworkFound } from './libvirt-networks.js';
 import { buildNetworkXml, networkDifferences, networkSpec, type NetworkCreateRequest, type NetworkSpec } from './network-spec.js';
 import { assertSubnetFree } from './subnet-check.js';
 
 // `network create`: everything that can refuse the request is checked first (the spec,
 // the bridge, the subnet against every network and host route), under one lock for all
 // network definitions so that two creates cannot take the same name or subnet. The
-// network is then defined, marked autostart and started in one virsh process; a failure
-// there undefines it again: a failed create leaves no network behind.
+// network is then defined, marked autostart and started in one virsh process, its undo
+// registered (and written to the intent journal) before: a create that fails or is
+// cancelled undefines it again, and one killed meanwhile is undone by the next request.
+// A failed create leaves no network behind.
 
 export interface NetworkCreate extends NetworkCreateRequest {
   readonly autostart: boolean;
@@ -46,26 +50,22 @@ export function createNetwork(config: HvConfig, request: NetworkCreate, ctx: Ope
       throw new HvError('CONFLICT', `Input 'bridge': the host already has an interface named '${spec.bridge}'; libvirt makes the bridge of a ${spec.mode} network itself`, { input: 'bridge' });
     }
     if (spec.ipv4) await assertSubnetFree(uri, spec.ipv4.subnet, signal);
-    await defineAndStart(uri, spec, request, signal);
-    return { network: networkDetail(await mustReadNetwork(uri, spec.name, signal)), changed: true };
+    const rollback = new Rollback(Intent.begin(config.paths.lock_dir, [lockKey.networkDefinitions()], `network create ${spec.name}`));
+    // The journal entry ends once the network is read back, just before the reply.
+    return withRollback(rollback, async () => {
+      // Without the request's signal: a cancelled request must still take back what it made.
+      rollback.made(`network ${spec.name}`, () => removeNetwork(uri, spec.name), { kind: 'network', uri, name: spec.name });
+      await defineAndStart(uri, spec, request, signal);
+      return { network: networkDetail(await mustReadNetwork(uri, spec.name, signal)), changed: true };
+    });
   });
 }
 
 async function defineAndStart(uri: string, spec: NetworkSpec, request: NetworkCreate, signal: AbortSignal): Promise<void> {
   const steps = [...(request.autostart ? [['net-autostart', spec.name]] : []), ...(request.start ? [['net-start', spec.name]] : [])];
-  // Counted as made until net-define is known to have failed (a batch killed midway may have defined it).
-  let made = true;
-  try {
-    const [defined, ...rest] = await withXmlFile(buildNetworkXml(spec), (file) => runVirshBatch([['net-define', file], ...steps], { uri, signal }));
-    if (defined!.error) made = false;
-    stdoutOrThrow(defined!);
-    for (const result of rest) stdoutOrThrow(result);
-    failAfterForTests('network-create');
-  } catch (error) {
-    // Without the request's signal: a cancelled request must still take back what it made.
-    if (made) await runVirshBatch([['net-destroy', spec.name], ['net-undefine', spec.name]], { uri }).catch(() => undefined);
-    throw error;
-  }
+  const results = await withXmlFile(buildNetworkXml(spec), (file) => runVirshBatch([['net-define', file], ...steps], { uri, signal }));
+  for (const result of results) stdoutOrThrow(result);
+  failAfterForTests('network-create');
 }
 
 /** An existing network as asked: started and marked autostart when the request says so. */

@@ -6,6 +6,7 @@ import { lockKey, takeLock, withLock } from '../files/locks.js';
 import { removeTemporaryOf } from '../files/temporary.js';
 import { domainDefined, removeDomain } from '../libvirt/domains/remove.js';
 import { undefineFilter } from '../network/firewall/filters.js';
+import { removeNetwork } from '../network/libvirt-networks.js';
 import { unreserve } from '../network/reservations.js';
 import { removeRecordedVolume } from '../storage/index.js';
 import { removeUnlessNamed } from '../templates/import/unnamed.js';
@@ -89,6 +90,9 @@ async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
       return;
     case 'lease':
       await withLock(lockKey.network(undo.network!), { directory: config.paths.lock_dir, deadline: Date.now() + 60_000 }, () => unreserve(undo.uri!, undo.network!, undo.mac!));
+      return;
+    case 'network':
+      await removeNetwork(undo.uri!, undo.name!);
       return;
     case 'nwfilter':
       await undefineFilter(undo.uri!, undo.name!);

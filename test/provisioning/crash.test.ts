@@ -1,10 +1,11 @@
 // Requests killed at random moments leave nothing half-made (docs/RELIABILITY.md, "Crash
-// safety"). Four kinds of work that make things step by step, each run in the agent and
+// safety"). Five kinds of work that make things step by step, each run in the agent and
 // killed part-way, at a moment drawn uniformly from the time a clean run of it takes (after
 // the agent's own start-up):
 // an image provision (volumes, a cloud-init seed, a domain), a container provision (a root directory
 // unpacked, a domain started), a template import (a part file, a file renamed into the
-// catalogue) and a volume copy (a part file linked into place).
+// catalogue), a network create (defined, marked autostart, started) and a volume copy (a part
+// file linked into place).
 //   SIGKILL (Choria's kill): the agent cannot act; the next request that starts, or the
 //     identical one, finishes the rollback from the intent journal.
 //   SIGTERM (the MCollective runner's, an operator's): the agent undoes what it made and
@@ -21,7 +22,7 @@ import { AGENT, agentEnv, type Reply } from '../helpers/agent.js';
 import { domstate, LXC_URI, QEMU_URI } from '../vm/helpers.js';
 import { buildTestTemplates, CATALOGUE, makeSandbox, type Sandbox } from './helpers.js';
 
-/** Kills of each signal per kind of work: 4 kinds × 8 = 32 SIGKILLs and 32 SIGTERMs. */
+/** Kills of each signal per kind of work: 5 kinds × 8 = 40 SIGKILLs and 40 SIGTERMs. */
 const KILLS = Number(process.env.HVAGENT_CRASH_KILLS ?? 8);
 const BOUND_MS = 120_000;
 
@@ -50,6 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const name of made) {
+    await execa('virsh', ['-c', QEMU_URI, 'net-destroy', name], { reject: false });
+    await execa('virsh', ['-c', QEMU_URI, 'net-undefine', name], { reject: false });
     for (const uri of [QEMU_URI, LXC_URI]) {
       await execa('virsh', ['-c', uri, 'destroy', name], { reject: false });
       await execa('virsh', ['-c', uri, 'undefine', name], { reject: false });
@@ -81,6 +84,11 @@ async function domainsNamed(name: string): Promise<string[]> {
   const found: string[] = [];
   for (const uri of [QEMU_URI, LXC_URI]) if ((await domstate(name, uri)) !== 'absent') found.push(`domain ${uri} ${name}`);
   return found;
+}
+
+/** libvirt's networks are its network driver's, shared by both connections: asked once. */
+async function networksNamed(name: string): Promise<string[]> {
+  return (await execa('virsh', ['-c', QEMU_URI, 'net-uuid', name], { reject: false })).exitCode === 0 ? [`network ${name}`] : [];
 }
 
 function filesUnder(directory: string): string[] {
@@ -122,6 +130,18 @@ const WORK: Record<string, Work> = {
     },
     remove: async (name) => void (await rpc({ agent: 'template', action: 'delete', data: { ref: `image:${name}` } }, importConfig)),
     exists: async (name) => (await rpc({ agent: 'template', action: 'info', data: { ref: `image:${name}` } }, importConfig)).statuscode === 0,
+  },
+  'network create': {
+    // Defined, marked autostart and started in one virsh batch: killed after the define, an
+    // autostart network would come up at libvirtd's next start, taking its bridge.
+    request: (name) => ({ agent: 'network', action: 'create', data: { name, mode: 'isolated', autostart: true, start: true } }),
+    config: () => box.config,
+    leftovers: async (name) => [...(await networksNamed(name)), ...journal()],
+    remove: async (name) => void (await rpc({ agent: 'network', action: 'delete', data: { name } }, box.config)),
+    exists: async (name) => {
+      const info = (await execa('virsh', ['-c', QEMU_URI, 'net-info', name], { reject: false })).stdout;
+      return /^Active:\s+yes$/m.test(info) && /^Autostart:\s+yes$/m.test(info);
+    },
   },
   'volume copy': {
     request: (name) => ({ agent: 'volume', action: 'create', data: { pool: 'flat', name, source: join(CATALOGUE, 'images', 'tiny.qcow2'), image_format: 'qcow2' } }),
