@@ -3,12 +3,13 @@ import type { HvConfig } from '../config/schema.js';
 import { HvError, toHvError } from '../core/errors.js';
 import { deadIntents, ownerOf, readEntry, settleEntry, type DeadIntent, type UndoRecord } from '../files/intents.js';
 import { lockKey, takeLock, withLock } from '../files/locks.js';
+import { removeMadeDirectories } from '../files/made-directories.js';
 import { removeTemporaryOf } from '../files/temporary.js';
 import { domainDefined, removeDomain } from '../libvirt/domains/remove.js';
 import { undefineFilter } from '../network/firewall/filters.js';
 import { removeNetwork } from '../network/libvirt-networks.js';
 import { unreserve } from '../network/reservations.js';
-import { removeRecordedVolume } from '../storage/index.js';
+import { removeLibvirtPool, removeRecordedVolume } from '../storage/index.js';
 import { removeUnlessNamed } from '../templates/import/unnamed.js';
 
 // Finishing what a killed request left half-made, from its intent journal entry
@@ -84,6 +85,12 @@ async function perform(config: HvConfig, undo: UndoRecord): Promise<void> {
       return;
     case 'file':
       rmSync(undo.path!, { force: true });
+      return;
+    case 'made-directories':
+      removeMadeDirectories(undo.path!, undo.outermost!);
+      return;
+    case 'libvirt-pool':
+      await removeLibvirtPool(undo.uri!, undo.name!);
       return;
     case 'template-file':
       await removeUnlessNamed(config, undo.catalogue!, undo.path!);

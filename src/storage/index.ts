@@ -7,7 +7,7 @@ export { validateVolumeName } from './names.js';
 export { backingChain, canonicalPath, volumeUsage, volumeUsers, type VolumeUser } from './users.js';
 export { withVolumeLock } from './lock.js';
 export { removeRecordedVolume, undoVolumeCreate, volumeRecord } from './undo.js';
-export { libvirtPoolName, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
+export { libvirtPoolName, removeLibvirtPool, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 export { createVolume, deleteVolume, describeVolume, listVolumes, resizeVolume, type NewVolume, type VolumeView } from './volumes.js';
 export { checkImageChain } from './image-chain.js';
 export { lockDirectoryOf, peerUsage, withSharedVolumeLocks, type PeerUser } from './shared.js';

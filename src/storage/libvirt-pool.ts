@@ -1,5 +1,6 @@
 import type { HvConfig } from '../config/schema.js';
 import { runVirshBatch, VirshError } from '../libvirt/index.js';
+import { destroyAndUndefine, type RemovableKind } from '../libvirt/remove-defined.js';
 import { poolDirectory } from '../files/containment.js';
 import { openPool } from './pool.js';
 
@@ -43,8 +44,19 @@ export async function syncLibvirtPool(config: HvConfig, pool: string, signal?: A
   }
 }
 
+const LIBVIRT_POOL: RemovableKind = {
+  destroy: 'pool-destroy',
+  undefine: 'pool-undefine',
+  absent: /Storage pool not found|no storage pool with matching/i,
+  inactive: /is not active/i,
+};
+
+/** Removes a libvirt pool (a mirror a request may have defined); whether it existed. */
+export function removeLibvirtPool(uri: string, name: string): Promise<boolean> {
+  return destroyAndUndefine(uri, LIBVIRT_POOL, name);
+}
+
 /** Removes the libvirt mirror of a pool (tests, and an operator retiring a pool). */
 export async function forgetLibvirtPool(config: HvConfig, pool: string): Promise<void> {
-  const name = libvirtPoolName(pool);
-  await runVirshBatch([['pool-destroy', name], ['pool-undefine', name]], { uri: config.libvirt.uri });
+  await removeLibvirtPool(config.libvirt.uri, libvirtPoolName(pool));
 }

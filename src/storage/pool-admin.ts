@@ -1,15 +1,17 @@
-import { mkdirSync, rmdirSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmdirSync } from 'node:fs';
 import { readPoolDropins, poolDropinFile, removePoolDropin, writePoolDropin } from '../config/pool-dropins.js';
 import type { HvConfig, PoolConfig, StoragePluginType } from '../config/schema.js';
 import { HvError } from '../core/errors.js';
 import type { OperationContext } from '../core/operation.js';
 import { failAfterForTests } from '../core/test-failure.js';
-import { isInside, lstatOrUndefined, resolveNewDirectory } from '../files/containment.js';
+import { isInside, resolveNewDirectory } from '../files/containment.js';
+import { Intent } from '../files/intents.js';
 import { lockKey, withLock } from '../files/locks.js';
+import { firstMissing, makeDirectories, removeMadeDirectories } from '../files/made-directories.js';
+import { Rollback, withRollback } from '../files/rollback.js';
 import { ToolError } from '../process/failure.js';
 import { runProcess } from '../process/run.js';
-import { forgetLibvirtPool, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
+import { forgetLibvirtPool, libvirtPoolName, removeLibvirtPool, syncLibvirtPool, type SyncResult } from './libvirt-pool.js';
 import { openPool } from './pool.js';
 import { canonicalPath } from './users.js';
 import { compareText } from '../core/text-order.js';
@@ -97,19 +99,25 @@ export function createPool(config: HvConfig, request: PoolCreateRequest, ctx: Op
       if (differences.length > 0) throw new HvError('CONFLICT', `Pool '${request.name}' already exists and differs: ${differences.join('; ')}`, { pool: request.name, differences });
       return { pool: poolView(fresh, request.name, existing), changed: false, libvirt: await syncLibvirtPool(fresh, request.name, ctx.signal) };
     }
-    const made = wanted.plugin === 'lvm' ? await checkVolumeGroup(fresh, wanted, ctx.signal) : placeDirectory(fresh, wanted);
-    const directory = dropinDirectory(fresh);
-    try {
-      await writePoolDropin(directory, request.name, made.pool);
+    // Each step's undo is registered (and journalled) before it begins: a create that fails
+    // or is cancelled takes back what it made, one killed meanwhile the next request does.
+    // The journal entry ends once libvirt's mirror is made too, just before the reply.
+    const rollback = new Rollback(Intent.begin(config.paths.lock_dir, [lockKey.poolDefinitions()], `pool create ${request.name}`));
+    return withRollback(rollback, async () => {
+      const pool = wanted.plugin === 'lvm' ? await checkVolumeGroup(fresh, wanted, ctx.signal) : placeDirectory(fresh, wanted, rollback);
+      const directory = dropinDirectory(fresh);
+      const file = poolDropinFile(directory, request.name);
+      rollback.made(`pool file ${file}`, async () => removePoolDropin(directory, request.name), { kind: 'file', path: file });
+      await writePoolDropin(directory, request.name, pool);
       failAfterForTests('pool-create');
-    } catch (error) {
-      // Without the request's signal, and whatever the failure left: nothing half-made stays.
-      rmSync(poolDropinFile(directory, request.name), { force: true });
-      if (made.createdFrom) rmSync(made.createdFrom, { recursive: true, force: true });
-      throw error;
-    }
-    const after = await freshConfig(fresh);
-    return { pool: poolView(after, request.name, made.pool), changed: true, libvirt: await syncLibvirtPool(after, request.name, ctx.signal) };
+      const after = await freshConfig(fresh);
+      if (pool.plugin !== 'lvm') {
+        const uri = config.libvirt.uri;
+        const mirror = libvirtPoolName(request.name);
+        rollback.made(`libvirt pool ${mirror}`, () => removeLibvirtPool(uri, mirror), { kind: 'libvirt-pool', uri, name: mirror });
+      }
+      return { pool: poolView(after, request.name, pool), changed: true, libvirt: await syncLibvirtPool(after, request.name, ctx.signal) };
+    });
   });
 }
 
@@ -185,9 +193,9 @@ function readOnly(name: string, verb: string): HvError {
 /**
  * A directory pool's place: inside paths.images, never the same as, inside, or around
  * another pool's directory (each would list the other's volumes as its own) or one of
- * hvagent's own directories. Made when missing; `createdFrom` is what to remove again.
+ * hvagent's own directories. Made when missing, its undo registered first.
  */
-function placeDirectory(config: HvConfig, wanted: PoolConfig): { pool: PoolConfig; createdFrom?: string } {
+function placeDirectory(config: HvConfig, wanted: PoolConfig, rollback: Rollback): PoolConfig {
   const { path, exists } = resolveNewDirectory('path', wanted.path!, config.paths.images);
   const overlaps = (other: string) => isInside(other, path) || isInside(path, other);
   for (const [other, pool] of Object.entries(config.storage.pools)) {
@@ -199,16 +207,16 @@ function placeDirectory(config: HvConfig, wanted: PoolConfig): { pool: PoolConfi
   for (const [setting, directory] of Object.entries(own)) {
     if (overlaps(canonicalPath(directory))) throw new HvError('CONFLICT', `Input 'path': ${path} overlaps hvagent's ${setting} (${directory})`, { input: 'path' });
   }
-  const pool = { ...wanted, path };
-  if (exists) return { pool };
-  let createdFrom = path;
-  while (!lstatOrUndefined(dirname(createdFrom))) createdFrom = dirname(createdFrom);
-  mkdirSync(path, { recursive: true, mode: 0o755 });
-  return { pool, createdFrom };
+  const outermost = exists ? undefined : firstMissing(path);
+  if (outermost) {
+    rollback.made(`directory ${outermost}`, async () => removeMadeDirectories(path, outermost), { kind: 'made-directories', path, outermost });
+    makeDirectories(path);
+  }
+  return { ...wanted, path };
 }
 
 /** A volume group's pool: the group must exist, and no other pool may take it (each would list the other's volumes). */
-async function checkVolumeGroup(config: HvConfig, wanted: PoolConfig, signal: AbortSignal): Promise<{ pool: PoolConfig; createdFrom?: string }> {
+async function checkVolumeGroup(config: HvConfig, wanted: PoolConfig, signal: AbortSignal): Promise<PoolConfig> {
   const group = wanted.volume_group!;
   const other = Object.entries(config.storage.pools).find(([, pool]) => pool.volume_group === group);
   if (other) throw new HvError('CONFLICT', `Input 'volume_group': volume group ${group} is already pool '${other[0]}'`, { input: 'volume_group', pool: other[0] });
@@ -220,7 +228,7 @@ async function checkVolumeGroup(config: HvConfig, wanted: PoolConfig, signal: Ab
     if (/not found/i.test(error.stderr)) throw new HvError('NOT_FOUND', `Input 'volume_group': no volume group ${group} on this host`, { input: 'volume_group' });
     throw new HvError('COMMAND_FAILED', `Cannot read volume group ${group}: ${error.stderr || error.message}`, error.details, { cause: error });
   }
-  return { pool: wanted };
+  return wanted;
 }
 
 /** rmdir(2): only an empty directory goes. */

@@ -1,11 +1,11 @@
 // Requests killed at random moments leave nothing half-made (docs/RELIABILITY.md, "Crash
-// safety"). Five kinds of work that make things step by step, each run in the agent and
+// safety"). Six kinds of work that make things step by step, each run in the agent and
 // killed part-way, at a moment drawn uniformly from the time a clean run of it takes (after
 // the agent's own start-up):
 // an image provision (volumes, a cloud-init seed, a domain), a container provision (a root directory
 // unpacked, a domain started), a template import (a part file, a file renamed into the
-// catalogue), a network create (defined, marked autostart, started) and a volume copy (a part
-// file linked into place).
+// catalogue), a network create (defined, marked autostart, started), a pool create (its
+// directories, a drop-in file, libvirt's mirror) and a volume copy (a part file linked into place).
 //   SIGKILL (Choria's kill): the agent cannot act; the next request that starts, or the
 //     identical one, finishes the rollback from the intent journal.
 //   SIGTERM (the MCollective runner's, an operator's): the agent undoes what it made and
@@ -14,7 +14,7 @@
 // entry; and then the identical request succeeds.
 // A fifth, `vm delete`, is finished forward: killed, the VM is whole or entirely gone.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -22,7 +22,7 @@ import { AGENT, agentEnv, type Reply } from '../helpers/agent.js';
 import { domstate, LXC_URI, QEMU_URI } from '../vm/helpers.js';
 import { buildTestTemplates, CATALOGUE, makeSandbox, type Sandbox } from './helpers.js';
 
-/** Kills of each signal per kind of work: 5 kinds × 8 = 40 SIGKILLs and 40 SIGTERMs. */
+/** Kills of each signal per kind of work: 6 kinds × 8 = 48 SIGKILLs and 48 SIGTERMs. */
 const KILLS = Number(process.env.HVAGENT_CRASH_KILLS ?? 8);
 const BOUND_MS = 120_000;
 
@@ -53,6 +53,8 @@ afterAll(async () => {
   for (const name of made) {
     await execa('virsh', ['-c', QEMU_URI, 'net-destroy', name], { reject: false });
     await execa('virsh', ['-c', QEMU_URI, 'net-undefine', name], { reject: false });
+    await execa('virsh', ['-c', QEMU_URI, 'pool-destroy', `hvagent-${name}`], { reject: false });
+    await execa('virsh', ['-c', QEMU_URI, 'pool-undefine', `hvagent-${name}`], { reject: false });
     for (const uri of [QEMU_URI, LXC_URI]) {
       await execa('virsh', ['-c', uri, 'destroy', name], { reject: false });
       await execa('virsh', ['-c', uri, 'undefine', name], { reject: false });
@@ -78,6 +80,8 @@ interface Work {
 /** The agent's TMPDIR: its private directories (a domain's XML, an unpacking's list, a seed) are made there. */
 const temporary = () => join(box.root, 'tmp');
 const temporaries = () => readdirSync(temporary()).map((entry) => `tmp: ${entry}`);
+/** Where `pool create` writes its drop-in files: pools.d beside the sandbox's hvagent.yaml. */
+const dropins = () => join(box.root, 'pools.d');
 const journal = () => (existsSync(join(locks, 'intents')) ? readdirSync(join(locks, 'intents')).map((entry) => `journal: ${entry}`) : []);
 
 async function domainsNamed(name: string): Promise<string[]> {
@@ -142,6 +146,26 @@ const WORK: Record<string, Work> = {
       const info = (await execa('virsh', ['-c', QEMU_URI, 'net-info', name], { reject: false })).stdout;
       return /^Active:\s+yes$/m.test(info) && /^Autostart:\s+yes$/m.test(info);
     },
+  },
+  'pool create': {
+    // Two directories made, a drop-in file written and fsynced, libvirt's mirror defined and started.
+    request: (name) => ({ agent: 'pool', action: 'create', data: { name, plugin: 'qcow2', path: join(box.root, 'made', name, 'deeper') } }),
+    config: () => box.config,
+    leftovers: async (name) => [
+      ...(existsSync(join(box.root, 'made', name)) ? [`directory made/${name}`] : []),
+      ...(existsSync(dropins()) ? readdirSync(dropins()).filter((file) => file.includes(name)).map((file) => `pools.d/${file}`) : []),
+      ...((await execa('virsh', ['-c', QEMU_URI, 'pool-uuid', `hvagent-${name}`], { reject: false })).exitCode === 0 ? [`libvirt pool hvagent-${name}`] : []),
+      ...journal(),
+    ],
+    // pool delete removes the pool's own directory; the parent the create made too stays, by design.
+    remove: async (name) => {
+      expect((await rpc({ agent: 'pool', action: 'delete', data: { name } }, box.config)).statuscode).toBe(0);
+      rmdirSync(join(box.root, 'made', name));
+    },
+    exists: async (name) =>
+      existsSync(join(box.root, 'made', name, 'deeper')) &&
+      existsSync(join(dropins(), `${name}.yaml`)) &&
+      /^State:\s+running$/m.test((await execa('virsh', ['-c', QEMU_URI, 'pool-info', `hvagent-${name}`], { reject: false })).stdout),
   },
   'volume copy': {
     request: (name) => ({ agent: 'volume', action: 'create', data: { pool: 'flat', name, source: join(CATALOGUE, 'images', 'tiny.qcow2'), image_format: 'qcow2' } }),
