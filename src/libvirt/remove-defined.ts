@@ -1,9 +1,9 @@
 import { runVirshBatch } from './virsh.js';
 
-// Removing an object a request may have defined (a domain, a network: its rollback, or the
-// recovery of a killed request's work): stopped if it runs, then undefined, in one virsh
-// process. One that is not there (the define never happened) is no failure: the undo was
-// recorded before the step began.
+// Removing an object a request may have defined (a domain, a network, a pool: its rollback,
+// or the recovery of a killed request's work): stopped if it runs, then undefined, in one
+// virsh process. One that is not there (the define never happened) is no failure: the undo
+// was recorded before the step began.
 
 export interface RemovableKind {
   readonly destroy: string;

@@ -40,14 +40,16 @@ export async function readLibvirtNetworks(uri: string, signal?: AbortSignal): Pr
   });
 }
 
+const NETWORK_ABSENT = /Network not found|no network with matching name/i;
+
 export function isMissingNetwork(error: unknown): boolean {
-  return error instanceof VirshError && /Network not found|no network with matching name/i.test(error.stderr);
+  return error instanceof VirshError && NETWORK_ABSENT.test(error.stderr);
 }
 
 const NETWORK: RemovableKind = {
   destroy: 'net-destroy',
   undefine: 'net-undefine',
-  absent: /Network not found|no network with matching name/i,
+  absent: NETWORK_ABSENT,
   inactive: /is not active/i,
 };
 

@@ -53,18 +53,23 @@ export function createNetwork(config: HvConfig, request: NetworkCreate, ctx: Ope
     const rollback = new Rollback(Intent.begin(config.paths.lock_dir, [lockKey.networkDefinitions()], `network create ${spec.name}`));
     // The journal entry ends once the network is read back, just before the reply.
     return withRollback(rollback, async () => {
+      // Made until libvirt says its define failed: a batch killed midway may have defined it.
+      const made = { network: true };
       // Without the request's signal: a cancelled request must still take back what it made.
-      rollback.made(`network ${spec.name}`, () => removeNetwork(uri, spec.name), { kind: 'network', uri, name: spec.name });
-      await defineAndStart(uri, spec, request, signal);
+      rollback.made(`network ${spec.name}`, async () => made.network && removeNetwork(uri, spec.name), { kind: 'network', uri, name: spec.name });
+      await defineAndStart(uri, spec, request, signal, made);
       return { network: networkDetail(await mustReadNetwork(uri, spec.name, signal)), changed: true };
     });
   });
 }
 
-async function defineAndStart(uri: string, spec: NetworkSpec, request: NetworkCreate, signal: AbortSignal): Promise<void> {
+async function defineAndStart(uri: string, spec: NetworkSpec, request: NetworkCreate, signal: AbortSignal, made: { network: boolean }): Promise<void> {
   const steps = [...(request.autostart ? [['net-autostart', spec.name]] : []), ...(request.start ? [['net-start', spec.name]] : [])];
-  const results = await withXmlFile(buildNetworkXml(spec), (file) => runVirshBatch([['net-define', file], ...steps], { uri, signal }));
-  for (const result of results) stdoutOrThrow(result);
+  const [defined, ...rest] = await withXmlFile(buildNetworkXml(spec), (file) => runVirshBatch([['net-define', file], ...steps], { uri, signal }));
+  // A define libvirt refused made nothing: a network of that name is not this request's to remove.
+  if (defined!.error) made.network = false;
+  stdoutOrThrow(defined!);
+  for (const result of rest) stdoutOrThrow(result);
   failAfterForTests('network-create');
 }
 
