@@ -65,7 +65,20 @@ export interface ProcessResult {
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
-const SETPRIV_MISSING = /^setpriv: failed to execute .*: No such file or directory$/m;
+/**
+ * What a child of a changing request runs under setpriv: it goes on only while its parent is
+ * still the agent. setpriv ties a child to its parent (PR_SET_PDEATHSIG) only once it runs,
+ * a moment after the fork; an agent killed in between leaves a child that nothing ends (a
+ * shell that started setpriv and was killed at once: 19 of 20 children went on), a define
+ * or a copy that would go on after the next request had undone the killed one's work. Once
+ * tied, the child asks for its parent: gone, it ends at once. The script is a constant; the
+ * agent's pid, the program and its arguments are sh's positional parameters, never read as
+ * shell text.
+ */
+const WHILE_PARENT_LIVES = '[ "$PPID" = "$1" ] || exit 125; shift; exec "$@"';
+const dyingArgs = (file: string, args: readonly string[]) => ['--pdeathsig', 'KILL', '--', 'sh', '-c', WHILE_PARENT_LIVES, 'sh', String(process.pid), file, ...args];
+/** sh's word for a program it cannot find (dash: "sh: 1: exec: NAME: not found"). */
+const missingUnderSh = (file: string, said: string) => said.includes(`exec: ${file}: not found`);
 /** Between SIGTERM (timeout, cancellation) and SIGKILL. */
 const KILL_GRACE_MS = 2_000;
 
@@ -94,7 +107,7 @@ function run(file: string, args: readonly string[], options: RunOptions): Promis
   // reaches only the agent): setpriv asks the kernel to SIGKILL it when the agent ends.
   const dies = currentScope()?.changing === true && !options.terminal;
   return new Promise((resolve) => {
-    const child = spawn(dies ? 'setpriv' : file, dies ? ['--pdeathsig', 'KILL', '--', file, ...args] : [...args], {
+    const child = spawn(dies ? 'setpriv' : file, dies ? dyingArgs(file, args) : [...args], {
       env: { ...toolEnvironment(), ...options.environment },
       // A number is handed down as that descriptor (fd 3, 4, …).
       stdio: options.terminal
@@ -149,8 +162,8 @@ function run(file: string, args: readonly string[], options: RunOptions): Promis
       options.signal?.removeEventListener('abort', cancel);
       const streamFailure = await streamed;
       const said = stderr();
-      // setpriv says so, with 127, when the program itself is not installed.
-      const missing = startError?.code === 'ENOENT' || (dies && code === 127 && SETPRIV_MISSING.test(said));
+      // sh says so, with 127, when the program itself is not installed.
+      const missing = startError?.code === 'ENOENT' || (dies && code === 127 && missingUnderSh(file, said));
       resolve({
         ...(streamFailure !== undefined && { streamFailure }),
         argv,

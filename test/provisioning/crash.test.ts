@@ -254,18 +254,19 @@ describe.each(Object.keys(WORK))('%s', (kind) => {
       const ran = await agent;
       // Killed after its reply was out (exiting), or not killed at all: it finished first.
       let finished = String(ran.stdout).includes('"statuscode":0');
-      if (!finished && kill % 2 === 0) {
-        // Any request that starts sweeps the journal: here one that changes nothing.
-        expect((await rpc({ agent: 'volume', action: 'list', data: {} }, work.config())).statuscode).toBe(0);
-        const left = await work.leftovers(name);
-        expect({ kill, left }).toEqual({ kill, left: [] });
-      }
+      // Read before any other request runs: an entry means it was killed before its commit point.
       if (!finished && journal().length === 0 && (await work.exists(name))) {
         // Killed in the instant between its journal entry ending (the work whole, kept for
         // good) and its reply: the one window no agent can close. Nothing is half-made.
         count('SIGKILL', 'committed, reply lost');
         finished = true;
       } else count('SIGKILL', finished ? 'finished first' : 'killed, rolled back');
+      if (!finished && kill % 2 === 0) {
+        // Any request that starts sweeps the journal: here one that changes nothing.
+        expect((await rpc({ agent: 'volume', action: 'list', data: {} }, work.config())).statuscode).toBe(0);
+        const left = await work.leftovers(name);
+        expect({ kill, left }).toEqual({ kill, left: [] });
+      }
       if (finished) await work.remove(name);
       await identicalSucceeds(work, name);
     }
@@ -300,22 +301,46 @@ describe.each(Object.keys(WORK))('%s', (kind) => {
   }, KILLS * BOUND_MS);
 });
 
-test('a define batch killed after libvirt defined the domain leaves no domain over removed volumes (its undo was registered first)', async () => {
-  // A virsh that dies by SIGKILL right after a batch holding `define` has run: libvirt has
-  // defined the domain, the agent gets no answer (as at a timeout, or a killed virsh).
-  const bin = join(box.root, 'bin');
+/**
+ * Runs the work's request with a virsh that, once a batch holding `command` has run, kills
+ * `victim`: itself ('$$', the agent gets no answer) or the agent ('$PPID').
+ */
+async function runWithVirshKilling(kind: string, name: string, command: string, victim: '$$' | '$PPID') {
+  const bin = join(box.root, `bin-${command}-${victim === '$$' ? 'virsh' : 'agent'}`);
   mkdirSync(bin, { recursive: true });
   const realVirsh = (await execa('sh', ['-c', 'command -v virsh'])).stdout.trim();
-  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\n${realVirsh} "$@"\nstatus=$?\ncase "$*" in *"; 'define' "*) kill -9 $$ ;; esac\nexit $status\n`);
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\n${realVirsh} "$@"\nstatus=$?\ncase "$*" in *"'${command}' "*) kill -9 ${victim} ;; esac\nexit $status\n`);
   chmodSync(join(bin, 'virsh'), 0o755);
-  const name = newName();
-  const request = WORK['image provision']!.request(name);
-  const ran = await execa(AGENT, ['rpc'], {
-    input: JSON.stringify(request),
-    env: agentEnv({ HVAGENT_CONFIG: box.config, TMPDIR: temporary(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
+  return execa(AGENT, ['rpc'], {
+    input: JSON.stringify(WORK[kind]!.request(name)),
+    env: agentEnv({ HVAGENT_CONFIG: WORK[kind]!.config(), TMPDIR: temporary(), PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` }),
     extendEnv: false,
     reject: false,
   });
+}
+
+test.each([
+  ['network create', 'net-define'],
+  ['pool create', 'pool-define-as'],
+])('%s killed right after libvirt made what it asked for (%s): its journal entry is there, and the next request undoes it', async (kind, command) => {
+  // The moment a random kill reaches only sometimes: the object is made and whole in
+  // libvirt, the agent dies before it could end its journal entry or reply.
+  const work = WORK[kind]!;
+  const name = newName();
+  const ran = await runWithVirshKilling(kind, name, command, '$PPID');
+  expect({ signal: ran.signal, stdout: ran.stdout }).toEqual({ signal: 'SIGKILL', stdout: '' });
+  expect(journal()).toHaveLength(1);
+  expect(await work.exists(name)).toBe(true);
+  expect((await rpc({ agent: 'volume', action: 'list', data: {} }, work.config())).statuscode).toBe(0);
+  expect(await work.leftovers(name)).toEqual([]);
+  await identicalSucceeds(work, name);
+}, BOUND_MS);
+
+test('a define batch killed after libvirt defined the domain leaves no domain over removed volumes (its undo was registered first)', async () => {
+  // A virsh that dies by SIGKILL right after a batch holding `define` has run: libvirt has
+  // defined the domain, the agent gets no answer (as at a timeout, or a killed virsh).
+  const name = newName();
+  const ran = await runWithVirshKilling('image provision', name, 'define', '$$');
   const reply = JSON.parse(String(ran.stdout)) as Reply;
   expect(reply.statuscode).not.toBe(0);
   expect(reply.statusmsg).toContain('virsh');

@@ -1,9 +1,13 @@
 // The one process runner: every way a tool can end is one ToolError that says what ran, how
 // it ended and the end of what it said; the caller's environment never leaks in.
 import { describe, expect, test } from '@jest/globals';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { RequestScope, runInScope } from '../../../src/core/scope.js';
 import { ToolError } from '../../../src/process/failure.js';
 import { runProcess } from '../../../src/process/run.js';
 
@@ -90,4 +94,94 @@ describe('runProcess', () => {
       rmSync(directory, { recursive: true, force: true });
     }
   });
+});
+
+/** Runs `work` as a request that has begun changing things: its children die with the agent. */
+function changing<T>(work: () => Promise<T>): Promise<T> {
+  const scope = new RequestScope();
+  scope.markChanging();
+  return runInScope(scope, work);
+}
+
+/** Whether a process is still there (a zombie is gone: it only waits to be reaped). */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, boundMs: number): Promise<void> {
+  const bound = Date.now() + boundMs;
+  while (!condition() && Date.now() < bound) await new Promise((poll) => setTimeout(poll, 20));
+}
+
+describe('runProcess in a request that changes things', () => {
+  test('the program still gets its arguments literally, and its output and status come back', async () => {
+    const argument = "a'b \"c\" ; $(touch /tmp/hv-never) | e\nf";
+    const result = await changing(() => runProcess('printf', ['%s', argument]));
+    expect(result).toMatchObject({ exitCode: 0, stdout: argument, argv: ['printf', '%s', argument] });
+    const error = await failure(changing(() => runProcess('sh', ['-c', 'echo wrong >&2; exit 4'])));
+    expect(error.message).toBe('sh -c "echo wrong >&2; exit 4" failed: exit status 4: wrong');
+  });
+
+  test('a program that is not installed says so', async () => {
+    const error = await failure(changing(() => runProcess('hvagent-no-such-tool', ['x'])));
+    expect(error.notInstalled).toBe(true);
+    expect(error.stderr).toBe('');
+  });
+
+  test('a child whose agent was killed before setpriv could tie it to the agent does not go on', async () => {
+    // setpriv ties a child to its parent only once it runs. Here it runs late on purpose: a
+    // setpriv ahead of the real one on PATH waits until the agent is gone (the child handed
+    // to its new parent) and only then runs the real one, as the kernel may schedule it
+    // after a SIGKILL. The agent starts a child in a changing request and kills itself.
+    const directory = mkdtempSync(join(tmpdir(), 'hv-orphan-'));
+    const childPid = join(directory, 'child.pid');
+    try {
+      const realSetpriv = spawnSync('sh', ['-c', 'command -v setpriv']).stdout.toString().trim();
+      mkdirSync(join(directory, 'bin'));
+      writeFileSync(
+        join(directory, 'bin', 'setpriv'),
+        `#!/bin/sh\necho $$ > ${childPid}\nagent=$PPID\nwhile [ "$(cut -d' ' -f4 /proc/$$/stat)" = "$agent" ]; do :; done\nexec ${realSetpriv} "$@"\n`,
+        { mode: 0o755 },
+      );
+      const script = join(directory, 'agent.mjs');
+      await build({
+        stdin: {
+          contents: [
+            "import { RequestScope, runInScope } from './src/core/scope.ts';",
+            "import { runProcess } from './src/process/run.ts';",
+            'const scope = new RequestScope();',
+            'scope.markChanging();',
+            'void runInScope(scope, async () => {',
+            "  void runProcess('sleep', ['600']).catch(() => undefined);",
+            "  process.kill(process.pid, 'SIGKILL');",
+            '});',
+          ].join('\n'),
+          resolveDir: fileURLToPath(new URL('../../..', import.meta.url)),
+          loader: 'ts',
+        },
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        outfile: script,
+        logLevel: 'silent',
+      });
+      const env = { ...process.env, PATH: `${join(directory, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}` };
+      expect(spawnSync(process.execPath, [script], { env }).signal).toBe('SIGKILL');
+      await waitFor(() => existsSync(childPid) && readFileSync(childPid, 'utf8').endsWith('\n'), 20_000);
+      const pid = Number(readFileSync(childPid, 'utf8'));
+      // The same process goes on as setpriv, then sh, then sleep: it must end once it finds the agent gone.
+      await waitFor(() => !running(pid), 20_000);
+      expect({ pid, running: running(pid) }).toEqual({ pid, running: false });
+    } finally {
+      if (existsSync(childPid)) {
+        const pid = Number(readFileSync(childPid, 'utf8'));
+        if (running(pid)) process.kill(pid, 'SIGKILL');
+      }
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
