@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { stdioRpc, type Reply } from '../helpers/agent.js';
 import { cloudImage } from '../helpers/cloud-image.js';
 import { makeSandbox, type Sandbox } from '../provisioning/helpers.js';
-import { domstate, QEMU_URI, serialLog, virsh } from '../vm/helpers.js';
+import { domstate, QEMU_URI, serialLog, virsh, waitFor } from '../vm/helpers.js';
 
 export interface CloudSandbox extends Sandbox {
   /** The configuration whose catalogue holds image:debian12. */
@@ -59,6 +59,14 @@ export async function isoNames(iso: string): Promise<string[]> {
 
 /** cloud-init's last line on the console, once per boot: "Cloud-init v. 22.4.2 finished at … Datasource …". */
 export const CLOUD_INIT_FINISHED = ' finished at ';
+
+/**
+ * cloud-init's whole "finished" line of the first boot, once the guest has written all of it:
+ * it reaches the serial port a few characters at a time, and the marker alone comes first.
+ */
+export function finishedLine(name: string, timeoutMs: number): Promise<string> {
+  return waitFor(() => /Cloud-init v\. \S+ finished at [^\n]*\n/.exec(serialLog(name))?.[0], "cloud-init's whole 'finished' line", timeoutMs);
+}
 
 /** A wait on a guest that failed says what it printed last and its state. */
 export async function explainedWait<T>(name: string, wait: Promise<T>): Promise<T> {

@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { cloudImage, sshKeyPair, sshRun, CLOUD_USER, type SshKeyPair } from '../helpers/cloud-image.js';
-import { domstate, serialLog, serialLogPath, virsh, waitFor, waitForSerial, QEMU_URI } from '../vm/helpers.js';
+import { domstate, serialLog, serialLogPath, virsh, waitFor, QEMU_URI } from '../vm/helpers.js';
+import { finishedLine } from './helpers.js';
 
 /** TCG boots this image to a login in about 2 minutes on these machines; allow 8. */
 const BOOT_MS = 8 * 60_000;
-/** cloud-init's last line on the console: "Cloud-init v. 22.4.2 finished at … Datasource …". */
-const FINISHED = ' finished at ';
 
 const tag = randomBytes(4).toString('hex');
 const name = `ci-img-${tag}`;
@@ -106,8 +105,7 @@ test('the Debian 12 cloud image boots on q35 under TCG to an ssh login set up by
   await virsh(QEMU_URI, ['start', name]);
 
   // cloud-init ran every stage and took its data from the seed CD-ROM.
-  await withSerialTail(waitForSerial(name, FINISHED, 1, BOOT_MS));
-  const finished = serialLog(name).split('\n').find((line) => line.includes(FINISHED)) ?? '';
+  const finished = await withSerialTail(finishedLine(name, BOOT_MS));
   expect(finished).toMatch(/Cloud-init v\. \S+ finished at .*Datasource DataSourceNoCloud \[seed=\/dev\/sr0\]/);
 
   // The guest asked dnsmasq on `default` for an address, under the requested hostname.

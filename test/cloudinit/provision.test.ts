@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sshKeyPair, sshRun, CLOUD_USER, type SshKeyPair } from '../helpers/cloud-image.js';
-import { cleanup, newVmName, serialCount, serialLog, waitFor, waitForSerial } from '../vm/helpers.js';
-import { CLOUD_INIT_FINISHED, explainedWait, leasedAddress, makeCloudSandbox, type CloudSandbox } from './helpers.js';
+import { cleanup, newVmName, serialCount, waitFor } from '../vm/helpers.js';
+import { CLOUD_INIT_FINISHED, explainedWait, finishedLine, leasedAddress, makeCloudSandbox, type CloudSandbox } from './helpers.js';
 
 /** TCG boots this image to a login in about 2 minutes on these machines; allow 8. */
 const BOOT_MS = 8 * 60_000;
@@ -54,8 +54,7 @@ test('one DHCP NIC on the NAT network: ssh logs in with the key, as the host nam
   expect(login.stdout.trim()).toBe(hostname);
 
   // cloud-init ran every stage, its data from the seed CD-ROM (not only the datasource's name).
-  await explainedWait(name, waitForSerial(name, CLOUD_INIT_FINISHED, 1, BOOT_MS));
-  expect(serialLog(name)).toMatch(/Cloud-init v\. \S+ finished at .*Datasource DataSourceNoCloud \[seed=\/dev\/sr0\]/);
+  expect(await explainedWait(name, finishedLine(name, BOOT_MS))).toMatch(/Cloud-init v\. \S+ finished at .*Datasource DataSourceNoCloud \[seed=\/dev\/sr0\]/);
   const authorized = await sshRun(ip, key.privateKey, ['cat', `/home/${CLOUD_USER}/.ssh/authorized_keys`], verified);
   expect(authorized.stdout.split('\n').map((line) => line.trim())).toContain(key.publicKey);
   expect((await sshRun(ip, key.privateKey, ['ip', '-4', '-o', 'address', 'show', 'dev', 'eth0'], verified)).stdout).toContain(` ${ip}/24 `);

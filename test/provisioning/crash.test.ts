@@ -12,7 +12,7 @@
 //     replies CANCELLED at once, with nothing left behind.
 // After each kill: no domain, volume, part file or stray template file, and no journal
 // entry; and then the identical request succeeds.
-// A fifth, `vm delete`, is finished forward: killed, the VM is whole or entirely gone.
+// Another, `vm delete`, is finished forward: killed, the VM is whole or entirely gone.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
